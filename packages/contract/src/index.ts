@@ -1,0 +1,4 @@
+export * from './errors';
+export * from './license-file';
+export * from './scopes';
+export * from './signing';

@@ -1,0 +1,79 @@
+import { Type } from 'typebox';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createApp } from './app';
+import { AppError } from './errors';
+import { createLogger } from './logger';
+
+const app = createApp({ logger: createLogger({ level: 'silent' }), bodyLimit: 1024 });
+app.post(
+  '/things',
+  {
+    schema: {
+      body: Type.Object(
+        { name: Type.String({ minLength: 1 }), size: Type.Optional(Type.Integer()) },
+        { additionalProperties: false },
+      ),
+    },
+  },
+  async (req) => ({ ok: true, name: req.body.name }),
+);
+app.get('/things/:id', async (req) => {
+  throw new AppError('NOT_FOUND', `Thing ${(req.params as { id: string }).id} not found`);
+});
+app.get('/boom', async () => {
+  throw new Error('secret internals');
+});
+afterAll(() => app.close());
+
+const post = (payload: string, type = 'application/json') =>
+  app.inject({ method: 'POST', url: '/things', payload, headers: { 'content-type': type } });
+
+describe('kit app conventions', () => {
+  it('accepts a valid body and sets a request id', async () => {
+    const res = await post('{"name":"a"}');
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['x-request-id']).toMatch(/^[0-9a-f]{24}$/);
+  });
+
+  it('echoes a well-formed request id', async () => {
+    const res = await app.inject({ method: 'GET', url: '/things/1', headers: { 'x-request-id': 'abc-123' } });
+    expect(res.headers['x-request-id']).toBe('abc-123');
+  });
+
+  it.each([
+    ['{"name":', 400, 'VALIDATION_ERROR', 'Malformed JSON in request body'],
+    ['{}', 400, 'VALIDATION_ERROR', 'name is required'],
+    ['{"name":5}', 400, 'VALIDATION_ERROR', 'name must be of type string'],
+    ['{"name":"a","size":"5"}', 400, 'VALIDATION_ERROR', 'size must be of type integer'],
+    ['{"name":"a","admin":true}', 400, 'VALIDATION_ERROR', 'admin is not a known field'],
+    ['[1,2]', 400, 'VALIDATION_ERROR', 'Request body must be a JSON object'],
+    [`{"name":"${'x'.repeat(2000)}"}`, 413, 'PAYLOAD_TOO_LARGE', 'Request body is too large'],
+  ])('rejects %s with %i %s', async (payload, status, code, message) => {
+    const res = await post(payload);
+    expect(res.statusCode).toBe(status);
+    expect(res.json()).toMatchObject({ success: false, code, error: message, message, status });
+  });
+
+  it('rejects a non-JSON content type with 415', async () => {
+    const res = await post('name=a', 'text/plain');
+    expect(res.statusCode).toBe(415);
+    expect(res.json().code).toBe('UNSUPPORTED_MEDIA_TYPE');
+  });
+
+  it('answers unknown routes with 404 and wrong methods with 405 in the envelope', async () => {
+    const missing = await app.inject({ method: 'GET', url: '/nothing' });
+    expect(missing.statusCode).toBe(404);
+    expect(missing.json()).toMatchObject({ success: false, code: 'NOT_FOUND', status: 404 });
+    const wrong = await app.inject({ method: 'DELETE', url: '/things' });
+    expect(wrong.statusCode).toBe(405);
+    expect(wrong.headers.allow).toContain('POST');
+    expect(wrong.json().code).toBe('METHOD_NOT_ALLOWED');
+  });
+
+  it('hides internals of unexpected errors', async () => {
+    const res = await app.inject({ method: 'GET', url: '/boom' });
+    expect(res.statusCode).toBe(500);
+    expect(res.body).not.toContain('secret internals');
+    expect(res.json()).toMatchObject({ code: 'INTERNAL_ERROR', status: 500 });
+  });
+});

@@ -1,0 +1,176 @@
+import { randomBytes } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  type RawServerDefault,
+} from 'fastify';
+import { AppError, codeForStatus } from './errors';
+import { validationAppError, validatorCompiler } from './validation';
+
+export type App = FastifyInstance<
+  RawServerDefault,
+  IncomingMessage,
+  ServerResponse,
+  FastifyBaseLogger,
+  TypeBoxTypeProvider
+>;
+
+export type ErrorRenderer = (err: AppError, request: FastifyRequest) => unknown;
+
+/** Panel envelope (SPEC A1): `{ success, code, error, message, status }`, `details` when a field is named. */
+export const renderPanelError: ErrorRenderer = (err) => ({
+  success: false,
+  code: err.code,
+  error: err.message,
+  message: err.message,
+  status: err.status,
+  ...(err.details ? { details: err.details } : {}),
+  ...(err.extra ?? {}),
+});
+
+export interface AppOptions {
+  logger: FastifyBaseLogger;
+  renderError?: ErrorRenderer;
+  https?: { key: string | Buffer; cert: string | Buffer } | null;
+  /** Largest accepted request body in bytes (default 1 MiB). */
+  bodyLimit?: number;
+  trustProxy?: boolean | string | string[];
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+function toAppError(err: FastifyError | Error): AppError | null {
+  if (err instanceof AppError) return err;
+  const fe = err as FastifyError & { validationContext?: string };
+  if (fe.validation) return validationAppError(fe.validation as never, fe.validationContext ?? 'body');
+  switch (fe.code) {
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      return new AppError('VALIDATION_ERROR', 'Malformed JSON in request body');
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return new AppError('VALIDATION_ERROR', 'Request body is empty but Content-Type is application/json');
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new AppError('PAYLOAD_TOO_LARGE', 'Request body is too large');
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return new AppError('UNSUPPORTED_MEDIA_TYPE', 'Unsupported Content-Type: send application/json');
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return new AppError('VALIDATION_ERROR', 'Content-Length does not match the body');
+    case 'FST_ERR_BAD_URL':
+      return new AppError('VALIDATION_ERROR', 'Malformed URL');
+    default:
+      break;
+  }
+  if (err instanceof SyntaxError && fe.statusCode === 400) {
+    return new AppError('VALIDATION_ERROR', 'Malformed JSON in request body');
+  }
+  const status = fe.statusCode;
+  if (typeof status === 'number' && status >= 400 && status < 500) {
+    return new AppError(codeForStatus(status), fe.message || 'Bad request', { status });
+  }
+  return null;
+}
+
+/** A route pattern (`/api/v1/users/:username`) as a regular expression, for 405 detection. */
+function patternOf(url: string): RegExp {
+  const escaped = url
+    .split('/')
+    .map((seg) =>
+      seg.startsWith(':') ? '[^/]+' : seg === '*' ? '.*' : seg.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'),
+    )
+    .join('/');
+  return new RegExp(`^${escaped}/?$`);
+}
+
+/**
+ * Builds a Fastify app with the conventions both services share: strict schema validation, one error
+ * envelope for every error (framework ones included), a request id on every response, 404 and 405 in the
+ * envelope, one log line per request. Does not listen.
+ */
+export function createApp(options: AppOptions): App {
+  const render = options.renderError ?? renderPanelError;
+  const app = Fastify({
+    loggerInstance: options.logger,
+    disableRequestLogging: true,
+    bodyLimit: options.bodyLimit ?? 1024 * 1024,
+    trustProxy: options.trustProxy ?? false,
+    return503OnClosing: true,
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomBytes(12).toString('hex');
+    },
+    ...(options.https ? { https: { key: options.https.key, cert: options.https.cert } } : {}),
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 500 },
+  }).withTypeProvider<TypeBoxTypeProvider>() as unknown as App;
+
+  app.setValidatorCompiler(validatorCompiler as never);
+  app.setSchemaErrorFormatter((errors, dataVar) => validationAppError(errors as never, dataVar));
+
+  // An empty body with Content-Type: application/json is treated as no body; routes decide if one is needed.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
+    const text = (body as string).trim();
+    if (text === '') return done(null, undefined);
+    try {
+      done(null, JSON.parse(text));
+    } catch {
+      done(new AppError('VALIDATION_ERROR', 'Malformed JSON in request body'), undefined);
+    }
+  });
+
+  const routes: Array<{ methods: string[]; pattern: RegExp }> = [];
+  app.addHook('onRoute', (route) => {
+    const methods = Array.isArray(route.method) ? route.method : [route.method];
+    routes.push({ methods: methods.map((m) => m.toUpperCase()), pattern: patternOf(route.url) });
+  });
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+
+  app.addHook('onResponse', async (request, reply) => {
+    request.log.info(
+      {
+        method: request.method,
+        url: request.routeOptions.url ?? request.url.split('?')[0],
+        status: reply.statusCode,
+        ms: Math.round(reply.elapsedTime * 10) / 10,
+      },
+      'request',
+    );
+  });
+
+  const send = (request: FastifyRequest, reply: FastifyReply, err: AppError) => {
+    if (err.headers) reply.headers(err.headers);
+    reply.header('x-request-id', request.id);
+    return reply.code(err.status).type('application/json; charset=utf-8').send(render(err, request));
+  };
+
+  app.setErrorHandler((error, request, reply) => {
+    const known = toAppError(error as FastifyError);
+    if (known) return send(request, reply, known);
+    request.log.error({ err: error }, 'unhandled error');
+    return send(request, reply, new AppError('INTERNAL_ERROR', 'Internal server error'));
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?')[0] ?? '/';
+    const allowed = new Set<string>();
+    for (const r of routes) if (r.pattern.test(path)) for (const m of r.methods) allowed.add(m);
+    if (allowed.size > 0 && !allowed.has(request.method)) {
+      return send(
+        request,
+        reply,
+        new AppError('METHOD_NOT_ALLOWED', `Method ${request.method} is not allowed on ${path}`, {
+          headers: { allow: [...allowed].join(', ') },
+        }),
+      );
+    }
+    return send(request, reply, new AppError('NOT_FOUND', `Route ${request.method} ${path} not found`));
+  });
+
+  return app;
+}

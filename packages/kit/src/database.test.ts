@@ -1,0 +1,52 @@
+import { sql } from 'kysely';
+import { afterAll, describe, expect, it } from 'vitest';
+import { isUniqueViolation, type Migration, migrate, openDatabase } from './database';
+import { createTestPostgresDatabase, tempDir, testPostgresUrl } from './testing';
+
+const migrations: Migration[] = [
+  {
+    id: '001_items',
+    sqlite: ['CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE)'],
+    postgres: ['CREATE TABLE items (id SERIAL PRIMARY KEY, name TEXT NOT NULL UNIQUE)'],
+  },
+];
+
+async function exercise(url: string) {
+  const database = openDatabase<{ items: { id: number; name: string } }>(url);
+  try {
+    expect(await migrate(database, migrations)).toEqual(['001_items']);
+    expect(await migrate(database, migrations)).toEqual([]);
+    await database.db
+      .insertInto('items')
+      .values({ name: 'a' } as never)
+      .execute();
+    const dup = await database.db
+      .insertInto('items')
+      .values({ name: 'a' } as never)
+      .execute()
+      .catch((e) => e);
+    expect(isUniqueViolation(dup)).toBe(true);
+    const count = await sql<{ n: number }>`SELECT COUNT(*) AS n FROM items`.execute(database.db);
+    expect(count.rows[0]?.n).toBe(1);
+  } finally {
+    await database.close();
+  }
+}
+
+describe('database', () => {
+  const dir = tempDir();
+  afterAll(() => dir.remove());
+
+  it('migrates once and detects unique violations on SQLite', async () => {
+    await exercise(`${dir.path}/test.db`);
+  });
+
+  it.skipIf(!testPostgresUrl)('migrates once and detects unique violations on PostgreSQL', async () => {
+    const pgdb = await createTestPostgresDatabase();
+    try {
+      await exercise(pgdb.url);
+    } finally {
+      await pgdb.drop();
+    }
+  });
+});

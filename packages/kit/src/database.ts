@@ -1,0 +1,98 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import SQLite from 'better-sqlite3';
+import { Kysely, PostgresDialect, SqliteDialect, sql, type Transaction } from 'kysely';
+import pg from 'pg';
+
+export type Dialect = 'sqlite' | 'postgres';
+
+export interface Database<DB> {
+  db: Kysely<DB>;
+  dialect: Dialect;
+  /** Human description without credentials, for logs. */
+  describe: string;
+  close(): Promise<void>;
+}
+
+// int8 (COUNT(*), BIGINT) and NUMERIC come back as strings from pg by default; ours fit in a double.
+pg.types.setTypeParser(20, (v) => Number.parseInt(v, 10));
+pg.types.setTypeParser(1700, (v) => Number.parseFloat(v));
+
+export function isPostgresUrl(url: string): boolean {
+  return /^postgres(ql)?:\/\//.test(url);
+}
+
+/** Opens `postgres://…` with a pool, anything else as a SQLite file path (`sqlite:` prefix optional). */
+export function openDatabase<DB>(url: string, options: { poolSize?: number } = {}): Database<DB> {
+  if (isPostgresUrl(url)) {
+    const pool = new pg.Pool({ connectionString: url, max: options.poolSize ?? 10 });
+    pool.on('error', () => {
+      /* idle client errors are reported on the next query */
+    });
+    const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
+    const safe = new URL(url);
+    return {
+      db,
+      dialect: 'postgres',
+      describe: `postgres://${safe.hostname}:${safe.port || 5432}${safe.pathname}`,
+      close: () => db.destroy(),
+    };
+  }
+  const file = url.replace(/^sqlite:(\/\/)?/, '');
+  if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+  const sqlite = new SQLite(file);
+  sqlite.pragma('journal_mode = WAL');
+  sqlite.pragma('synchronous = NORMAL');
+  sqlite.pragma('foreign_keys = ON');
+  sqlite.pragma('busy_timeout = 5000');
+  const db = new Kysely<DB>({ dialect: new SqliteDialect({ database: sqlite }) });
+  return { db, dialect: 'sqlite', describe: `sqlite:${file}`, close: () => db.destroy() };
+}
+
+export interface Migration {
+  /** Sortable unique id, e.g. `001_users`. */
+  id: string;
+  /** SQL statements per dialect, run in order inside one transaction. */
+  sqlite: string[];
+  postgres: string[];
+}
+
+/**
+ * Applies pending migrations in id order, each in its own transaction, recording them in `schema_migrations`.
+ * On PostgreSQL an advisory lock serialises several instances starting at once.
+ */
+export async function migrate<DB>(database: Database<DB>, migrations: Migration[]): Promise<string[]> {
+  const db = database.db as unknown as Kysely<Record<string, never>>;
+  await sql`CREATE TABLE IF NOT EXISTS schema_migrations (id TEXT PRIMARY KEY, applied_at TEXT NOT NULL)`.execute(
+    db,
+  );
+  const sorted = [...migrations].sort((a, b) => a.id.localeCompare(b.id));
+  const applied: string[] = [];
+  for (const m of sorted) {
+    await db.transaction().execute(async (trx: Transaction<Record<string, never>>) => {
+      if (database.dialect === 'postgres') await sql`SELECT pg_advisory_xact_lock(7305112)`.execute(trx);
+      const done = await sql<{ id: string }>`SELECT id FROM schema_migrations WHERE id = ${m.id}`.execute(
+        trx,
+      );
+      if (done.rows.length > 0) return;
+      for (const statement of database.dialect === 'postgres' ? m.postgres : m.sqlite) {
+        await sql.raw(statement).execute(trx);
+      }
+      await sql`INSERT INTO schema_migrations (id, applied_at) VALUES (${m.id}, ${new Date().toISOString()})`.execute(
+        trx,
+      );
+      applied.push(m.id);
+    });
+  }
+  return applied;
+}
+
+/** True when an error from either driver is a unique-constraint violation. */
+export function isUniqueViolation(err: unknown): boolean {
+  const e = err as { code?: string; message?: string };
+  return (
+    e?.code === '23505' ||
+    e?.code === 'SQLITE_CONSTRAINT_UNIQUE' ||
+    e?.code === 'SQLITE_CONSTRAINT_PRIMARYKEY'
+  );
+}

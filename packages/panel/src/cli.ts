@@ -1,0 +1,1 @@
+console.log('panel cli', process.argv.slice(2));

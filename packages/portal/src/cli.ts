@@ -1,0 +1,1 @@
+console.log('portal cli', process.argv.slice(2));
