@@ -1,4 +1,6 @@
 export * from './errors';
+export * from './license-api';
 export * from './license-file';
+export * from './releases';
 export * from './scopes';
 export * from './signing';
