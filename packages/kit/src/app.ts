@@ -36,6 +36,8 @@ export const renderPanelError: ErrorRenderer = (err) => ({
 export interface AppOptions {
   logger: FastifyBaseLogger;
   renderError?: ErrorRenderer;
+  /** HTTP status for an error on this request, when a route family documents another one (default `err.status`). */
+  errorStatus?: (err: AppError, request: FastifyRequest) => number;
   https?: { key: string | Buffer; cert: string | Buffer } | null;
   /** Largest accepted request body in bytes (default 1 MiB). */
   bodyLimit?: number;
@@ -146,7 +148,8 @@ export function createApp(options: AppOptions): App {
   const send = (request: FastifyRequest, reply: FastifyReply, err: AppError) => {
     if (err.headers) reply.headers(err.headers);
     reply.header('x-request-id', request.id);
-    return reply.code(err.status).type('application/json; charset=utf-8').send(render(err, request));
+    const status = options.errorStatus ? options.errorStatus(err, request) : err.status;
+    return reply.code(status).type('application/json; charset=utf-8').send(render(err, request));
   };
 
   app.setErrorHandler((error, request, reply) => {

@@ -1,5 +1,14 @@
 import { statusForCode } from '@wispanel/contract';
 
+/** One schema problem, structured, so a service can word it in its own documented style. */
+export interface ValidationIssue {
+  /** Dotted field path (`hardware_id`, `usage.accounts`), or the request part (`body`) for whole-value problems. */
+  field: string;
+  /** The JSON-schema keyword that failed (`required`, `type`, `minLength`, `pattern`, `additionalProperties`…). */
+  keyword: string;
+  params: Record<string, unknown>;
+}
+
 /** The one error type of both services: a code from the contract, a human message, optional details. */
 export class AppError extends Error {
   readonly status: number;
@@ -7,6 +16,8 @@ export class AppError extends Error {
   readonly headers: Record<string, string> | undefined;
   /** Extra fields a service's envelope may add (e.g. the portal's `valid: false`). */
   readonly extra: Record<string, unknown> | undefined;
+  /** Schema problems behind a VALIDATION_ERROR (set by the schema validator). */
+  readonly issues: ValidationIssue[] | undefined;
 
   constructor(
     readonly code: string,
@@ -16,6 +27,7 @@ export class AppError extends Error {
       details?: Record<string, string[]>;
       headers?: Record<string, string>;
       extra?: Record<string, unknown>;
+      issues?: ValidationIssue[];
       cause?: unknown;
     } = {},
   ) {
@@ -25,6 +37,7 @@ export class AppError extends Error {
     this.details = options.details;
     this.headers = options.headers;
     this.extra = options.extra;
+    this.issues = options.issues;
   }
 }
 

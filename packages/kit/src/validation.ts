@@ -1,7 +1,7 @@
 import Ajv, { type ErrorObject } from 'ajv';
 import addFormats from 'ajv-formats';
 import type { FastifySchemaCompiler } from 'fastify';
-import { AppError } from './errors';
+import { AppError, type ValidationIssue } from './errors';
 
 /**
  * Bodies are validated strictly: no type coercion, unknown fields rejected (not silently dropped).
@@ -82,10 +82,12 @@ function describe(err: ErrorObject, field: string): string {
 /** Turns ajv errors into one VALIDATION_ERROR naming the first field, with every problem in details. */
 export function validationAppError(errors: ErrorObject[], part: string): AppError {
   const details: Record<string, string[]> = {};
+  const issues: ValidationIssue[] = [];
   let first = '';
   for (const e of errors) {
     if (e.keyword === 'if' || e.keyword === 'anyOf' || e.keyword === 'oneOf') continue;
     const field = fieldOf(e, part);
+    issues.push({ field, keyword: e.keyword, params: e.params as Record<string, unknown> });
     const text = describe(e, field);
     details[field] ??= [];
     if (!details[field].includes(text)) details[field].push(text);
@@ -95,5 +97,5 @@ export function validationAppError(errors: ErrorObject[], part: string): AppErro
   if (part === 'body' && errors.some((e) => e.instancePath === '' && e.keyword === 'type')) {
     first = 'Request body must be a JSON object';
   }
-  return new AppError('VALIDATION_ERROR', first, { details });
+  return new AppError('VALIDATION_ERROR', first, { details, issues });
 }
