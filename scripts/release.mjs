@@ -1,0 +1,233 @@
+#!/usr/bin/env node
+// Builds the panel's release artifact from this tree:
+//   npm run release [-- --version X.Y.Z] [--out DIR] [--channel stable|beta|alpha] [--json]
+// → DIR/wispanel-<version>.tar.gz (default DIR = dist/), whose single top directory `wispanel-<version>/` holds
+//   release-manifest.json   { name, version, channel, build_time, git_commit, node_engine, entry }
+//   bin/wispanel.mjs        launcher: plain `node bin/wispanel.mjs <command>` (no tsx)
+//   dist/wispanel.mjs       the panel CLI bundled into one ESM file by esbuild
+//   node_modules/           only the native packages kept out of the bundle and what they need at run time
+// The bundle and node_modules are cached in .tmp/release-cache/<tree hash>/ so building the same tree again
+// with another --version (how tests make release X+1) only rewrites the manifest and the tarball.
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+
+const root = resolve(dirname(new URL(import.meta.url).pathname), '..');
+
+/** Packages left out of the bundle: native addons (and optional drivers the bundle must not resolve). */
+const EXTERNAL = ['better-sqlite3', '@node-rs/argon2'];
+/** Optional requires inside bundled packages that are never used by the panel. */
+const IGNORED = ['pg-native', 'pg-cloudflare', 'cloudflare:sockets'];
+/** Dependencies of externals only needed when installing from source (never at run time). */
+const INSTALL_ONLY = new Set(['prebuild-install']);
+/** Files of a copied package that are not needed at run time (sources and build leftovers of natives). */
+const SKIP_IN_PACKAGE = {
+  'better-sqlite3': (rel) =>
+    rel === 'deps' ||
+    rel === 'src' ||
+    rel.startsWith('deps/') ||
+    rel.startsWith('src/') ||
+    (rel.startsWith('build/') && rel !== 'build/Release' && !rel.endsWith('better_sqlite3.node')) ||
+    rel === 'build/Release/test_extension.node',
+};
+
+const { values } = parseArgs({
+  options: {
+    version: { type: 'string' },
+    out: { type: 'string' },
+    channel: { type: 'string' },
+    json: { type: 'boolean', default: false },
+  },
+});
+
+const rootPkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+const panelPkg = JSON.parse(readFileSync(join(root, 'packages/panel/package.json'), 'utf8'));
+const version = values.version ?? panelPkg.version;
+if (!/^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$/.test(version)) {
+  console.error(`--version must be a semantic version (X.Y.Z), got "${version}"`);
+  process.exit(2);
+}
+const channel = values.channel ?? 'stable';
+if (!['stable', 'beta', 'alpha'].includes(channel)) {
+  console.error(`--channel must be stable, beta or alpha, got "${channel}"`);
+  process.exit(2);
+}
+const outDir = resolve(values.out ?? join(root, 'dist'));
+const started = Date.now();
+
+function git(args) {
+  try {
+    return execFileSync('git', args, { cwd: root, stdio: ['ignore', 'pipe', 'ignore'] })
+      .toString()
+      .trim();
+  } catch {
+    return '';
+  }
+}
+
+/** Every file that goes into the bundle decides the cache key. */
+function treeHash() {
+  const h = createHash('sha256');
+  const walk = (dir) => {
+    for (const name of readdirSync(dir).sort()) {
+      if (name === 'node_modules' || name.startsWith('.')) continue;
+      const p = join(dir, name);
+      const st = statSync(p);
+      if (st.isDirectory()) walk(p);
+      else if (/\.(ts|mjs|js|json|sql|service)$/.test(name) && !name.endsWith('.test.ts')) {
+        h.update(relative(root, p));
+        h.update('\0');
+        h.update(readFileSync(p));
+        h.update('\0');
+      }
+    }
+  };
+  for (const pkg of readdirSync(join(root, 'packages')).sort()) walk(join(root, 'packages', pkg));
+  h.update(readFileSync(join(root, 'package-lock.json')));
+  h.update(readFileSync(new URL(import.meta.url)));
+  return h.digest('hex').slice(0, 20);
+}
+
+/** Copies a package and, recursively, its run-time dependencies from the root node_modules. */
+function copyPackageClosure(name, destModules, seen) {
+  if (seen.has(name) || INSTALL_ONLY.has(name)) return;
+  const src = join(root, 'node_modules', name);
+  if (!existsSync(src)) return;
+  seen.add(name);
+  const skip = SKIP_IN_PACKAGE[name];
+  cpSync(src, join(destModules, name), {
+    recursive: true,
+    dereference: true,
+    filter: (from) => {
+      const rel = relative(src, from);
+      return rel === '' || !skip || !skip(rel);
+    },
+  });
+  const pkg = JSON.parse(readFileSync(join(src, 'package.json'), 'utf8'));
+  const deps = { ...(pkg.dependencies ?? {}), ...(pkg.optionalDependencies ?? {}) };
+  for (const dep of Object.keys(deps)) copyPackageClosure(dep, destModules, seen);
+}
+
+async function buildPayload(dir) {
+  const esbuild = await import('esbuild');
+  mkdirSync(join(dir, 'dist'), { recursive: true });
+  await esbuild.build({
+    entryPoints: [join(root, 'packages/panel/src/cli.ts')],
+    outfile: join(dir, 'dist/wispanel.mjs'),
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    external: [...EXTERNAL, ...IGNORED],
+    logLevel: 'error',
+    legalComments: 'none',
+    // CommonJS packages inside an ESM bundle still call require() and use __dirname.
+    banner: {
+      js: [
+        "import { createRequire as __wispanelCreateRequire } from 'node:module';",
+        "import { fileURLToPath as __wispanelFileURLToPath } from 'node:url';",
+        "import { dirname as __wispanelDirname } from 'node:path';",
+        'const require = __wispanelCreateRequire(import.meta.url);',
+        'const __filename = __wispanelFileURLToPath(import.meta.url);',
+        'const __dirname = __wispanelDirname(__filename);',
+      ].join('\n'),
+    },
+  });
+  const modules = join(dir, 'node_modules');
+  mkdirSync(modules, { recursive: true });
+  const seen = new Set();
+  for (const name of EXTERNAL) copyPackageClosure(name, modules, seen);
+  mkdirSync(join(dir, 'bin'), { recursive: true });
+  writeFileSync(
+    join(dir, 'bin/wispanel.mjs'),
+    [
+      '#!/usr/bin/env node',
+      '// Release launcher: runs the bundled panel with plain node. The release directory is where the',
+      '// manifest is, so the panel can report its real version, build time and commit.',
+      "import { dirname, join } from 'node:path';",
+      "import { fileURLToPath } from 'node:url';",
+      '',
+      "process.env.WISPANEL_RELEASE_DIR = join(dirname(fileURLToPath(import.meta.url)), '..');",
+      "await import('../dist/wispanel.mjs');",
+      '',
+    ].join('\n'),
+    { mode: 0o755 },
+  );
+  const systemd = join(root, 'packages/panel/systemd');
+  if (existsSync(systemd)) cpSync(systemd, join(dir, 'systemd'), { recursive: true });
+  return [...seen];
+}
+
+const hash = treeHash();
+const cacheRoot = join(root, '.tmp/release-cache');
+const cached = join(cacheRoot, hash);
+let cacheHit = existsSync(join(cached, 'dist/wispanel.mjs'));
+if (!cacheHit) {
+  const building = `${cached}.building-${process.pid}`;
+  rmSync(building, { recursive: true, force: true });
+  await buildPayload(building);
+  rmSync(cached, { recursive: true, force: true });
+  try {
+    renameSync(building, cached);
+  } catch (err) {
+    // Another build of the same tree won the race: its result is identical.
+    if (!existsSync(join(cached, 'dist/wispanel.mjs'))) throw err;
+    rmSync(building, { recursive: true, force: true });
+    cacheHit = true;
+  }
+}
+
+const top = `wispanel-${version}`;
+const stage = join(cacheRoot, `stage-${process.pid}-${Date.now()}`);
+mkdirSync(stage, { recursive: true });
+cpSync(cached, join(stage, top), { recursive: true, verbatimSymlinks: true });
+const commit = git(['rev-parse', 'HEAD']) || 'unknown';
+const dirty = commit !== 'unknown' && git(['status', '--porcelain', '--untracked-files=no']) !== '';
+const manifest = {
+  name: 'wispanel',
+  version,
+  channel,
+  build_time: new Date().toISOString(),
+  git_commit: dirty ? `${commit}-dirty` : commit,
+  node_engine: rootPkg.engines?.node ?? '>=20',
+  entry: 'bin/wispanel.mjs',
+  tree_hash: hash,
+};
+writeFileSync(join(stage, top, 'release-manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+
+mkdirSync(outDir, { recursive: true });
+const file = join(outDir, `${top}.tar.gz`);
+const tar = await import('tar');
+await tar.c({ gzip: true, file: `${file}.tmp`, cwd: stage, portable: true, noMtime: false }, [top]);
+renameSync(`${file}.tmp`, file);
+rmSync(stage, { recursive: true, force: true });
+
+const bytes = readFileSync(file);
+const result = {
+  file,
+  version,
+  channel,
+  size: bytes.length,
+  sha256: createHash('sha256').update(bytes).digest('hex'),
+  git_commit: manifest.git_commit,
+  build_time: manifest.build_time,
+  cached: cacheHit,
+  ms: Date.now() - started,
+};
+if (values.json) console.log(JSON.stringify(result));
+else
+  console.log(
+    `built ${relative(process.cwd(), file) || file} (${(result.size / 1e6).toFixed(1)} MB, sha256 ${result.sha256.slice(0, 16)}…, ${result.ms} ms${cacheHit ? ', cached bundle' : ''})`,
+  );
