@@ -1,0 +1,185 @@
+import type { LicensePayload } from '@wispanel/contract';
+import { describe, expect, it } from 'vitest';
+import { planEnforcement } from '../src/modules/license/enforcement-plan';
+import { DAY_MS, evaluateLicense, type LicenseEvaluationInput } from '../src/modules/license/license-state';
+import { acceptSignedTime, observeSystemTime, trustedFloor } from '../src/modules/license/trusted-clock';
+
+const T0 = Date.parse('2026-01-01T00:00:00Z');
+const iso = (ms: number) => new Date(ms).toISOString();
+
+function payload(over: Partial<LicensePayload> = {}): LicensePayload {
+  return {
+    v: 1,
+    license_id: 'lic_1',
+    key_masked: 'WISP-****SA6T',
+    tier: 'pro',
+    limits: { max_users: 30, max_domains: 100, max_databases: -1 },
+    features: [],
+    hardware_id: 'a'.repeat(64),
+    issued_at: iso(T0),
+    expires_at: iso(T0 + 365 * DAY_MS),
+    valid_until: iso(T0 + 14 * DAY_MS),
+    lease_days: 14,
+    grace_days: 7,
+    server_time: iso(T0),
+    nonce: 'n',
+    status: 'active',
+    ...over,
+  };
+}
+
+const unlicensed = { max_users: 5, max_domains: 5, max_databases: 5 };
+function input(over: Partial<LicenseEvaluationInput>): LicenseEvaluationInput {
+  return {
+    payload: payload(),
+    hasFile: true,
+    hasKey: true,
+    fileError: null,
+    systemNow: T0,
+    trustedFloor: T0,
+    graceMs: null,
+    unlicensed,
+    clockToleranceMs: 5 * 60_000,
+    ...over,
+  };
+}
+
+describe('license state machine (fake clock)', () => {
+  it('is active inside the lease with the license limits and no refresh needed early', () => {
+    const e = evaluateLicense(input({ systemNow: T0 + DAY_MS }));
+    expect(e).toMatchObject({
+      status: 'active',
+      is_valid: true,
+      reason: null,
+      tier: 'pro',
+      needs_refresh: false,
+    });
+    expect(e.limits.max_users).toBe(30);
+  });
+
+  it('needs a refresh once a third or less of the lease is left, still active', () => {
+    const lease = 14 * DAY_MS;
+    expect(evaluateLicense(input({ systemNow: T0 + lease - lease / 3 - 1000 })).needs_refresh).toBe(false);
+    const e = evaluateLicense(input({ systemNow: T0 + lease - lease / 3 }));
+    expect(e).toMatchObject({ status: 'active', needs_refresh: true, is_valid: true });
+  });
+
+  it('keeps the limits during the grace after the lease ends, then falls back to the unlicensed allowance', () => {
+    const leaseEnd = T0 + 14 * DAY_MS;
+    const g = evaluateLicense(input({ systemNow: leaseEnd + DAY_MS }));
+    expect(g).toMatchObject({ status: 'grace', is_valid: true, reason: 'LEASE_ENDED', needs_refresh: true });
+    expect(g.limits.max_users).toBe(30);
+    expect(g.grace_ends_at).toBe(leaseEnd + 7 * DAY_MS);
+    const x = evaluateLicense(input({ systemNow: leaseEnd + 7 * DAY_MS }));
+    expect(x).toMatchObject({
+      status: 'invalid',
+      is_valid: false,
+      reason: 'LEASE_EXPIRED',
+      limits: unlicensed,
+    });
+  });
+
+  it('applies a configured grace instead of the file grace', () => {
+    const leaseEnd = T0 + 14 * DAY_MS;
+    expect(evaluateLicense(input({ systemNow: leaseEnd + 2 * DAY_MS, graceMs: DAY_MS })).status).toBe(
+      'invalid',
+    );
+    expect(evaluateLicense(input({ systemNow: leaseEnd + 2 * DAY_MS, graceMs: 0 })).status).toBe('invalid');
+    expect(evaluateLicense(input({ systemNow: leaseEnd + 2 * DAY_MS, graceMs: 3 * DAY_MS })).status).toBe(
+      'grace',
+    );
+  });
+
+  it('expires at the end of the term (after grace) even with a fresh lease', () => {
+    const p = payload({ expires_at: iso(T0 + 10 * DAY_MS), valid_until: iso(T0 + 20 * DAY_MS) });
+    expect(evaluateLicense(input({ payload: p, systemNow: T0 + 11 * DAY_MS })).status).toBe('grace');
+    const e = evaluateLicense(input({ payload: p, systemNow: T0 + 17 * DAY_MS }));
+    expect(e).toMatchObject({
+      status: 'expired',
+      is_valid: false,
+      reason: 'TERM_EXPIRED',
+      limits: unlicensed,
+    });
+  });
+
+  it('treats a suspended or revoked license as invalid at once', () => {
+    expect(evaluateLicense(input({ payload: payload({ status: 'revoked' }) }))).toMatchObject({
+      status: 'invalid',
+      reason: 'LICENSE_REVOKED',
+      limits: unlicensed,
+    });
+  });
+
+  it('reports no license and a rejected file with its reason', () => {
+    expect(evaluateLicense(input({ payload: null, hasFile: false, hasKey: false }))).toMatchObject({
+      status: 'unlicensed',
+      is_valid: false,
+      tier: 'unlicensed',
+      limits: unlicensed,
+      needs_refresh: false,
+    });
+    const e = evaluateLicense(
+      input({ payload: null, fileError: { reason: 'BAD_SIGNATURE', message: 'signature does not match' } }),
+    );
+    expect(e).toMatchObject({ status: 'invalid', is_valid: false, reason: 'BAD_SIGNATURE' });
+  });
+
+  it('a clock turned back is reported and never extends the lease', () => {
+    const leaseEnd = T0 + 14 * DAY_MS;
+    // The panel last trusted a time after the grace ended; the system clock claims we are back at T0.
+    const floor = leaseEnd + 8 * DAY_MS;
+    const e = evaluateLicense(input({ systemNow: T0, trustedFloor: floor }));
+    expect(e).toMatchObject({ status: 'invalid', reason: 'LEASE_EXPIRED', clock_behind: true, now: floor });
+    expect(e.clock_behind_ms).toBe(floor - T0);
+    // Within the lease a small lag under the tolerance is not reported.
+    const ok = evaluateLicense(input({ systemNow: T0 + DAY_MS, trustedFloor: T0 + DAY_MS + 1000 }));
+    expect(ok).toMatchObject({ status: 'active', clock_behind: false });
+    const behind = evaluateLicense(input({ systemNow: T0, trustedFloor: T0 + DAY_MS }));
+    expect(behind).toMatchObject({ status: 'active', reason: 'CLOCK_BEHIND', clock_behind: true });
+  });
+});
+
+describe('trusted clock floor', () => {
+  it('only moves forward from observations and is reset by a signed portal time', () => {
+    let rec = acceptSignedTime({ signed_time: null, observed_time: null }, iso(T0));
+    expect(trustedFloor(rec)).toBe(T0);
+    expect(observeSystemTime(rec, T0 - DAY_MS, 60_000)).toBeNull();
+    expect(observeSystemTime(rec, T0 + 1000, 60_000)).toBeNull();
+    rec = observeSystemTime(rec, T0 + DAY_MS, 60_000) ?? rec;
+    expect(trustedFloor(rec)).toBe(T0 + DAY_MS);
+    // A clock that ran into the future is corrected by the next signed time.
+    rec = observeSystemTime(rec, T0 + 400 * DAY_MS, 60_000) ?? rec;
+    rec = acceptSignedTime(rec, iso(T0 + 2 * DAY_MS));
+    expect(trustedFloor(rec)).toBe(T0 + 2 * DAY_MS);
+    expect(trustedFloor(rec, [iso(T0 + 3 * DAY_MS)])).toBe(T0 + 3 * DAY_MS);
+  });
+});
+
+describe('enforcement plan', () => {
+  const rows = (n: number) =>
+    Array.from({ length: n }, (_, i) => ({
+      id: i + 1,
+      status: 'active',
+      license_disabled_at: null as string | null,
+    }));
+
+  it('disables exactly the excess, newest first, never the oldest limit ones', () => {
+    const plan = planEnforcement(rows(10), 7);
+    expect(plan).toEqual({ disable: [10, 9, 8], reenable: [], excess: 3 });
+    expect(planEnforcement(rows(10), -1)).toEqual({ disable: [], reenable: [], excess: 0 });
+    expect(planEnforcement(rows(3), 0).disable).toEqual([3, 2, 1]);
+  });
+
+  it('never touches admin-suspended resources and is idempotent', () => {
+    const r = rows(6);
+    (r[5] as { status: string }).status = 'suspended';
+    (r[4] as { license_disabled_at: string | null }).license_disabled_at = 'x';
+    expect(planEnforcement(r, 3)).toEqual({ disable: [4], reenable: [], excess: 3 });
+  });
+
+  it('re-enables what fits the limit, oldest first', () => {
+    const r = rows(6).map((x) => (x.id > 2 ? { ...x, license_disabled_at: 't' } : x));
+    expect(planEnforcement(r, 4)).toEqual({ disable: [], reenable: [3, 4], excess: 2 });
+    expect(planEnforcement(r, -1).reenable).toEqual([3, 4, 5, 6]);
+  });
+});
