@@ -79,4 +79,9 @@ export interface DownloadTokenResponse {
   expires_at: string;
   size: number;
   sha256: string;
+  /**
+   * The signed `release` document of this version (portal: include it). The panel needs it for a direct
+   * update to a version other than check-update's latest: it never installs an artifact without signed metadata.
+   */
+  release?: SignedDocument;
 }
