@@ -1,0 +1,109 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { isAbsolute, join, posix } from 'node:path';
+import * as tar from 'tar';
+import type { InstallLayout, ReleaseManifest } from './install-layout';
+import { UpdateError } from './update-error';
+
+const ALLOWED_TYPES = new Set(['File', 'OldFile', 'ContiguousFile', 'Directory', 'SymbolicLink', 'Link']);
+
+/**
+ * Why a tar entry must not be unpacked, or null when it is safe: absolute paths, `..` segments, anything
+ * outside the single top directory, device files and FIFOs, and links whose target leaves the release.
+ */
+export function unsafeEntryReason(
+  entry: { path: string; type: string; linkpath?: string },
+  topDir: string,
+): string | null {
+  const raw = entry.path.replace(/\\/g, '/');
+  if (raw.startsWith('/') || isAbsolute(raw) || /^[A-Za-z]:/.test(raw)) return `absolute path ${entry.path}`;
+  const segments = raw.split('/').filter((s) => s !== '' && s !== '.');
+  if (segments.includes('..')) return `path with .. ${entry.path}`;
+  if (segments[0] !== topDir) return `entry ${entry.path} outside the top directory ${topDir}/`;
+  if (!ALLOWED_TYPES.has(entry.type))
+    return `${entry.type} entry ${entry.path} (only files, directories and links)`;
+  if (entry.type === 'SymbolicLink' || entry.type === 'Link') {
+    const link = (entry.linkpath ?? '').replace(/\\/g, '/');
+    if (link === '' || link.startsWith('/') || isAbsolute(link))
+      return `link ${entry.path} -> ${link} is absolute`;
+    // Symlinks resolve from their own directory, hard links from the archive root.
+    const resolved =
+      entry.type === 'SymbolicLink'
+        ? posix.normalize(posix.join(posix.dirname(segments.join('/')), link))
+        : posix.normalize(link);
+    const parts = resolved.split('/');
+    if (resolved.startsWith('..') || parts[0] !== topDir)
+      return `link ${entry.path} -> ${link} escapes the release`;
+  }
+  return null;
+}
+
+/**
+ * Unpacks a release tarball into `releases/<version>/`: into a hidden temp dir first, entry by entry through
+ * `unsafeEntryReason` (one bad entry rejects the whole archive, nothing of it stays), then checks the manifest
+ * names the expected version and renames the dir into place.
+ */
+export async function unpackRelease(
+  file: string,
+  layout: InstallLayout,
+  version: string,
+): Promise<{ dir: string; manifest: ReleaseManifest }> {
+  const topDir = `wispanel-${version}`;
+  mkdirSync(layout.releasesDir, { recursive: true });
+  const tmp = join(layout.releasesDir, `.${version}.partial-${randomBytes(4).toString('hex')}`);
+  mkdirSync(tmp);
+  const problems: string[] = [];
+  try {
+    await tar.x({
+      file,
+      cwd: tmp,
+      strip: 1,
+      strict: true,
+      preserveOwner: false,
+      filter: (path, entry) => {
+        const e = entry as unknown as { type: string; linkpath?: string };
+        const reason = unsafeEntryReason({ path, type: e.type, linkpath: e.linkpath }, topDir);
+        if (reason) problems.push(reason);
+        return reason === null;
+      },
+      onwarn: (_code, message) => {
+        problems.push(String(message));
+      },
+    });
+  } catch (err) {
+    rmSync(tmp, { recursive: true, force: true });
+    throw new UpdateError(
+      'UPDATE_UNSAFE_ARCHIVE',
+      `release archive cannot be unpacked: ${(err as Error).message}`,
+    );
+  }
+  if (problems.length > 0) {
+    rmSync(tmp, { recursive: true, force: true });
+    throw new UpdateError(
+      'UPDATE_UNSAFE_ARCHIVE',
+      `release archive rejected: ${problems.slice(0, 3).join('; ')}`,
+    );
+  }
+  let manifest: ReleaseManifest;
+  try {
+    manifest = JSON.parse(readFileSync(join(tmp, 'release-manifest.json'), 'utf8'));
+  } catch {
+    rmSync(tmp, { recursive: true, force: true });
+    throw new UpdateError('UPDATE_UNSAFE_ARCHIVE', 'release archive has no readable release-manifest.json');
+  }
+  if (manifest.version !== version || !existsSync(join(tmp, manifest.entry ?? 'bin/wispanel.mjs'))) {
+    rmSync(tmp, { recursive: true, force: true });
+    throw new UpdateError(
+      'UPDATE_UNSAFE_ARCHIVE',
+      `release archive manifest says version ${manifest.version}, expected ${version} with its entry point`,
+    );
+  }
+  const dir = layout.releaseDir(version);
+  if (layout.currentVersion() === version) {
+    rmSync(tmp, { recursive: true, force: true });
+    throw new UpdateError('UPDATE_INSTALL_FAILED', `release ${version} is the running release`);
+  }
+  rmSync(dir, { recursive: true, force: true });
+  renameSync(tmp, dir);
+  return { dir, manifest };
+}

@@ -1,0 +1,200 @@
+import {
+  closeSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeSync,
+} from 'node:fs';
+import { dirname } from 'node:path';
+
+export const UPDATE_STATES = [
+  'idle',
+  'checking',
+  'downloading',
+  'verifying',
+  'installing',
+  'restarting',
+  'health_check',
+  'completed',
+  'failed',
+  'rolled_back',
+] as const;
+export type UpdateStateName = (typeof UPDATE_STATES)[number];
+
+/** Steps run by the panel (or the `update` command) before the switch. */
+export const PREPARE_STATES: readonly UpdateStateName[] = [
+  'checking',
+  'downloading',
+  'verifying',
+  'installing',
+];
+/** Steps run by the supervisor: the switch, the restart and the health check. */
+export const SWITCH_STATES: readonly UpdateStateName[] = ['restarting', 'health_check'];
+export const ACTIVE_STATES: readonly UpdateStateName[] = [...PREPARE_STATES, ...SWITCH_STATES];
+
+/** Where the supervisor is inside the switch; written before each irreversible step (a small journal). */
+export interface SwitchJournal {
+  phase: 'requested' | 'stopped' | 'backed_up' | 'switched' | 'started';
+  /** `current` target before the switch (relative, e.g. `releases/1.4.2`). */
+  previous_target: string | null;
+  /** SQLite backup taken before the switch (null for PostgreSQL or when there was no database yet). */
+  backup: string | null;
+}
+
+export interface UpdateStatus {
+  job_id: string | null;
+  state: UpdateStateName;
+  from_version: string | null;
+  to_version: string | null;
+  progress: { bytes: number; total: number | null; percent: number | null };
+  started_at: string | null;
+  updated_at: string | null;
+  finished_at: string | null;
+  error: { code: string; message: string } | null;
+  log: string[];
+  /** Process currently driving the job (a dead owner of an active state means it was interrupted). */
+  owner_pid: number | null;
+  /** Set when the release is unpacked and verified: the supervisor may switch to it. */
+  ready_to_switch: boolean;
+  switch: SwitchJournal | null;
+  /** What started the job: `api`, `cli`. */
+  source: string | null;
+}
+
+export const MAX_LOG_LINES = 50;
+
+export function idleStatus(): UpdateStatus {
+  return {
+    job_id: null,
+    state: 'idle',
+    from_version: null,
+    to_version: null,
+    progress: { bytes: 0, total: null, percent: null },
+    started_at: null,
+    updated_at: null,
+    finished_at: null,
+    error: null,
+    log: [],
+    owner_pid: null,
+    ready_to_switch: false,
+    switch: null,
+    source: null,
+  };
+}
+
+export function isActive(status: UpdateStatus): boolean {
+  return ACTIVE_STATES.includes(status.state);
+}
+
+export function processAlive(pid: number | null): boolean {
+  if (!pid || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Writes a file so that a crash leaves either the old or the new content: temp file, fsync, rename, fsync dir. */
+export function writeFileAtomic(path: string, content: string): void {
+  mkdirSync(dirname(path), { recursive: true });
+  const tmp = `${path}.tmp-${process.pid}`;
+  const fd = openSync(tmp, 'w', 0o600);
+  try {
+    writeSync(fd, content);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, path);
+  fsyncDir(dirname(path));
+}
+
+export function fsyncDir(dir: string): void {
+  try {
+    const fd = openSync(dir, 'r');
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    /* some filesystems refuse fsync on directories; the rename is still atomic */
+  }
+}
+
+function sleepSync(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+/**
+ * The persisted update status: one JSON file in the install dir (not in the database, which a rollback
+ * restores). Written atomically; read-modify-write cycles from the panel, the `update` command and the
+ * supervisor are serialised by a lock directory.
+ */
+export class UpdateStateStore {
+  private readonly lockDir: string;
+
+  constructor(
+    readonly file: string,
+    private readonly clock: () => Date = () => new Date(),
+  ) {
+    this.lockDir = `${file}.lock`;
+  }
+
+  read(): UpdateStatus {
+    try {
+      const parsed = JSON.parse(readFileSync(this.file, 'utf8')) as Partial<UpdateStatus>;
+      return { ...idleStatus(), ...parsed };
+    } catch {
+      return idleStatus();
+    }
+  }
+
+  /** Runs `fn` on the current status under the lock and persists what it returns. */
+  update(fn: (s: UpdateStatus) => UpdateStatus): UpdateStatus {
+    return this.withLock(() => {
+      const next = fn(this.read());
+      next.updated_at = this.clock().toISOString();
+      if (next.log.length > MAX_LOG_LINES) next.log = next.log.slice(-MAX_LOG_LINES);
+      writeFileAtomic(this.file, `${JSON.stringify(next, null, 2)}\n`);
+      return next;
+    });
+  }
+
+  /** Appends a timestamped log line (and applies `patch`). */
+  log(line: string, patch: Partial<UpdateStatus> = {}): UpdateStatus {
+    return this.update((s) => ({ ...s, ...patch, log: [...s.log, `${this.clock().toISOString()} ${line}`] }));
+  }
+
+  withLock<T>(fn: () => T): T {
+    mkdirSync(dirname(this.lockDir), { recursive: true });
+    for (let attempt = 0; ; attempt++) {
+      try {
+        mkdirSync(this.lockDir);
+        break;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+        // A holder killed inside the critical section (a few ms of work) leaves a stale lock.
+        try {
+          if (Date.now() - statSync(this.lockDir).mtimeMs > 5_000)
+            rmSync(this.lockDir, { recursive: true, force: true });
+        } catch {
+          /* removed meanwhile */
+        }
+        if (attempt > 2_000) throw new Error(`update state lock ${this.lockDir} is held`);
+        sleepSync(5);
+      }
+    }
+    try {
+      return fn();
+    } finally {
+      rmSync(this.lockDir, { recursive: true, force: true });
+    }
+  }
+}
