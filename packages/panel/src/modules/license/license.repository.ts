@@ -1,0 +1,252 @@
+import { type Kysely, sql } from 'kysely';
+import type { PanelDB } from '../../db/schema';
+import type { CountedResource } from '../resources/license-gate';
+import type { LicenseStateTable } from './license.schema';
+import './license.schema';
+
+export const RESOURCE_KINDS: readonly CountedResource[] = ['account', 'domain', 'database'];
+type ResourceTable = 'users' | 'domains' | 'databases';
+export const TABLE_OF: Record<CountedResource, ResourceTable> = {
+  account: 'users',
+  domain: 'domains',
+  database: 'databases',
+};
+
+export type Usage = Record<CountedResource, number>;
+export type LicenseState = LicenseStateTable;
+
+export interface DisabledResource {
+  type: CountedResource;
+  id: number;
+  name: string;
+  owner: string | null;
+  disabled_at: string;
+  reason: string;
+}
+
+export interface AuditEntry {
+  id: number;
+  at: string;
+  action: string;
+  actor: string;
+  outcome: string;
+  code: string | null;
+  message: string;
+  detail: unknown;
+}
+
+/** How many changed rows enforcement reports by name; the counts are always complete. */
+export const REPORT_LIMIT = 1000;
+
+/** All SQL of the license module. Enforcement is a few set-based statements, not a row-by-row loop. */
+export class LicenseRepository {
+  constructor(private readonly db: Kysely<PanelDB>) {}
+
+  async state(): Promise<LicenseState> {
+    const row = await this.db.selectFrom('license_state').selectAll().where('id', '=', 1).executeTakeFirst();
+    if (row) return row;
+    const fresh: LicenseState = {
+      id: 1,
+      license_key: null,
+      activated_at: null,
+      last_checked: null,
+      last_error_code: null,
+      last_error: null,
+      last_error_at: null,
+      consecutive_failures: 0,
+      next_refresh_at: null,
+      signed_time: null,
+      observed_time: null,
+      over_limit_since: null,
+      last_status: null,
+      updated_at: new Date().toISOString(),
+    };
+    await this.db
+      .insertInto('license_state')
+      .values(fresh)
+      .onConflict((oc) => oc.column('id').doNothing())
+      .execute();
+    return fresh;
+  }
+
+  async saveState(patch: Partial<Omit<LicenseState, 'id'>>, now: Date): Promise<void> {
+    await this.state();
+    await this.db
+      .updateTable('license_state')
+      .set({ ...patch, updated_at: now.toISOString() })
+      .where('id', '=', 1)
+      .execute();
+  }
+
+  async audit(
+    entry: {
+      action: string;
+      actor: string;
+      outcome: string;
+      code?: string | null;
+      message: string;
+      detail?: unknown;
+    },
+    now: Date,
+  ): Promise<void> {
+    await this.db
+      .insertInto('license_audit')
+      .values({
+        at: now.toISOString(),
+        action: entry.action,
+        actor: entry.actor,
+        outcome: entry.outcome,
+        code: entry.code ?? null,
+        message: entry.message,
+        detail: entry.detail === undefined ? null : JSON.stringify(entry.detail),
+      })
+      .execute();
+  }
+
+  async auditLog(limit: number, beforeId?: number): Promise<AuditEntry[]> {
+    let q = this.db.selectFrom('license_audit').selectAll().orderBy('id', 'desc').limit(limit);
+    if (beforeId !== undefined) q = q.where('id', '<', beforeId);
+    const rows = await q.execute();
+    return rows.map((r) => ({ ...r, id: Number(r.id), detail: r.detail ? JSON.parse(r.detail) : null }));
+  }
+
+  async count(kind: CountedResource, db: Kysely<PanelDB> = this.db): Promise<number> {
+    const row = await db
+      .selectFrom(TABLE_OF[kind])
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .executeTakeFirstOrThrow();
+    return Number(row.n);
+  }
+
+  async usage(db: Kysely<PanelDB> = this.db): Promise<Usage> {
+    const [account, domain, database] = await Promise.all(RESOURCE_KINDS.map((k) => this.count(k, db)));
+    return { account: account ?? 0, domain: domain ?? 0, database: database ?? 0 };
+  }
+
+  async disabledCount(kind: CountedResource): Promise<number> {
+    const row = await this.db
+      .selectFrom(TABLE_OF[kind])
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('license_disabled_at', 'is not', null)
+      .executeTakeFirstOrThrow();
+    return Number(row.n);
+  }
+
+  /** Id of the oldest resource beyond the first `limit` (ranked by id), or null when there is no excess. */
+  private async firstExcessId(
+    db: Kysely<PanelDB>,
+    kind: CountedResource,
+    limit: number,
+  ): Promise<number | null> {
+    if (limit < 0) return null;
+    const row = await db
+      .selectFrom(TABLE_OF[kind])
+      .select('id')
+      .orderBy('id')
+      .limit(1)
+      .offset(limit)
+      .executeTakeFirst();
+    return row ? Number(row.id) : null;
+  }
+
+  /**
+   * Marks the excess of one kind as disabled by the license: every resource after the oldest `limit`
+   * that is neither suspended by an admin nor already marked. Returns the count and the newest
+   * REPORT_LIMIT of them (newest first).
+   */
+  async disableExcess(
+    kind: CountedResource,
+    limit: number,
+    reason: string,
+    now: Date,
+  ): Promise<{ count: number; resources: Array<{ id: number; name: string }> }> {
+    return this.db.transaction().execute(async (tx) => {
+      const first = await this.firstExcessId(tx, kind, limit);
+      if (first === null) return { count: 0, resources: [] };
+      const table = TABLE_OF[kind];
+      const nameCol = kind === 'account' ? 'username' : kind === 'domain' ? 'domain' : 'name';
+      const report = await tx
+        .selectFrom(table)
+        .select(['id', sql<string>`${sql.ref(nameCol)}`.as('name')])
+        .where('id', '>=', first)
+        .where('status', '!=', 'suspended')
+        .where('license_disabled_at', 'is', null)
+        .orderBy('id', 'desc')
+        .limit(REPORT_LIMIT)
+        .execute();
+      const result = await tx
+        .updateTable(table)
+        .set({ license_disabled_at: now.toISOString(), license_disabled_reason: reason })
+        .where('id', '>=', first)
+        .where('status', '!=', 'suspended')
+        .where('license_disabled_at', 'is', null)
+        .executeTakeFirst();
+      return {
+        count: Number(result.numUpdatedRows),
+        resources: report.map((r) => ({ id: Number(r.id), name: r.name })),
+      };
+    });
+  }
+
+  /** Lifts the license mark from every marked resource within the oldest `limit` (all when unlimited). */
+  async reenableWithin(
+    kind: CountedResource,
+    limit: number,
+  ): Promise<{ count: number; resources: Array<{ id: number; name: string }> }> {
+    return this.db.transaction().execute(async (tx) => {
+      const first = await this.firstExcessId(tx, kind, limit);
+      const table = TABLE_OF[kind];
+      const nameCol = kind === 'account' ? 'username' : kind === 'domain' ? 'domain' : 'name';
+      let sel = tx
+        .selectFrom(table)
+        .select(['id', sql<string>`${sql.ref(nameCol)}`.as('name')])
+        .where('license_disabled_at', 'is not', null)
+        .orderBy('id')
+        .limit(REPORT_LIMIT);
+      let upd = tx
+        .updateTable(table)
+        .set({ license_disabled_at: null, license_disabled_reason: null })
+        .where('license_disabled_at', 'is not', null);
+      if (first !== null) {
+        sel = sel.where('id', '<', first);
+        upd = upd.where('id', '<', first);
+      }
+      const report = await sel.execute();
+      const result = await upd.executeTakeFirst();
+      return {
+        count: Number(result.numUpdatedRows),
+        resources: report.map((r) => ({ id: Number(r.id), name: r.name })),
+      };
+    });
+  }
+
+  /** Resources disabled by license enforcement, newest first. */
+  async disabled(limit: number, offset: number): Promise<{ total: number; resources: DisabledResource[] }> {
+    const q = sql<{
+      type: CountedResource;
+      id: number;
+      name: string;
+      owner: string | null;
+      disabled_at: string;
+      reason: string;
+    }>`
+      SELECT * FROM (
+        SELECT 'account' AS type, u.id, u.username AS name, c.username AS owner, u.license_disabled_at AS disabled_at, u.license_disabled_reason AS reason
+          FROM users u LEFT JOIN users c ON c.id = u.creator_id WHERE u.license_disabled_at IS NOT NULL
+        UNION ALL
+        SELECT 'domain' AS type, d.id, d.domain AS name, o.username AS owner, d.license_disabled_at, d.license_disabled_reason
+          FROM domains d LEFT JOIN users o ON o.id = d.owner_id WHERE d.license_disabled_at IS NOT NULL
+        UNION ALL
+        SELECT 'database' AS type, b.id, b.name AS name, o.username AS owner, b.license_disabled_at, b.license_disabled_reason
+          FROM databases b LEFT JOIN users o ON o.id = b.owner_id WHERE b.license_disabled_at IS NOT NULL
+      ) x ORDER BY disabled_at DESC, type, id DESC LIMIT ${limit} OFFSET ${offset}`;
+    const [rows, counts] = await Promise.all([
+      q.execute(this.db),
+      Promise.all(RESOURCE_KINDS.map((k) => this.disabledCount(k))),
+    ]);
+    return {
+      total: counts.reduce((a, b) => a + b, 0),
+      resources: rows.rows.map((r) => ({ ...r, id: Number(r.id), reason: r.reason ?? '' })),
+    };
+  }
+}
