@@ -1,0 +1,119 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream, createWriteStream, type ReadStream } from 'node:fs';
+import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
+import { join, resolve, sep } from 'node:path';
+import { type Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+
+export class ArtifactTooLargeError extends Error {
+  constructor(readonly maxBytes: number) {
+    super(`artifact is larger than the limit of ${maxBytes} bytes`);
+    this.name = 'ArtifactTooLargeError';
+  }
+}
+
+export class ArtifactLengthMismatchError extends Error {
+  constructor(
+    readonly expected: number,
+    readonly received: number,
+  ) {
+    super(`received ${received} bytes, Content-Length announced ${expected}`);
+    this.name = 'ArtifactLengthMismatchError';
+  }
+}
+
+export interface StoredArtifact {
+  /** Path relative to the artifact directory (so the data dir can move). */
+  path: string;
+  size: number;
+  sha256: string;
+}
+
+/** Artifact file names: plain, no directories, no leading dot. */
+export const ARTIFACT_FILENAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/;
+
+/**
+ * Release artifacts on the filesystem. Uploads stream through SHA-256 into a temporary file in the same
+ * directory tree, are fsynced, then renamed into place: a reader never sees a half-written artifact, and
+ * memory use does not grow with the artifact size.
+ */
+export class ArtifactStore {
+  readonly dir: string;
+
+  constructor(
+    dir: string,
+    readonly maxBytes: number,
+  ) {
+    this.dir = resolve(dir);
+  }
+
+  /** Absolute path of a stored artifact; refuses anything that would leave the artifact directory. */
+  resolve(relative: string): string {
+    const full = resolve(this.dir, relative);
+    if (!full.startsWith(this.dir + sep)) throw new Error(`artifact path escapes the store: ${relative}`);
+    return full;
+  }
+
+  async write(
+    version: string,
+    filename: string,
+    source: Readable,
+    options: { expectedLength?: number } = {},
+  ): Promise<StoredArtifact> {
+    if (!ARTIFACT_FILENAME.test(filename)) throw new Error(`invalid artifact filename: ${filename}`);
+    if (options.expectedLength !== undefined && options.expectedLength > this.maxBytes) {
+      throw new ArtifactTooLargeError(this.maxBytes);
+    }
+    const incoming = join(this.dir, '.incoming');
+    await mkdir(incoming, { recursive: true });
+    const temp = join(incoming, `${randomBytes(12).toString('hex')}.part`);
+    const hash = createHash('sha256');
+    let size = 0;
+    const max = this.maxBytes;
+    const meter = new Transform({
+      transform(chunk: Buffer, _enc, done) {
+        size += chunk.length;
+        if (size > max) return done(new ArtifactTooLargeError(max));
+        hash.update(chunk);
+        done(null, chunk);
+      },
+    });
+    try {
+      await pipeline(source, meter, createWriteStream(temp, { flags: 'wx', mode: 0o644 }));
+      if (options.expectedLength !== undefined && size !== options.expectedLength) {
+        throw new ArtifactLengthMismatchError(options.expectedLength, size);
+      }
+      const fh = await open(temp, 'r');
+      try {
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+      const relative = join(version, filename);
+      const target = this.resolve(relative);
+      await mkdir(join(this.dir, version), { recursive: true });
+      await rename(temp, target);
+      return { path: relative, size, sha256: hash.digest('hex') };
+    } catch (err) {
+      await rm(temp, { force: true });
+      throw err;
+    }
+  }
+
+  async size(relative: string): Promise<number | null> {
+    try {
+      return (await stat(this.resolve(relative))).size;
+    } catch {
+      return null;
+    }
+  }
+
+  /** Reads bytes `start..end` inclusive (the whole file without a range). */
+  read(relative: string, range?: { start: number; end: number }): ReadStream {
+    return createReadStream(this.resolve(relative), range ? { start: range.start, end: range.end } : {});
+  }
+
+  async remove(relative: string): Promise<void> {
+    await rm(this.resolve(relative), { force: true });
+  }
+}
