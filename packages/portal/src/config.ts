@@ -1,0 +1,100 @@
+import { resolve } from 'node:path';
+import { ConfigReader, isPostgresUrl } from '@wispanel/kit';
+
+/** Everything the portal reads from flags and `WISPANEL_PORTAL_*` variables, validated once at start. */
+export interface PortalConfig {
+  dataDir: string;
+  /** SQLite file path or `postgres://…` URL. Default `<dataDir>/portal.db`. */
+  databaseUrl: string;
+  host: string;
+  /** 0 = any free port. */
+  port: number;
+  /** Both set: serve HTTPS. Neither: plain HTTP (the usual setup behind a TLS terminator). */
+  tls: { certPath: string; keyPath: string } | null;
+  /** Requests per minute per client IP on the public API (`/api/v1/license/*`, `/api/v1/download/*`). */
+  publicRateLimit: number;
+  /** Optional Redis URL for a rate limit shared across instances (not implemented yet: see docs/portal-api.md). */
+  redisUrl: string | null;
+  /** Where release artifacts live. Default `<dataDir>/artifacts`. */
+  artifactDir: string;
+  /** Signing keys and the license-key pepper. Always `<dataDir>/keys`. */
+  keysDir: string;
+  /** Trust X-Forwarded-For from a proxy in front (needed for per-IP limits behind a load balancer). */
+  trustProxy: boolean;
+  logLevel: string;
+}
+
+export interface PortalFlags {
+  dataDir?: string;
+  databaseUrl?: string;
+  host?: string;
+  port?: string | number;
+  tlsCert?: string;
+  tlsKey?: string;
+  rateLimit?: string | number;
+  redisUrl?: string;
+  artifactDir?: string;
+  trustProxy?: boolean | string;
+  logLevel?: string;
+}
+
+/** Reads flags first, then `WISPANEL_PORTAL_*`, then defaults; throws ConfigError naming every bad value. */
+export function loadPortalConfig(
+  flags: PortalFlags = {},
+  env: Record<string, string | undefined> = process.env,
+): PortalConfig {
+  const r = new ConfigReader(flags as Record<string, unknown>, env);
+  const dataDir = resolve(r.string('dataDir', 'WISPANEL_PORTAL_DATA_DIR', './data/portal'));
+  const rawDb = r.string('databaseUrl', 'WISPANEL_PORTAL_DATABASE_URL');
+  const databaseUrl = rawDb
+    ? isPostgresUrl(rawDb)
+      ? rawDb
+      : resolve(rawDb.replace(/^sqlite:(\/\/)?/, ''))
+    : resolve(dataDir, 'portal.db');
+  if (rawDb && /^[a-z]+:\/\//i.test(rawDb) && !isPostgresUrl(rawDb) && !rawDb.startsWith('sqlite:')) {
+    r.problem(
+      `WISPANEL_PORTAL_DATABASE_URL (--database-url) must be postgres://… or a SQLite file, got "${rawDb}"`,
+    );
+  }
+  const host = r.string('host', 'WISPANEL_PORTAL_HOST', '127.0.0.1');
+  const port = r.int('port', 'WISPANEL_PORTAL_PORT', 3090, 0, 65535);
+  const certPath = r.string('tlsCert', 'WISPANEL_PORTAL_TLS_CERT');
+  const keyPath = r.string('tlsKey', 'WISPANEL_PORTAL_TLS_KEY');
+  if (Boolean(certPath) !== Boolean(keyPath)) {
+    r.problem('WISPANEL_PORTAL_TLS_CERT and WISPANEL_PORTAL_TLS_KEY (--tls-cert/--tls-key) go together');
+  }
+  const publicRateLimit = r.int('rateLimit', 'WISPANEL_PORTAL_RATE_LIMIT', 120, 1, 1_000_000);
+  const redisUrl = r.string('redisUrl', 'WISPANEL_PORTAL_REDIS_URL') ?? null;
+  if (redisUrl && !/^rediss?:\/\//.test(redisUrl)) {
+    r.problem(
+      `WISPANEL_PORTAL_REDIS_URL (--redis-url) must start with redis:// or rediss://, got "${redisUrl}"`,
+    );
+  }
+  const artifactDir = resolve(
+    r.string('artifactDir', 'WISPANEL_PORTAL_ARTIFACT_DIR', resolve(dataDir, 'artifacts')),
+  );
+  const trustProxy = r.bool('trustProxy', 'WISPANEL_PORTAL_TRUST_PROXY', false);
+  const logLevel = r.oneOf('logLevel', 'WISPANEL_PORTAL_LOG_LEVEL', 'info', [
+    'silent',
+    'fatal',
+    'error',
+    'warn',
+    'info',
+    'debug',
+    'trace',
+  ]);
+  r.done();
+  return {
+    dataDir,
+    databaseUrl,
+    host,
+    port,
+    tls: certPath && keyPath ? { certPath: resolve(certPath), keyPath: resolve(keyPath) } : null,
+    publicRateLimit,
+    redisUrl,
+    artifactDir,
+    keysDir: resolve(dataDir, 'keys'),
+    trustProxy,
+    logLevel,
+  };
+}

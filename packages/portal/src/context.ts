@@ -1,0 +1,78 @@
+import { MemoryRateLimiter, type RateLimiter } from '@wispanel/kit';
+import type { onRequestHookHandler } from 'fastify';
+import type { Kysely } from 'kysely';
+import type { PortalConfig } from './config';
+import type { PortalDatabase, PortalTables } from './db';
+import { adminAuthHook, publicRateLimitHook } from './http/hooks';
+import { AdminKeys } from './modules/admin-keys/admin-keys';
+import { EventLog } from './modules/events/event-log';
+import { LicenseApiService } from './modules/license-api/license-api.service';
+import { LicenseService } from './modules/licenses/licenses.service';
+import { FileSigningService, LicenseKeyHasher, type SigningService } from './modules/signing/signing-keys';
+import { TierService } from './modules/tiers/tiers.service';
+
+export interface PortalDeps {
+  config: PortalConfig;
+  database: PortalDatabase;
+  /** Defaults to the real clock; tests pass a fake one. */
+  clock?: () => Date;
+  /** Defaults to an in-memory per-IP limiter with `config.publicRateLimit` per minute. */
+  rateLimiter?: RateLimiter;
+  /** Defaults to the key files in `config.keysDir`. */
+  signing?: SigningService;
+}
+
+/**
+ * Everything a portal module may use. Modules take what they need from here; nothing else is global.
+ * Extension points for other modules (releases, downloads) are documented in docs/portal-api.md.
+ */
+export interface PortalServices {
+  config: PortalConfig;
+  database: PortalDatabase;
+  db: Kysely<PortalTables>;
+  clock: () => Date;
+  /** `signing.current()` signs; `signing.publicKeySet()` is what `GET /api/v1/keys` shows. */
+  signing: SigningService;
+  hasher: LicenseKeyHasher;
+  /** Append-only event log: `events.append({ action, actor, resultCode, … })`. */
+  events: EventLog;
+  adminKeys: AdminKeys;
+  tiers: TierService;
+  /** `licenses.findActivated(key, hardwareId)` for the download API. */
+  licenses: LicenseService;
+  licenseApi: LicenseApiService;
+  hooks: {
+    /** `onRequest` for every `/api/v1/admin/*` route (X-Admin-Key). Sets `request.adminActor`. */
+    admin: onRequestHookHandler;
+    /** `onRequest` for every public route (`/api/v1/license/*`, `/api/v1/download/*`): per-IP limit. */
+    publicRateLimit: onRequestHookHandler;
+  };
+}
+
+export function createPortalServices(deps: PortalDeps): PortalServices {
+  const { config, database } = deps;
+  const clock = deps.clock ?? (() => new Date());
+  const db = database.db;
+  const signing = deps.signing ?? new FileSigningService(config.keysDir);
+  const hasher = new LicenseKeyHasher(config.keysDir);
+  const events = new EventLog(db, clock);
+  const adminKeys = new AdminKeys(db, clock);
+  const tiers = new TierService(db, events, clock);
+  const licenses = new LicenseService(db, database.dialect, hasher, tiers, events, clock);
+  const licenseApi = new LicenseApiService(db, database.dialect, hasher, signing, events, clock);
+  const limiter = deps.rateLimiter ?? new MemoryRateLimiter(config.publicRateLimit, 60_000);
+  return {
+    config,
+    database,
+    db,
+    clock,
+    signing,
+    hasher,
+    events,
+    adminKeys,
+    tiers,
+    licenses,
+    licenseApi,
+    hooks: { admin: adminAuthHook(adminKeys), publicRateLimit: publicRateLimitHook(limiter) },
+  };
+}

@@ -1,0 +1,47 @@
+import { AppError, type RateLimiter, rateLimitHeaders } from '@wispanel/kit';
+import type { FastifyReply, FastifyRequest, onRequestHookHandler } from 'fastify';
+import type { AdminKeys } from '../modules/admin-keys/admin-keys';
+import type { Actor } from '../modules/events/event-log';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Set by the admin hook: who made this admin request (for the event log). */
+    adminActor?: Actor;
+  }
+}
+
+/**
+ * `onRequest` hook for every `/api/v1/admin/*` route: checks `X-Admin-Key` (hashed, constant-time) and sets
+ * `request.adminActor`. Missing or wrong key → 401 `Invalid or missing API key`.
+ */
+export function adminAuthHook(adminKeys: AdminKeys): onRequestHookHandler {
+  return async (request: FastifyRequest) => {
+    const header = request.headers['x-admin-key'];
+    const prefix = await adminKeys.check(Array.isArray(header) ? undefined : header);
+    if (!prefix) throw new AppError('UNAUTHORIZED', 'Invalid or missing API key');
+    request.adminActor = { kind: 'admin', id: prefix, ip: request.ip };
+  };
+}
+
+/**
+ * `onRequest` hook for the public API (`/api/v1/license/*`, `/api/v1/download/*`): a per-IP limit against key
+ * guessing, with `X-RateLimit-*` headers; over the limit → 429 `RATE_LIMITED` with `Retry-After`.
+ * The limiter counts in memory per instance; if it throws (a shared store that is down) the request is let
+ * through and a warning is logged (fail open: a license check must not fail because of the limiter).
+ */
+export function publicRateLimitHook(limiter: RateLimiter): onRequestHookHandler {
+  return async (request: FastifyRequest, reply: FastifyReply) => {
+    let decision: Awaited<ReturnType<RateLimiter['hit']>>;
+    try {
+      decision = await limiter.hit(`ip:${request.ip}`);
+    } catch (err) {
+      request.log.warn({ err }, 'rate limiter unavailable, letting the request through');
+      return;
+    }
+    const headers = rateLimitHeaders(decision);
+    if (!decision.allowed) {
+      throw new AppError('RATE_LIMITED', 'Too many requests, slow down', { headers });
+    }
+    reply.headers(headers);
+  };
+}

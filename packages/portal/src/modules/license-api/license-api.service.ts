@@ -1,0 +1,303 @@
+import {
+  LICENSE_ANSWER_STATUS,
+  type LicenseAction,
+  type LicenseAnswer,
+  type LicenseAnswerPayload,
+  type LicenseCode,
+  type LicenseInfo,
+  type LicensePayload,
+  type LicenseRequest,
+  maskLicenseKey,
+  signDocument,
+  signLicenseFile,
+} from '@wispanel/contract';
+import type { Dialect } from '@wispanel/kit';
+import type { Kysely } from 'kysely';
+import type { LicensesTable, PortalTables } from '../../db';
+import type { Actor, EventLog } from '../events/event-log';
+import { effectiveStatus, withLicenseLock } from '../licenses/license-store';
+import { newActivationId } from '../licenses/licenses.service';
+import type { LicenseKeyHasher, SigningService } from '../signing/signing-keys';
+import { type Tier, tierFromRow } from '../tiers/tiers.service';
+
+const DAY = 86_400_000;
+
+const REFUSAL_TEXT: Record<string, string> = {
+  NOT_FOUND: 'License key not found',
+  SUSPENDED: 'License is suspended',
+  REVOKED: 'License has been revoked',
+  EXPIRED: 'License term has ended',
+  HARDWARE_MISMATCH: 'License is activated on another server',
+  ACTIVATION_LIMIT: 'License has no free activation left',
+  NOT_ACTIVATED: 'License is not activated on any server',
+};
+
+export interface LicenseApiResult {
+  status: number;
+  answer: LicenseAnswer;
+}
+
+/** The public license API: activate, verify, refresh, deactivate. Never sees HTTP; takes the caller's IP. */
+export class LicenseApiService {
+  constructor(
+    private readonly db: Kysely<PortalTables>,
+    private readonly dialect: Dialect,
+    private readonly hasher: LicenseKeyHasher,
+    private readonly signing: SigningService,
+    private readonly events: EventLog,
+    private readonly clock: () => Date,
+  ) {}
+
+  private async tierOf(trx: Kysely<PortalTables>, name: string): Promise<Tier> {
+    const row = await trx.selectFrom('tiers').selectAll().where('name', '=', name).executeTakeFirstOrThrow();
+    return tierFromRow(row);
+  }
+
+  private info(row: LicensesTable, tier: Tier, used: number, now: Date): LicenseInfo {
+    return {
+      license_id: row.id,
+      key_masked: maskLicenseKey(row.key_last4),
+      tier: row.tier,
+      status: effectiveStatus(row, now),
+      limits: { max_users: tier.max_users, max_domains: tier.max_domains, max_databases: tier.max_databases },
+      features: tier.features,
+      issued_at: row.issued_at,
+      expires_at: row.expires_at,
+      lease_days: tier.lease_days,
+      grace_days: tier.grace_days,
+      max_activations: row.max_activations,
+      activations_used: used,
+    };
+  }
+
+  private licenseFile(info: LicenseInfo, req: LicenseRequest, now: Date): string {
+    const leaseEnd = now.getTime() + info.lease_days * DAY;
+    const termEnd = info.expires_at ? Date.parse(info.expires_at) : Number.POSITIVE_INFINITY;
+    const payload: LicensePayload = {
+      v: 1,
+      license_id: info.license_id,
+      key_masked: info.key_masked,
+      tier: info.tier,
+      limits: info.limits,
+      features: info.features,
+      hardware_id: req.hardware_id,
+      issued_at: info.issued_at,
+      expires_at: info.expires_at,
+      valid_until: new Date(Math.min(leaseEnd, termEnd)).toISOString(),
+      lease_days: info.lease_days,
+      grace_days: info.grace_days,
+      server_time: now.toISOString(),
+      nonce: req.nonce ?? '',
+      status: 'active',
+    };
+    return signLicenseFile(payload, this.signing.current());
+  }
+
+  private answer(
+    action: LicenseAction,
+    code: LicenseCode,
+    req: LicenseRequest,
+    now: Date,
+    extra: Partial<LicenseAnswer> & { licenseId?: string | null } = {},
+  ): LicenseApiResult {
+    const valid = code === 'VALID' || code === 'DEACTIVATED';
+    const { licenseId, ...rest } = extra;
+    const payload: LicenseAnswerPayload = {
+      v: 1,
+      action,
+      valid,
+      code,
+      license_id: licenseId ?? null,
+      hardware_id: req.hardware_id,
+      nonce: req.nonce ?? '',
+      server_time: now.toISOString(),
+    };
+    const body: LicenseAnswer = {
+      valid,
+      code,
+      ...(valid ? {} : { error: REFUSAL_TEXT[code] ?? code }),
+      ...rest,
+      server_time: payload.server_time,
+      nonce: payload.nonce,
+      signed: signDocument('license-answer', payload, this.signing.current()),
+    };
+    return { status: LICENSE_ANSWER_STATUS[code], answer: body };
+  }
+
+  private refusalFor(row: LicensesTable, now: Date): LicenseCode | null {
+    const status = effectiveStatus(row, now);
+    if (status === 'revoked') return 'REVOKED';
+    if (status === 'suspended') return 'SUSPENDED';
+    if (status === 'expired') return 'EXPIRED';
+    return null;
+  }
+
+  private log(
+    trx: Kysely<PortalTables>,
+    action: LicenseAction,
+    actor: Actor,
+    req: LicenseRequest,
+    licenseId: string | null,
+    code: LicenseCode,
+  ): Promise<void> {
+    return this.events.append(
+      {
+        licenseId,
+        action: `license.${action}`,
+        actor,
+        hardwareId: req.hardware_id,
+        panelVersion: req.panel_version ?? null,
+        usage: req.usage ?? null,
+        resultCode: code,
+        data: req.hostname ? { hostname: req.hostname } : null,
+      },
+      trx,
+    );
+  }
+
+  async handle(action: LicenseAction, req: LicenseRequest, ip: string | null): Promise<LicenseApiResult> {
+    const actor: Actor = { kind: 'panel', id: req.hardware_id.slice(0, 12), ip };
+    const keyHash = this.hasher.hash(req.key);
+    if (action === 'activate' || action === 'deactivate') {
+      return withLicenseLock(this.db, this.dialect, { keyHash }, (trx, row) =>
+        action === 'activate' ? this.activate(trx, actor, req, row) : this.deactivate(trx, actor, req, row),
+      );
+    }
+    const row = await this.db
+      .selectFrom('licenses')
+      .selectAll()
+      .where('key_hash', '=', keyHash)
+      .executeTakeFirst();
+    return this.check(action, actor, req, row);
+  }
+
+  private async activate(
+    trx: Kysely<PortalTables>,
+    actor: Actor,
+    req: LicenseRequest,
+    row: LicensesTable | undefined,
+  ): Promise<LicenseApiResult> {
+    const now = this.clock();
+    if (!row) {
+      await this.log(trx, 'activate', actor, req, null, 'NOT_FOUND');
+      return this.answer('activate', 'NOT_FOUND', req, now);
+    }
+    const tier = await this.tierOf(trx, row.tier);
+    const bindings = await trx
+      .selectFrom('activations')
+      .selectAll()
+      .where('license_id', '=', row.id)
+      .execute();
+    const refusal = this.refusalFor(row, now);
+    if (refusal) {
+      await this.log(trx, 'activate', actor, req, row.id, refusal);
+      return this.answer('activate', refusal, req, now, {
+        licenseId: row.id,
+        license: this.info(row, tier, bindings.length, now),
+      });
+    }
+    const mine = bindings.find((b) => b.hardware_id === req.hardware_id);
+    const seen = {
+      hostname: req.hostname ?? mine?.hostname ?? '',
+      panel_version: req.panel_version ?? mine?.panel_version ?? '',
+      last_seen_at: now.toISOString(),
+      last_usage: req.usage ? JSON.stringify(req.usage) : (mine?.last_usage ?? null),
+    };
+    let used = bindings.length;
+    if (mine) {
+      await trx.updateTable('activations').set(seen).where('id', '=', mine.id).execute();
+    } else if (bindings.length >= row.max_activations) {
+      await this.log(trx, 'activate', actor, req, row.id, 'ACTIVATION_LIMIT');
+      return this.answer('activate', 'ACTIVATION_LIMIT', req, now, {
+        licenseId: row.id,
+        license: this.info(row, tier, used, now),
+      });
+    } else {
+      await trx
+        .insertInto('activations')
+        .values({
+          id: newActivationId(),
+          license_id: row.id,
+          hardware_id: req.hardware_id,
+          activated_at: now.toISOString(),
+          ...seen,
+        })
+        .execute();
+      used += 1;
+    }
+    await this.log(trx, 'activate', actor, req, row.id, 'VALID');
+    const info = this.info(row, tier, used, now);
+    return this.answer('activate', 'VALID', req, now, {
+      licenseId: row.id,
+      detail: mine ? 'Already activated on this server' : 'Activated',
+      license: info,
+      license_file: this.licenseFile(info, req, now),
+    });
+  }
+
+  private async deactivate(
+    trx: Kysely<PortalTables>,
+    actor: Actor,
+    req: LicenseRequest,
+    row: LicensesTable | undefined,
+  ): Promise<LicenseApiResult> {
+    const now = this.clock();
+    if (!row) {
+      await this.log(trx, 'deactivate', actor, req, null, 'NOT_FOUND');
+      return this.answer('deactivate', 'NOT_FOUND', req, now);
+    }
+    const res = await trx
+      .deleteFrom('activations')
+      .where('license_id', '=', row.id)
+      .where('hardware_id', '=', req.hardware_id)
+      .executeTakeFirst();
+    const removed = Number(res.numDeletedRows) > 0;
+    await this.log(trx, 'deactivate', actor, req, row.id, 'DEACTIVATED');
+    return this.answer('deactivate', 'DEACTIVATED', req, now, {
+      licenseId: row.id,
+      detail: removed ? 'Activation removed; the slot is free' : 'This server was not activated',
+    });
+  }
+
+  /** verify and refresh: no lock; they read, note that the server was seen, and answer. */
+  private async check(
+    action: 'verify' | 'refresh',
+    actor: Actor,
+    req: LicenseRequest,
+    row: LicensesTable | undefined,
+  ): Promise<LicenseApiResult> {
+    const now = this.clock();
+    if (!row) {
+      await this.log(this.db, action, actor, req, null, 'NOT_FOUND');
+      return this.answer(action, 'NOT_FOUND', req, now);
+    }
+    const [tier, bindings] = await Promise.all([
+      this.tierOf(this.db, row.tier),
+      this.db.selectFrom('activations').selectAll().where('license_id', '=', row.id).execute(),
+    ]);
+    const info = this.info(row, tier, bindings.length, now);
+    const mine = bindings.find((b) => b.hardware_id === req.hardware_id);
+    const code: LicenseCode =
+      this.refusalFor(row, now) ??
+      (mine ? 'VALID' : bindings.length > 0 ? 'HARDWARE_MISMATCH' : 'NOT_ACTIVATED');
+    if (mine) {
+      await this.db
+        .updateTable('activations')
+        .set({
+          last_seen_at: now.toISOString(),
+          ...(req.usage ? { last_usage: JSON.stringify(req.usage) } : {}),
+          ...(req.panel_version ? { panel_version: req.panel_version } : {}),
+          ...(req.hostname ? { hostname: req.hostname } : {}),
+        })
+        .where('id', '=', mine.id)
+        .execute();
+    }
+    await this.log(this.db, action, actor, req, row.id, code);
+    if (code !== 'VALID') return this.answer(action, code, req, now, { licenseId: row.id, license: info });
+    return this.answer(action, 'VALID', req, now, {
+      licenseId: row.id,
+      license: info,
+      ...(action === 'refresh' ? { license_file: this.licenseFile(info, req, now) } : {}),
+    });
+  }
+}
