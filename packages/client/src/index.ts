@@ -1,1 +1,2 @@
+export * from './portal-client';
 export * from './portal-download-client';

@@ -1,0 +1,321 @@
+import type { LicenseAction, LicenseAnswer, LicenseRequest, PublicKeySet } from '@wispanel/contract';
+import { Agent, type Dispatcher, request } from 'undici';
+
+/**
+ * Typed clients for the portal's license API (`/api/v1/license/*`, public) and admin API (`/api/v1/admin/*`,
+ * `X-Admin-Key`). Shapes: docs/portal-api.md. Refusals from the license API (4xx with `valid:false`) are
+ * answers, returned with their HTTP status; anything else that is not 2xx throws PortalApiError.
+ */
+export interface PortalClientOptions {
+  /** `https://portal.example.com` or `…/api/v1` (both accepted). */
+  baseUrl: string;
+  /** PEM certificate(s) to trust (private or self-signed portal certificate). */
+  ca?: string | Buffer;
+  dispatcher?: Dispatcher;
+  timeoutMs?: number;
+}
+
+/** `status` 0 = the portal was not reached. `code`/`details` are the portal's when it answered. */
+export class PortalApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly details?: Record<string, string[]>,
+    readonly body?: unknown,
+  ) {
+    super(message);
+    this.name = 'PortalApiError';
+  }
+}
+
+export interface LicenseApiResponse {
+  /** HTTP status (200 for valid answers, 4xx for refusals; see LICENSE_ANSWER_STATUS). */
+  status: number;
+  answer: LicenseAnswer;
+}
+
+function originOf(baseUrl: string): string {
+  const u = new URL(baseUrl);
+  const path = u.pathname.replace(/\/+$/, '').replace(/\/api\/v1$/, '');
+  return `${u.protocol}//${u.host}${path}`;
+}
+
+class PortalHttp {
+  readonly origin: string;
+  private readonly dispatcher: Dispatcher;
+
+  constructor(options: PortalClientOptions) {
+    this.origin = originOf(options.baseUrl);
+    const t = options.timeoutMs ?? 15_000;
+    this.dispatcher =
+      options.dispatcher ??
+      new Agent({
+        connect: options.ca ? { ca: options.ca } : {},
+        headersTimeout: t,
+        bodyTimeout: t,
+        connectTimeout: t,
+      });
+  }
+
+  async call(
+    method: 'GET' | 'POST' | 'PATCH' | 'DELETE',
+    path: string,
+    options: { body?: unknown; headers?: Record<string, string>; query?: Record<string, unknown> } = {},
+  ): Promise<{ status: number; json: unknown }> {
+    const url = new URL(`${this.origin}/api/v1${path}`);
+    for (const [k, v] of Object.entries(options.query ?? {}))
+      if (v !== undefined) url.searchParams.set(k, String(v));
+    let res: Dispatcher.ResponseData;
+    let text: string;
+    try {
+      res = await request(url, {
+        method,
+        dispatcher: this.dispatcher,
+        headers: {
+          accept: 'application/json',
+          ...(options.body !== undefined ? { 'content-type': 'application/json' } : {}),
+          ...options.headers,
+        },
+        body: options.body !== undefined ? JSON.stringify(options.body) : undefined,
+      });
+      text = await res.body.text();
+    } catch (err) {
+      throw new PortalApiError(0, 'PORTAL_UNREACHABLE', `portal not reached: ${(err as Error).message}`);
+    }
+    let json: unknown;
+    try {
+      json = text ? JSON.parse(text) : null;
+    } catch {
+      throw new PortalApiError(
+        res.statusCode,
+        'PORTAL_ERROR',
+        `HTTP ${res.statusCode}: not JSON`,
+        undefined,
+        text,
+      );
+    }
+    return { status: res.statusCode, json };
+  }
+}
+
+function failure(status: number, json: unknown): PortalApiError {
+  const b = (json ?? {}) as { code?: string; error?: string; details?: Record<string, string[]> };
+  return new PortalApiError(status, b.code ?? 'PORTAL_ERROR', b.error ?? `HTTP ${status}`, b.details, json);
+}
+
+/** The public license API, as a panel (or a test) calls it. */
+export class PortalLicenseClient {
+  private readonly http: PortalHttp;
+
+  constructor(options: PortalClientOptions) {
+    this.http = new PortalHttp(options);
+  }
+
+  /** Any JSON answer with `valid` and `code` is returned (refusals included); other answers throw. */
+  async call(action: LicenseAction, body: LicenseRequest): Promise<LicenseApiResponse> {
+    const { status, json } = await this.http.call('POST', `/license/${action}`, { body });
+    const a = json as LicenseAnswer | null;
+    if (!a || typeof a !== 'object' || typeof a.valid !== 'boolean' || typeof a.code !== 'string') {
+      throw failure(status, json);
+    }
+    return { status, answer: a };
+  }
+
+  activate(body: LicenseRequest) {
+    return this.call('activate', body);
+  }
+  verify(body: LicenseRequest) {
+    return this.call('verify', body);
+  }
+  refresh(body: LicenseRequest) {
+    return this.call('refresh', body);
+  }
+  deactivate(body: LicenseRequest) {
+    return this.call('deactivate', body);
+  }
+
+  /** `GET /api/v1/keys`: what a panel is configured with (`--portal-keys`). */
+  async publicKeys(): Promise<PublicKeySet> {
+    const { status, json } = await this.http.call('GET', '/keys');
+    if (status !== 200) throw failure(status, json);
+    return json as PublicKeySet;
+  }
+}
+
+export interface PortalTier {
+  name: string;
+  max_users: number;
+  max_domains: number;
+  max_databases: number;
+  features: string[];
+  lease_days: number;
+  grace_days: number;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface PortalLicense {
+  id: string;
+  key_masked: string;
+  key_last4: string;
+  tier: string;
+  status: 'active' | 'suspended' | 'revoked' | 'expired';
+  issued_at: string;
+  expires_at: string | null;
+  max_activations: number;
+  activations_used: number;
+  customer_name: string;
+  customer_email: string;
+  notes: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface PortalLicenseDetail extends PortalLicense {
+  activations: Array<{
+    id: string;
+    hardware_id: string;
+    hostname: string;
+    panel_version: string;
+    activated_at: string;
+    last_seen_at: string;
+    last_usage: { accounts: number; domains: number; databases: number } | null;
+  }>;
+  recent_events: PortalEventRecord[];
+}
+
+export interface PortalEventRecord {
+  id: number;
+  at: string;
+  license_id: string | null;
+  action: string;
+  actor: string;
+  ip: string | null;
+  hardware_id: string | null;
+  panel_version: string | null;
+  usage: unknown;
+  result_code: string;
+  data: Record<string, unknown> | null;
+}
+
+export interface IssueLicenseInput {
+  tier: string;
+  term_days?: number;
+  expires_at?: string;
+  max_activations?: number;
+  customer_name?: string;
+  customer_email?: string;
+  notes?: string;
+}
+
+export interface LicenseListQuery {
+  status?: 'active' | 'suspended' | 'revoked' | 'expired';
+  tier?: string;
+  q?: string;
+  hardware_id?: string;
+  page?: number;
+  per_page?: number;
+}
+
+type TierLimits = Pick<PortalTier, 'max_users' | 'max_domains' | 'max_databases'>;
+
+/** The admin API (X-Admin-Key). Every non-2xx answer throws PortalApiError with the portal's code and details. */
+export class PortalAdminClient {
+  private readonly http: PortalHttp;
+  private readonly adminKey: string;
+
+  constructor(options: PortalClientOptions & { adminKey: string }) {
+    this.http = new PortalHttp(options);
+    this.adminKey = options.adminKey;
+  }
+
+  private async call<T>(
+    method: 'GET' | 'POST' | 'PATCH' | 'DELETE',
+    path: string,
+    body?: unknown,
+    query?: Record<string, unknown>,
+  ): Promise<T> {
+    const { status, json } = await this.http.call(method, `/admin${path}`, {
+      body,
+      query,
+      headers: { 'x-admin-key': this.adminKey },
+    });
+    if (status < 200 || status >= 300) throw failure(status, json);
+    return json as T;
+  }
+
+  async listTiers(): Promise<PortalTier[]> {
+    return (await this.call<{ tiers: PortalTier[] }>('GET', '/tiers')).tiers;
+  }
+  async createTier(tier: TierLimits & Partial<PortalTier> & { name: string }): Promise<PortalTier> {
+    return (await this.call<{ tier: PortalTier }>('POST', '/tiers', tier)).tier;
+  }
+  async updateTier(
+    name: string,
+    patch: Partial<Omit<PortalTier, 'name' | 'created_at' | 'updated_at'>>,
+  ): Promise<PortalTier> {
+    return (await this.call<{ tier: PortalTier }>('PATCH', `/tiers/${encodeURIComponent(name)}`, patch)).tier;
+  }
+  async issueLicense(input: IssueLicenseInput): Promise<{ license_key: string; license: PortalLicense }> {
+    return this.call('POST', '/licenses', input);
+  }
+  async listLicenses(query: LicenseListQuery = {}) {
+    return this.call<{
+      licenses: PortalLicense[];
+      pagination: { page: number; per_page: number; total: number; total_pages: number };
+    }>('GET', '/licenses', undefined, query as Record<string, unknown>);
+  }
+  async getLicense(id: string): Promise<PortalLicenseDetail> {
+    return (await this.call<{ license: PortalLicenseDetail }>('GET', `/licenses/${encodeURIComponent(id)}`))
+      .license;
+  }
+  private async action(id: string, action: string, body: unknown = {}): Promise<PortalLicenseDetail> {
+    return (
+      await this.call<{ license: PortalLicenseDetail }>(
+        'POST',
+        `/licenses/${encodeURIComponent(id)}/${action}`,
+        body,
+      )
+    ).license;
+  }
+  suspend(id: string, reason?: string) {
+    return this.action(id, 'suspend', reason ? { reason } : {});
+  }
+  reinstate(id: string) {
+    return this.action(id, 'reinstate');
+  }
+  revoke(id: string, reason?: string) {
+    return this.action(id, 'revoke', reason ? { reason } : {});
+  }
+  extend(id: string, by: { days: number } | { expires_at: string }) {
+    return this.action(id, 'extend', by);
+  }
+  async updateLicense(
+    id: string,
+    patch: { tier?: string; max_activations?: number },
+  ): Promise<PortalLicenseDetail> {
+    return (
+      await this.call<{ license: PortalLicenseDetail }>('PATCH', `/licenses/${encodeURIComponent(id)}`, patch)
+    ).license;
+  }
+  changeTier(id: string, tier: string) {
+    return this.updateLicense(id, { tier });
+  }
+  async resetActivation(id: string, hardwareIdOrActivationId: string): Promise<PortalLicenseDetail> {
+    return (
+      await this.call<{ license: PortalLicenseDetail }>(
+        'DELETE',
+        `/licenses/${encodeURIComponent(id)}/activations/${encodeURIComponent(hardwareIdOrActivationId)}`,
+      )
+    ).license;
+  }
+  async events(query: { license_id?: string; action?: string; before?: number; limit?: number } = {}) {
+    return this.call<{ events: PortalEventRecord[]; next_before: number | null }>(
+      'GET',
+      '/events',
+      undefined,
+      query,
+    );
+  }
+}
