@@ -1,0 +1,142 @@
+import swagger from '@fastify/swagger';
+import { type App, createApp, MemoryRateLimiter } from '@wispanel/kit';
+import type { PanelContext, PanelDeps } from './context';
+import { IdempotencyStore, installIdempotency } from './http/idempotency';
+import type { PanelPlugin } from './http/plugin';
+import { apiKeyRoutes } from './modules/api-keys/api-keys.routes';
+import { ApiKeyService } from './modules/api-keys/api-keys.service';
+import { installAuth, type RouteEntry } from './modules/auth/auth.hook';
+import { authRoutes } from './modules/auth/auth.routes';
+import { AuthService } from './modules/auth/auth.service';
+import { LastUsedTracker } from './modules/auth/last-used';
+import { databaseRoutes } from './modules/databases/databases.routes';
+import { DatabaseService } from './modules/databases/databases.service';
+import { domainRoutes } from './modules/domains/domains.routes';
+import { DomainService } from './modules/domains/domains.service';
+import { healthRoutes } from './modules/health/health.routes';
+import { createLicenseService } from './modules/license/license.module';
+import { licenseRoutes } from './modules/license/license.routes';
+import { openapiRoutes } from './modules/openapi/openapi.routes';
+import { RecordingProvisioner } from './modules/resources/provisioner';
+import { userRoutes } from './modules/users/users.routes';
+import { UserService } from './modules/users/users.service';
+import { buildInfo } from './version';
+
+/**
+ * Feature modules, registered under /api/v1 in this order. Each is a PanelPlugin `(app, { ctx })` whose
+ * routes follow the auth convention in modules/auth/auth.hook.ts. Add yours with one line.
+ */
+export const PANEL_MODULES: PanelPlugin[] = [
+  healthRoutes,
+  authRoutes,
+  userRoutes,
+  apiKeyRoutes,
+  domainRoutes,
+  databaseRoutes,
+  licenseRoutes,
+  openapiRoutes,
+];
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The panel's route table (every method + URL with its auth declaration) and shared context. */
+    panel: { routes: RouteEntry[]; ctx: PanelContext };
+  }
+}
+
+export interface BuildOptions {
+  /** HTTPS key/cert; null or absent = plain HTTP (tests use inject(), benchmarks measure both). */
+  tls?: { key: string | Buffer; cert: string | Buffer } | null;
+}
+
+/** Builds the panel app without listening (tests use it in-process with inject()). */
+export async function buildPanelApp(deps: PanelDeps, options: BuildOptions = {}): Promise<App> {
+  const { config, db, dialect, logger } = deps;
+  const clock = deps.clock ?? (() => new Date());
+  const license = await createLicenseService({
+    config,
+    db,
+    logger,
+    clock,
+    hardwareId: deps.hardwareId,
+    portal: deps.licensePortal,
+    portalKeys: deps.portalKeys,
+    random: deps.random,
+  });
+  const licenseGate = deps.licenseGate ?? license;
+  const provisioner = deps.provisioner ?? new RecordingProvisioner(logger);
+  const limiter = deps.rateLimiter ?? new MemoryRateLimiter(config.rateLimitPerMinute);
+
+  const lastUsed = new LastUsedTracker(db, logger);
+  const auth = new AuthService(db, clock, lastUsed, config.sessionTtlHours);
+  const users = new UserService(db, dialect, clock, licenseGate, provisioner);
+  const ctx: PanelContext = {
+    config,
+    db,
+    dialect,
+    logger,
+    clock,
+    hardwareId: deps.hardwareId,
+    licenseGate,
+    provisioner,
+    deps,
+    services: {
+      auth,
+      lastUsed,
+      users,
+      apiKeys: new ApiKeyService(db, clock, users, lastUsed),
+      domains: new DomainService(db, dialect, clock, licenseGate, provisioner),
+      databases: new DatabaseService(db, dialect, clock, licenseGate, provisioner),
+      idempotency: new IdempotencyStore(db, clock),
+      license,
+    },
+  };
+
+  const app = createApp({
+    logger,
+    https: options.tls ?? null,
+    bodyLimit: config.bodyLimitBytes,
+    trustProxy: config.trustProxy,
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: {
+        title: 'WisPanel API',
+        version: buildInfo().version,
+        description:
+          'Hosting control panel API. Authenticate with `Authorization: Bearer wsp_<48 hex>`. Errors: `{ success: false, code, error, message, status }`. See docs/panel-api.md.',
+      },
+      servers: [{ url: 'https://localhost:2083' }],
+      components: {
+        securitySchemes: {
+          bearerAuth: {
+            type: 'http',
+            scheme: 'bearer',
+            description: 'wsp_<48 hex> API key or wss_ UI session token',
+          },
+        },
+      },
+      security: [{ bearerAuth: [] }],
+    },
+  });
+
+  const routes = installAuth(app, { auth, limiter });
+  installIdempotency(app, ctx.services.idempotency);
+  app.decorate('panel', { routes, ctx });
+
+  await app.register(
+    async (api) => {
+      for (const plugin of PANEL_MODULES) await api.register(plugin as never, { ctx });
+    },
+    { prefix: '/api/v1' },
+  );
+
+  lastUsed.start();
+  app.addHook('onClose', async () => {
+    await lastUsed.stop();
+  });
+  await app.ready();
+  return app;
+}

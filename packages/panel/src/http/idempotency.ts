@@ -1,0 +1,186 @@
+import { createHash } from 'node:crypto';
+import { type App, AppError, isUniqueViolation } from '@wispanel/kit';
+import type { Kysely } from 'kysely';
+import type { PanelDB } from '../db/schema';
+
+/**
+ * Idempotency-Key (WisPanel convention, documented in docs/panel-api.md): on an authenticated write
+ * (POST/PUT/PATCH/DELETE), a key seen before from the same account within 24 h returns the first successful
+ * answer again (with `Idempotent-Replayed: true`) without doing the work twice. The same key with another
+ * method, path or body → 422 IDEMPOTENCY_KEY_REUSED; while the first request still runs → 409 CONFLICT.
+ * Only successful (2xx) answers are remembered: after a failure the retry runs again.
+ */
+export const IDEMPOTENCY_TTL_MS = 24 * 3_600_000;
+const STALE_PENDING_MS = 5 * 60_000;
+const KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
+const WRITES = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  if (value && typeof value === 'object') {
+    return `{${Object.keys(value)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonical((value as Record<string, unknown>)[k])}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
+}
+
+export type Begin =
+  | { kind: 'new' }
+  | { kind: 'replay'; status: number; body: string }
+  | { kind: 'mismatch' }
+  | { kind: 'in_progress' };
+
+export class IdempotencyStore {
+  private lastSweep = 0;
+
+  constructor(
+    private readonly db: Kysely<PanelDB>,
+    private readonly clock: () => Date,
+  ) {}
+
+  async begin(
+    principal: string,
+    key: string,
+    method: string,
+    path: string,
+    bodyHash: string,
+  ): Promise<Begin> {
+    const now = this.clock();
+    if (now.getTime() - this.lastSweep > 600_000) {
+      this.lastSweep = now.getTime();
+      await this.db
+        .deleteFrom('idempotency_keys')
+        .where('created_at', '<', new Date(now.getTime() - IDEMPOTENCY_TTL_MS).toISOString())
+        .execute();
+    }
+    for (let attempt = 0; attempt < 2; attempt++) {
+      try {
+        await this.db
+          .insertInto('idempotency_keys')
+          .values({
+            principal,
+            idem_key: key,
+            method,
+            path,
+            body_hash: bodyHash,
+            status_code: 0,
+            response_body: null,
+            created_at: now.toISOString(),
+          })
+          .execute();
+        return { kind: 'new' };
+      } catch (err) {
+        if (!isUniqueViolation(err)) throw err;
+      }
+      const row = await this.db
+        .selectFrom('idempotency_keys')
+        .selectAll()
+        .where('principal', '=', principal)
+        .where('idem_key', '=', key)
+        .executeTakeFirst();
+      if (!row) continue;
+      if (Date.parse(row.created_at) < now.getTime() - IDEMPOTENCY_TTL_MS) {
+        await this.db
+          .deleteFrom('idempotency_keys')
+          .where('principal', '=', principal)
+          .where('idem_key', '=', key)
+          .execute();
+        continue;
+      }
+      if (row.method !== method || row.path !== path || row.body_hash !== bodyHash)
+        return { kind: 'mismatch' };
+      if (row.status_code === 0) {
+        // A first attempt that never finished (process killed mid-request) does not block retries forever.
+        if (Date.parse(row.created_at) > now.getTime() - STALE_PENDING_MS) return { kind: 'in_progress' };
+        await this.db
+          .deleteFrom('idempotency_keys')
+          .where('principal', '=', principal)
+          .where('idem_key', '=', key)
+          .where('status_code', '=', 0)
+          .execute();
+        continue;
+      }
+      return { kind: 'replay', status: row.status_code, body: row.response_body ?? '' };
+    }
+    return { kind: 'in_progress' };
+  }
+
+  async complete(principal: string, key: string, status: number, body: string): Promise<void> {
+    await this.db
+      .updateTable('idempotency_keys')
+      .set({ status_code: status, response_body: body })
+      .where('principal', '=', principal)
+      .where('idem_key', '=', key)
+      .execute();
+  }
+
+  async abandon(principal: string, key: string): Promise<void> {
+    await this.db
+      .deleteFrom('idempotency_keys')
+      .where('principal', '=', principal)
+      .where('idem_key', '=', key)
+      .where('status_code', '=', 0)
+      .execute();
+  }
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    idempotency: { principal: string; key: string } | null;
+  }
+}
+
+export function installIdempotency(app: App, store: IdempotencyStore): void {
+  app.decorateRequest('idempotency', null);
+
+  app.addHook('preHandler', async (request, reply) => {
+    if (!WRITES.has(request.method) || !request.actor) return;
+    const header = request.headers['idempotency-key'];
+    if (header === undefined) return;
+    if (typeof header !== 'string' || !KEY_PATTERN.test(header)) {
+      throw new AppError('VALIDATION_ERROR', 'Idempotency-Key must be 1 to 255 visible ASCII characters', {
+        details: { 'Idempotency-Key': ['must be 1 to 255 visible ASCII characters'] },
+      });
+    }
+    const principal = `user:${request.actor.userId}`;
+    const bodyHash = createHash('sha256')
+      .update(canonical(request.body ?? null))
+      .digest('hex');
+    const outcome = await store.begin(principal, header, request.method, request.url, bodyHash);
+    switch (outcome.kind) {
+      case 'new':
+        request.idempotency = { principal, key: header };
+        return;
+      case 'mismatch':
+        throw new AppError(
+          'IDEMPOTENCY_KEY_REUSED',
+          'Idempotency-Key was already used for a different request (method, path or body differ)',
+        );
+      case 'in_progress':
+        throw new AppError(
+          'CONFLICT',
+          'A request with this Idempotency-Key is still in progress; retry later',
+        );
+      case 'replay':
+        reply
+          .code(outcome.status)
+          .header('idempotent-replayed', 'true')
+          .type('application/json; charset=utf-8');
+        return reply.send(outcome.body);
+    }
+  });
+
+  app.addHook('onSend', async (request, reply, payload) => {
+    const pending = request.idempotency;
+    if (!pending) return payload;
+    request.idempotency = null;
+    if (reply.statusCode >= 200 && reply.statusCode < 300 && typeof payload === 'string') {
+      await store.complete(pending.principal, pending.key, reply.statusCode, payload);
+    } else {
+      await store.abandon(pending.principal, pending.key);
+    }
+    return payload;
+  });
+}

@@ -1,0 +1,149 @@
+/**
+ * THE PANEL ROUTE CONVENTION (every module follows it; the shared security suite enforces it).
+ *
+ * Every route declares what it needs in its route `config`, and nothing else does auth:
+ *
+ *   app.get('/license/summary', { config: { auth: { resource: 'license', roles: ['admin'] } }, schema }, handler)
+ *   app.get('/health', { config: { public: true } }, handler)   // only /health, /auth/login, openapi, docs
+ *
+ * - `auth.resource`: the API-key scope the route belongs to (`users`, `api-keys`, `domains`, `databases`,
+ *   `license`, `version` — RESOURCE_SCOPES in @wispanel/contract), or `null` for "any valid key"
+ *   (only /auth/me and /auth/logout). Keys with `all` or that resource pass; `read` passes GET/HEAD only.
+ * - `auth.roles`: the account roles allowed at all (`['admin']` for license and version routes).
+ * - A route with neither `auth` nor `public: true` throws at registration (fails closed).
+ *
+ * One global onRequest hook then runs, in order:
+ *   1. rate limit per token (X-RateLimit-Limit/Remaining/Reset on every response to a token; 429 RATE_LIMITED
+ *      + Retry-After over the limit)
+ *   2. authentication: `Authorization: Bearer wsp_<48 hex>` API key or `wss_<64 hex>` UI session token
+ *      → 401 UNAUTHORIZED (`Missing authorization`, `Invalid credentials`, expired, disabled)
+ *   3. the key's IP whitelist → 403 FORBIDDEN
+ *   4. role → 403 FORBIDDEN
+ *   5. scope → 403 FORBIDDEN `API key is not scoped for '<resource>' on this request`
+ * and the handler reads `request.actor` (see actor.ts). Ownership is the service's job: another owner's
+ * resource is answered 404 NOT_FOUND, as if it did not exist.
+ */
+import { type ResourceScope, type Role, scopeAllows } from '@wispanel/contract';
+import { type App, AppError, type RateLimiter, rateLimitHeaders, unauthorized } from '@wispanel/kit';
+import type { Actor } from './actor';
+import type { AuthService } from './auth.service';
+import { ipAllowed } from './ip-whitelist';
+import { API_KEY_PATTERN, SESSION_TOKEN_PATTERN, sha256Hex } from './tokens';
+
+export interface RouteAuth {
+  resource: ResourceScope | null;
+  roles: readonly Role[];
+}
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** Authenticated route: who may call it. */
+    auth?: RouteAuth;
+    /** Route open without authentication (health, login, API docs). */
+    public?: boolean;
+  }
+  interface FastifyRequest {
+    /** The authenticated caller; set on every route with `config.auth`. */
+    actor: Actor;
+  }
+}
+
+export interface RouteEntry {
+  method: string;
+  url: string;
+  public: boolean;
+  auth: RouteAuth | null;
+  hasBody: boolean;
+}
+
+const BEARER = /^Bearer[ \t]+(\S+)[ \t]*$/i;
+
+/**
+ * Installs the convention on the root app: registration check (fail closed), the route table, and the one
+ * auth hook. Call before registering any route.
+ */
+export function installAuth(app: App, options: { auth: AuthService; limiter: RateLimiter }): RouteEntry[] {
+  const table: RouteEntry[] = [];
+
+  app.decorateRequest('actor', null as unknown as Actor);
+
+  app.addHook('onRoute', (route) => {
+    const config = (route.config ?? {}) as { auth?: RouteAuth; public?: boolean };
+    const methods = (Array.isArray(route.method) ? route.method : [route.method]).map((m) => m.toUpperCase());
+    if (config.public === true && config.auth) {
+      throw new Error(`Route ${methods.join(',')} ${route.url} declares both public and auth`);
+    }
+    if (config.public !== true) {
+      const a = config.auth;
+      if (!a || !Array.isArray(a.roles) || a.roles.length === 0 || a.resource === undefined) {
+        throw new Error(
+          `Route ${methods.join(',')} ${route.url} has no auth declaration: set config.auth { resource, roles } or config.public`,
+        );
+      }
+    }
+    const schema = route.schema as Record<string, unknown> | undefined;
+    if (schema && !schema.hide) {
+      if (config.public === true) schema.security ??= [];
+      else if (config.auth) {
+        const note = `Roles: ${config.auth.roles.join(', ')}. API key scope: ${config.auth.resource ?? 'any'}.`;
+        schema.description =
+          typeof schema.description === 'string' ? `${schema.description}\n\n${note}` : note;
+      }
+    }
+    for (const method of methods) {
+      if (
+        method === 'HEAD' &&
+        methods.length === 1 &&
+        table.some((r) => r.method === 'GET' && r.url === route.url)
+      ) {
+        continue; // fastify's automatic HEAD twin of a GET route
+      }
+      table.push({
+        method,
+        url: route.url,
+        public: config.public === true,
+        auth: config.auth ?? null,
+        hasBody: Boolean(route.schema?.body),
+      });
+    }
+  });
+
+  app.addHook('onRequest', async (request, reply) => {
+    if (request.is404) return;
+    const config = request.routeOptions.config as { auth?: RouteAuth; public?: boolean };
+    if (config.public === true) return;
+    const need = config.auth;
+    if (!need) throw new AppError('INTERNAL_ERROR', 'Route has no auth declaration');
+
+    const header = request.headers.authorization;
+    if (!header) throw unauthorized('Missing authorization');
+    const token = BEARER.exec(header)?.[1];
+    if (!token || !(API_KEY_PATTERN.test(token) || SESSION_TOKEN_PATTERN.test(token))) {
+      throw unauthorized('Invalid credentials');
+    }
+    const tokenHash = sha256Hex(token);
+
+    const decision = await options.limiter.hit(tokenHash);
+    const headers = rateLimitHeaders(decision);
+    reply.headers(headers);
+    if (!decision.allowed) {
+      throw new AppError('RATE_LIMITED', `Rate limit exceeded: ${decision.limit} requests per minute`, {
+        headers,
+      });
+    }
+
+    const { actor, ipWhitelist } = await options.auth.authenticate(token, tokenHash);
+    if (!ipAllowed(ipWhitelist, request.ip)) {
+      throw new AppError('FORBIDDEN', `API key is not allowed from IP address ${request.ip}`);
+    }
+    if (!need.roles.includes(actor.role)) {
+      throw new AppError('FORBIDDEN', `This action requires role ${need.roles.join(' or ')}`);
+    }
+    if (need.resource && !scopeAllows(actor.permissions, need.resource, request.method)) {
+      throw new AppError('FORBIDDEN', `API key is not scoped for '${need.resource}' on this request`);
+    }
+    request.actor = actor;
+  });
+
+  return table;
+}

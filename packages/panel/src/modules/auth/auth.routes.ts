@@ -1,0 +1,110 @@
+import { AppError, MemoryRateLimiter, rateLimitHeaders, validationError } from '@wispanel/kit';
+import { Type } from 'typebox';
+import { ALL_ROLES, type PanelPlugin } from '../../http/plugin';
+import { OkMessage } from '../../http/schemas';
+
+const Login = Type.Object(
+  {
+    username: Type.Optional(Type.String({ minLength: 1, maxLength: 254, description: 'Username or email' })),
+    email: Type.Optional(Type.String({ minLength: 1, maxLength: 254 })),
+    password: Type.String({ minLength: 1, maxLength: 1024 }),
+  },
+  { additionalProperties: false },
+);
+
+const Me = Type.Object({
+  success: Type.Literal(true),
+  id: Type.Integer(),
+  username: Type.String(),
+  email: Type.String(),
+  role: Type.String(),
+  status: Type.String(),
+  package: Type.String(),
+  creator: Type.Union([Type.String(), Type.Null()]),
+  disabled_by_license: Type.Boolean(),
+  created_at: Type.String(),
+  auth: Type.Object({
+    method: Type.String({ description: 'api_key or session' }),
+    key_id: Type.Optional(Type.String()),
+    permissions: Type.Array(Type.String()),
+  }),
+});
+
+export const authRoutes: PanelPlugin = async (app, { ctx }) => {
+  const auth = ctx.services.auth;
+  const tags = ['auth'];
+  const perIp = new MemoryRateLimiter(ctx.config.loginRateLimitPerMinute);
+
+  app.post(
+    '/auth/login',
+    {
+      config: { public: true },
+      schema: {
+        tags,
+        summary: 'UI login: username or email + password → session token (rate limited per IP)',
+        body: Login,
+        response: {
+          200: Type.Object({
+            success: Type.Literal(true),
+            token: Type.String({ description: 'Bearer token for the UI session, wss_<64 hex>' }),
+            expires_at: Type.String(),
+            user: Type.Object({ username: Type.String(), role: Type.String() }),
+          }),
+        },
+        security: [],
+      },
+    },
+    async (req) => {
+      const decision = perIp.hit(req.ip);
+      if (!decision.allowed) {
+        throw new AppError('RATE_LIMITED', 'Too many login attempts; try again later', {
+          headers: rateLimitHeaders(decision),
+        });
+      }
+      const login = req.body.username ?? req.body.email;
+      if (!login)
+        throw validationError('username or email is required', {
+          username: ['username or email is required'],
+        });
+      const session = await auth.login(login, req.body.password, req.ip);
+      return { success: true as const, ...session };
+    },
+  );
+
+  app.post(
+    '/auth/logout',
+    {
+      config: { auth: { resource: null, roles: ALL_ROLES } },
+      schema: { tags, summary: 'End the UI session of this token', response: { 200: OkMessage } },
+    },
+    async (req) => {
+      await auth.logout(req.actor);
+      return { success: true as const, message: 'Logged out' };
+    },
+  );
+
+  app.get(
+    '/auth/me',
+    {
+      config: { auth: { resource: null, roles: ALL_ROLES } },
+      schema: { tags, summary: 'Who am I', response: { 200: Me } },
+    },
+    async (req) => {
+      const a = req.actor;
+      const user = await ctx.services.users.find(a, a.username);
+      return {
+        success: true as const,
+        id: user.id,
+        username: user.username,
+        email: user.email,
+        role: user.role,
+        status: user.status,
+        package: user.package,
+        creator: user.creator,
+        disabled_by_license: user.license_disabled_at !== null,
+        created_at: user.created_at,
+        auth: { method: a.via, ...(a.keyId ? { key_id: a.keyId } : {}), permissions: a.permissions },
+      };
+    },
+  );
+};

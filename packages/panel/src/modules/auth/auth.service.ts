@@ -1,0 +1,163 @@
+import { hash, verify } from '@node-rs/argon2';
+import type { Role } from '@wispanel/contract';
+import { AppError, forbidden, unauthorized } from '@wispanel/kit';
+import type { Kysely } from 'kysely';
+import type { PanelDB } from '../../db/schema';
+import type { Actor } from './actor';
+import type { LastUsedTracker } from './last-used';
+import { API_KEY_PATTERN, digestsEqual, newSessionToken, SESSION_TOKEN_PATTERN, sha256Hex } from './tokens';
+
+/** @node-rs/argon2's Algorithm.Argon2id (a const enum, not importable under verbatimModuleSyntax). */
+const ARGON2ID = 2;
+
+export async function hashPassword(password: string): Promise<string> {
+  return hash(password, { algorithm: ARGON2ID, memoryCost: 19_456, timeCost: 2, parallelism: 1 });
+}
+
+// Verified when the login name is unknown, so both answers take as long.
+let dummyHash: Promise<string> | undefined;
+
+export interface Authenticated {
+  actor: Actor;
+  ipWhitelist: string[];
+}
+
+/** Turns a bearer token into an actor, and runs UI login/logout. Knows nothing of HTTP. */
+export class AuthService {
+  constructor(
+    private readonly db: Kysely<PanelDB>,
+    private readonly clock: () => Date,
+    private readonly lastUsed: LastUsedTracker,
+    private readonly sessionTtlHours: number,
+  ) {}
+
+  /** Throws 401 UNAUTHORIZED (unknown/expired/disabled) or 403 FORBIDDEN (account suspended). */
+  async authenticate(token: string, tokenHash = sha256Hex(token)): Promise<Authenticated> {
+    const now = this.clock();
+    if (API_KEY_PATTERN.test(token)) {
+      const row = await this.db
+        .selectFrom('api_keys as k')
+        .innerJoin('users as u', 'u.id', 'k.user_id')
+        .select([
+          'k.id as key_id',
+          'k.secret_hash',
+          'k.permissions',
+          'k.ip_whitelist',
+          'k.expires_at',
+          'k.enabled',
+          'u.id as user_id',
+          'u.username',
+          'u.email',
+          'u.role',
+          'u.creator_id',
+          'u.status',
+          'u.license_disabled_at',
+        ])
+        .where('k.secret_hash', '=', tokenHash)
+        .executeTakeFirst();
+      if (!row || !digestsEqual(row.secret_hash, tokenHash)) throw unauthorized('Invalid credentials');
+      if (!row.enabled) throw unauthorized('API key is disabled');
+      if (row.expires_at && Date.parse(row.expires_at) <= now.getTime())
+        throw unauthorized('API key has expired');
+      this.assertAccountUsable(row.status, row.license_disabled_at);
+      this.lastUsed.touch(row.key_id, now);
+      return {
+        actor: {
+          userId: row.user_id,
+          username: row.username,
+          email: row.email,
+          role: row.role as Role,
+          creatorId: row.creator_id,
+          via: 'api_key',
+          keyId: row.key_id,
+          permissions: JSON.parse(row.permissions) as string[],
+        },
+        ipWhitelist: JSON.parse(row.ip_whitelist) as string[],
+      };
+    }
+    if (SESSION_TOKEN_PATTERN.test(token)) {
+      const row = await this.db
+        .selectFrom('sessions as s')
+        .innerJoin('users as u', 'u.id', 's.user_id')
+        .select([
+          's.id as session_id',
+          's.token_hash',
+          's.expires_at',
+          'u.id as user_id',
+          'u.username',
+          'u.email',
+          'u.role',
+          'u.creator_id',
+          'u.status',
+          'u.license_disabled_at',
+        ])
+        .where('s.token_hash', '=', tokenHash)
+        .executeTakeFirst();
+      if (!row || !digestsEqual(row.token_hash, tokenHash)) throw unauthorized('Invalid credentials');
+      if (Date.parse(row.expires_at) <= now.getTime()) throw unauthorized('Session has expired');
+      this.assertAccountUsable(row.status, row.license_disabled_at);
+      return {
+        actor: {
+          userId: row.user_id,
+          username: row.username,
+          email: row.email,
+          role: row.role as Role,
+          creatorId: row.creator_id,
+          via: 'session',
+          sessionId: row.session_id,
+          permissions: ['all'],
+        },
+        ipWhitelist: [],
+      };
+    }
+    throw unauthorized('Invalid credentials');
+  }
+
+  private assertAccountUsable(status: string, licenseDisabledAt: string | null): void {
+    if (status !== 'active') throw forbidden('Account is suspended');
+    if (licenseDisabledAt) throw forbidden('Account is disabled by the license');
+  }
+
+  /** Username or email + password → a session token (shown once, stored hashed). */
+  async login(
+    login: string,
+    password: string,
+    ip: string,
+  ): Promise<{ token: string; expires_at: string; user: { username: string; role: string } }> {
+    const user = await this.db
+      .selectFrom('users')
+      .select(['id', 'username', 'role', 'password_hash', 'status', 'license_disabled_at'])
+      .where((eb) => eb.or([eb('username', '=', login), eb('email', '=', login.toLowerCase())]))
+      .executeTakeFirst();
+    dummyHash ??= hashPassword('not a real password');
+    const ok = await verify(user?.password_hash ?? (await dummyHash), password).catch(() => false);
+    if (!user || !ok) throw unauthorized('Invalid credentials');
+    this.assertAccountUsable(user.status, user.license_disabled_at);
+    const now = this.clock();
+    const session = newSessionToken();
+    const expires = new Date(now.getTime() + this.sessionTtlHours * 3_600_000).toISOString();
+    await this.db.deleteFrom('sessions').where('expires_at', '<=', now.toISOString()).execute();
+    await this.db
+      .insertInto('sessions')
+      .values({
+        id: session.id,
+        token_hash: session.hash,
+        user_id: user.id,
+        ip,
+        created_at: now.toISOString(),
+        expires_at: expires,
+      })
+      .execute();
+    return { token: session.token, expires_at: expires, user: { username: user.username, role: user.role } };
+  }
+
+  async logout(actor: Actor): Promise<void> {
+    if (actor.via !== 'session' || !actor.sessionId) {
+      throw new AppError(
+        'VALIDATION_ERROR',
+        'Logout ends a UI session; an API key is revoked with DELETE /api/v1/users/{username}/api-keys/{id}',
+      );
+    }
+    await this.db.deleteFrom('sessions').where('id', '=', actor.sessionId).execute();
+  }
+}

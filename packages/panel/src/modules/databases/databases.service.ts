@@ -1,0 +1,226 @@
+import { AppError, conflict, type Dialect, forbidden, isUniqueViolation, notFound } from '@wispanel/kit';
+import type { Kysely } from 'kysely';
+import type { PanelDB } from '../../db/schema';
+import type { Actor } from '../auth/actor';
+import type { LicenseGate } from '../resources/license-gate';
+import { lockForCreate, ownedBy, type Page, pagination, stateFields } from '../resources/ownership';
+import type { Provisioner } from '../resources/provisioner';
+
+export const DB_NAME_PATTERN = '^[a-zA-Z0-9_]+$';
+const MAX_NAME = 64;
+
+interface DatabaseRow {
+  id: number;
+  name: string;
+  owner_id: number;
+  owner: string;
+  db_user: string;
+  domain_id: number | null;
+  domain: string | null;
+  status: string;
+  license_disabled_at: string | null;
+  license_disabled_reason: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export function databaseView(d: DatabaseRow) {
+  return {
+    id: d.id,
+    name: d.name,
+    owner: d.owner,
+    user: d.db_user,
+    domain: d.domain,
+    ...stateFields(d),
+    created_at: d.created_at,
+    updated_at: d.updated_at,
+  };
+}
+
+/** `<owner>_<name>` unless the caller already wrote the owner prefix. */
+export function prefixed(owner: string, name: string): string {
+  return name.startsWith(`${owner}_`) ? name : `${owner}_${name}`;
+}
+
+export interface CreateDatabaseInput {
+  name: string;
+  user?: string;
+  password?: string;
+  domain?: string;
+}
+
+export class DatabaseService {
+  constructor(
+    private readonly db: Kysely<PanelDB>,
+    private readonly dialect: Dialect,
+    private readonly clock: () => Date,
+    private readonly gate: LicenseGate,
+    private readonly provisioner: Provisioner,
+  ) {}
+
+  private base() {
+    return this.db
+      .selectFrom('databases')
+      .innerJoin('users', 'users.id', 'databases.owner_id')
+      .leftJoin('domains', 'domains.id', 'databases.domain_id')
+      .selectAll('databases')
+      .select(['users.username as owner', 'domains.domain as domain']);
+  }
+
+  async find(actor: Actor, name: string): Promise<DatabaseRow> {
+    const row = await this.base()
+      .where('databases.name', '=', name)
+      .where(ownedBy(actor, 'databases'))
+      .executeTakeFirst();
+    if (!row) throw notFound(`Database '${name}'`);
+    return row;
+  }
+
+  async get(actor: Actor, name: string) {
+    return databaseView(await this.find(actor, name));
+  }
+
+  async list(actor: Actor, page: Page) {
+    const [rows, total] = await Promise.all([
+      this.base()
+        .where(ownedBy(actor, 'databases'))
+        .orderBy('databases.id')
+        .limit(page.per_page)
+        .offset((page.page - 1) * page.per_page)
+        .execute(),
+      this.db
+        .selectFrom('databases')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .where(ownedBy(actor, 'databases'))
+        .executeTakeFirstOrThrow(),
+    ]);
+    return { databases: rows.map(databaseView), pagination: pagination(page, Number(total.n)) };
+  }
+
+  private async visibleDomain(actor: Actor, domain: string) {
+    const row = await this.db
+      .selectFrom('domains')
+      .innerJoin('users', 'users.id', 'domains.owner_id')
+      .select(['domains.id', 'domains.owner_id', 'users.username as owner'])
+      .where('domains.domain', '=', domain.toLowerCase())
+      .where(ownedBy(actor, 'domains'))
+      .executeTakeFirst();
+    if (!row)
+      throw new AppError('VALIDATION_ERROR', `domain: no domain '${domain}'`, {
+        details: { domain: [`No domain '${domain}'`] },
+      });
+    return row;
+  }
+
+  /** Owner = the domain's owner when a domain is given, else the caller. */
+  async create(actor: Actor, input: CreateDatabaseInput) {
+    let owner = { id: actor.userId, username: actor.username };
+    let domainId: number | null = null;
+    if (input.domain !== undefined) {
+      const d = await this.visibleDomain(actor, input.domain);
+      owner = { id: d.owner_id, username: d.owner };
+      domainId = d.id;
+    }
+    const name = prefixed(owner.username, input.name);
+    const dbUser = prefixed(owner.username, input.user ?? input.name);
+    for (const [field, value] of [
+      ['name', name],
+      ['user', dbUser],
+    ] as const) {
+      if (value.length > MAX_NAME) {
+        const text = `${field} with the owner prefix ('${value}') must be at most ${MAX_NAME} characters`;
+        throw new AppError('VALIDATION_ERROR', text, { details: { [field]: [text] } });
+      }
+    }
+    const now = this.clock().toISOString();
+    try {
+      await this.db.transaction().execute(async (tx) => {
+        await lockForCreate(tx, this.dialect);
+        const clash = await tx
+          .selectFrom('databases')
+          .select('id')
+          .where('name', '=', name)
+          .executeTakeFirst();
+        if (clash) throw conflict(`Database '${name}' already exists`);
+        await this.gate.assertCanCreate('database', actor, tx);
+        await tx
+          .insertInto('databases')
+          .values({
+            name,
+            owner_id: owner.id,
+            db_user: dbUser,
+            domain_id: domainId,
+            status: 'active',
+            license_disabled_at: null,
+            license_disabled_reason: null,
+            created_at: now,
+            updated_at: now,
+          })
+          .execute();
+      });
+    } catch (err) {
+      if (isUniqueViolation(err)) throw conflict(`Database '${name}' already exists`);
+      throw err;
+    }
+    await this.provisioner.apply({
+      action: 'create',
+      kind: 'database',
+      name,
+      owner: owner.username,
+      dbUser,
+      ...(input.password ? { password: input.password } : {}),
+    });
+    return this.get(actor, name);
+  }
+
+  async update(actor: Actor, name: string, input: { password?: string; domain?: string | null }) {
+    const row = await this.find(actor, name);
+    if (input.domain !== undefined) {
+      let domainId: number | null = null;
+      if (input.domain !== null) {
+        const d = await this.visibleDomain(actor, input.domain);
+        if (d.owner_id !== row.owner_id) throw forbidden(`Domain '${input.domain}' belongs to another owner`);
+        domainId = d.id;
+      }
+      await this.db
+        .updateTable('databases')
+        .set({ domain_id: domainId, updated_at: this.clock().toISOString() })
+        .where('id', '=', row.id)
+        .execute();
+    }
+    if (input.password !== undefined) {
+      await this.provisioner.apply({
+        action: 'create',
+        kind: 'database',
+        name: row.name,
+        owner: row.owner,
+        dbUser: row.db_user,
+        password: input.password,
+      });
+    }
+    return this.get(actor, name);
+  }
+
+  async setSuspended(actor: Actor, name: string, suspended: boolean) {
+    const row = await this.find(actor, name);
+    if (actor.role === 'user') throw forbidden('Only an admin or reseller may suspend a database');
+    await this.db
+      .updateTable('databases')
+      .set({ status: suspended ? 'suspended' : 'active', updated_at: this.clock().toISOString() })
+      .where('id', '=', row.id)
+      .execute();
+    await this.provisioner.apply({
+      action: suspended ? 'suspend' : 'unsuspend',
+      kind: 'database',
+      name: row.name,
+      owner: row.owner,
+    });
+    return this.get(actor, name);
+  }
+
+  async delete(actor: Actor, name: string): Promise<void> {
+    const row = await this.find(actor, name);
+    await this.db.deleteFrom('databases').where('id', '=', row.id).execute();
+    await this.provisioner.apply({ action: 'delete', kind: 'database', name: row.name, owner: row.owner });
+  }
+}

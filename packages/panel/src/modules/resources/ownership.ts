@@ -1,0 +1,82 @@
+import type { Dialect } from '@wispanel/kit';
+import type { ExpressionBuilder, Kysely } from 'kysely';
+import { sql } from 'kysely';
+import type { PanelDB } from '../../db/schema';
+import type { Actor } from '../auth/actor';
+
+/**
+ * Ownership (SPEC B1): an admin sees everything, a reseller their own things and their users' things, a user
+ * only their own. What an actor may not see is answered 404 by the services, never 403.
+ */
+export function ownedBy(actor: Actor, table: 'domains' | 'databases') {
+  // biome-ignore lint/suspicious/noExplicitAny: one filter shared by two tables with the same owner column
+  return (eb: ExpressionBuilder<any, any>) => {
+    const owner = `${table}.owner_id`;
+    if (actor.role === 'admin') return eb.lit(true);
+    if (actor.role === 'reseller') {
+      return eb.or([
+        eb(owner, '=', actor.userId),
+        eb(
+          owner,
+          'in',
+          eb.selectFrom('users').select('users.id').where('users.creator_id', '=', actor.userId),
+        ),
+      ]);
+    }
+    return eb(owner, '=', actor.userId);
+  };
+}
+
+/** Users an actor may see: admin all, reseller itself and its users, user itself. */
+export function visibleUsers(actor: Actor) {
+  return (eb: ExpressionBuilder<PanelDB, 'users'>) => {
+    if (actor.role === 'admin') return eb.lit(true);
+    if (actor.role === 'reseller') {
+      return eb.or([eb('users.id', '=', actor.userId), eb('users.creator_id', '=', actor.userId)]);
+    }
+    return eb('users.id', '=', actor.userId);
+  };
+}
+
+/** May `actor` act on things owned by this account? */
+export function canManageOwner(actor: Actor, owner: { id: number; creator_id: number | null }): boolean {
+  if (actor.role === 'admin') return true;
+  if (owner.id === actor.userId) return true;
+  return actor.role === 'reseller' && owner.creator_id === actor.userId;
+}
+
+/**
+ * Serialises resource creation so "count, check the license, insert" is race-free. On SQLite the single
+ * connection already serialises transactions; PostgreSQL takes a transaction-scoped advisory lock.
+ */
+export async function lockForCreate(tx: Kysely<PanelDB>, dialect: Dialect): Promise<void> {
+  if (dialect === 'postgres') await sql`SELECT pg_advisory_xact_lock(7305120)`.execute(tx);
+}
+
+export interface Page {
+  page: number;
+  per_page: number;
+}
+
+export function pagination(page: Page, total: number) {
+  return {
+    page: page.page,
+    per_page: page.per_page,
+    total,
+    total_pages: Math.max(1, Math.ceil(total / page.per_page)),
+  };
+}
+
+/** Admin state and license mark, as every resource shows them. */
+export function stateFields(row: {
+  status: string;
+  license_disabled_at: string | null;
+  license_disabled_reason: string | null;
+}) {
+  return {
+    status: row.status,
+    disabled_by_license: row.license_disabled_at !== null,
+    license_disabled_at: row.license_disabled_at,
+    license_disabled_reason: row.license_disabled_reason,
+  };
+}
