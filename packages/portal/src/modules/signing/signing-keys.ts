@@ -102,7 +102,10 @@ export class FileSigningService implements SigningService {
   private mtime = 0;
   private checkedAt = 0;
 
-  constructor(private readonly dir: string) {
+  constructor(
+    private readonly dir: string,
+    private readonly recheckMs = 2000,
+  ) {
     this.load();
   }
 
@@ -122,7 +125,7 @@ export class FileSigningService implements SigningService {
 
   private fresh(): void {
     const now = Date.now();
-    if (now - this.checkedAt < 2000) return;
+    if (now - this.checkedAt < this.recheckMs) return;
     this.checkedAt = now;
     try {
       if (statSync(join(this.dir, KEYRING)).mtimeMs !== this.mtime) this.load();
