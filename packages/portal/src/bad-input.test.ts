@@ -1,0 +1,243 @@
+import type { InjectOptions } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { familyOf } from './http/errors';
+import { createTestPortal, type TestPortal } from './testing';
+
+/**
+ * Every route of the portal (read from its own OpenAPI document, so routes added later are covered too) gets
+ * hostile input: it must answer a documented 4xx in its family's envelope, never a 500. Every admin route must
+ * refuse a missing or wrong X-Admin-Key.
+ */
+let t: TestPortal;
+let routes: Array<{ method: string; path: string; hasBody: boolean; hasQuery: boolean }> = [];
+
+beforeAll(async () => {
+  t = await createTestPortal('sqlite');
+  await t.app.ready();
+  const doc = t.app.swagger() as {
+    paths: Record<string, Record<string, { requestBody?: unknown; parameters?: Array<{ in: string }> }>>;
+  };
+  routes = Object.entries(doc.paths).flatMap(([path, ops]) =>
+    Object.entries(ops).map(([method, op]) => ({
+      method: method.toUpperCase(),
+      path: path.replace(/\{[^}]+\}/g, 'x'),
+      hasBody: Boolean(op.requestBody),
+      hasQuery: (op.parameters ?? []).some((p) => p.in === 'query'),
+    })),
+  );
+});
+afterAll(() => t?.close());
+
+function expectEnvelope(url: string, status: number, body: Record<string, unknown>) {
+  expect(status, `${url} → ${status} ${JSON.stringify(body)}`).toBeGreaterThanOrEqual(400);
+  expect(status, `${url} → ${status} ${JSON.stringify(body)}`).toBeLessThan(500);
+  const family = familyOf(url.split('?')[0]!);
+  if (family === 'license')
+    expect(body).toMatchObject({ valid: false, code: expect.any(String), error: expect.any(String) });
+  else if (family === 'download') expect(body).toMatchObject({ error: expect.any(String) });
+  else expect(body).toMatchObject({ success: false, code: expect.any(String), error: expect.any(String) });
+  expect(JSON.stringify(body)).not.toMatch(/at .*\.ts:\d+|stack/);
+}
+
+const hostileBodies: Array<[string, string]> = [
+  ['malformed JSON', '{"key":'],
+  ['an array', '[1,2,3]'],
+  ['null', 'null'],
+  ['a string', '"hello"'],
+  ['a number', '42'],
+  ['an empty object', '{}'],
+  [
+    'wrong types everywhere',
+    JSON.stringify({
+      key: 1,
+      hardware_id: [],
+      nonce: {},
+      tier: 5,
+      name: null,
+      days: 'ten',
+      max_users: '1',
+      version: 7,
+      usage: 'lots',
+      reason: ['x'],
+    }),
+  ],
+  ['prototype pollution', '{"__proto__":{"admin":true},"constructor":{"prototype":{"x":1}}}'],
+  ['deep nesting', `${'{"a":'.repeat(500)}1${'}'.repeat(500)}`],
+  [
+    'long strings',
+    JSON.stringify({
+      key: 'W'.repeat(10_000),
+      hardware_id: 'f'.repeat(10_000),
+      name: 'n'.repeat(10_000),
+      tier: 't'.repeat(10_000),
+    }),
+  ],
+  [
+    'unicode and control characters',
+    JSON.stringify({ key: 'WISP-\u0000\u202e-ÄÖÜ-😀😀', hardware_id: '\ud800'.repeat(64), tier: '\u0000' }),
+  ],
+];
+
+describe('bad input never causes a 500', () => {
+  it('hostile bodies on every route with a body', async () => {
+    let checked = 0;
+    for (const r of routes.filter((x) => x.hasBody)) {
+      for (const [, payload] of hostileBodies) {
+        const res = await t.app.inject({
+          method: r.method as InjectOptions['method'],
+          url: r.path,
+          payload,
+          headers: { 'content-type': 'application/json', 'x-admin-key': t.adminKey },
+        });
+        if (res.statusCode < 400) continue; // e.g. an empty object is fine for a route whose fields are optional
+        expectEnvelope(r.path, res.statusCode, res.json());
+        checked++;
+      }
+    }
+    expect(checked).toBeGreaterThan(20);
+  });
+
+  it('wrong content types, oversized bodies and bad URLs', async () => {
+    for (const r of routes.filter((x) => x.hasBody)) {
+      const headers = { 'x-admin-key': t.adminKey };
+      const text = await t.app.inject({
+        method: r.method as InjectOptions['method'],
+        url: r.path,
+        payload: 'key=a',
+        headers: { ...headers, 'content-type': 'application/x-www-form-urlencoded' },
+      });
+      expectEnvelope(r.path, text.statusCode, text.json());
+      expect(text.statusCode).toBe(415);
+      const big = await t.app.inject({
+        method: r.method as InjectOptions['method'],
+        url: r.path,
+        payload: JSON.stringify({ notes: 'x'.repeat(70_000) }),
+        headers: { ...headers, 'content-type': 'application/json' },
+      });
+      expectEnvelope(r.path, big.statusCode, big.json());
+      expect(big.statusCode).toBe(413);
+    }
+    for (const url of [
+      '/api/v1/admin/licenses/%E0%A4%A',
+      `/api/v1/admin/licenses/${'a'.repeat(600)}`,
+      '/api/v1/license/%00',
+      '/api/v1/admin/tiers/%2e%2e%2f',
+    ]) {
+      const res = await t.app.inject({ method: 'GET', url, headers: { 'x-admin-key': t.adminKey } });
+      expectEnvelope(url, res.statusCode, res.json());
+    }
+  });
+
+  it('hostile query strings on every route with a query', async () => {
+    for (const r of routes.filter((x) => x.hasQuery)) {
+      for (const q of [
+        'page=-1',
+        'per_page=abc',
+        'page=99999999999999999999999',
+        'status[]=a&status[]=b',
+        'unknown=1',
+        `q=${'%FF'.repeat(3)}`,
+        'before=0&limit=100000',
+        'hardware_id=zz',
+      ]) {
+        const url = `${r.path}?${q}`;
+        const res = await t.app.inject({
+          method: r.method as InjectOptions['method'],
+          url,
+          headers: { 'x-admin-key': t.adminKey },
+        });
+        if (res.statusCode < 400) continue;
+        expectEnvelope(url, res.statusCode, res.json());
+      }
+    }
+  });
+
+  it('the documented license validation shape', async () => {
+    const res = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/license/verify',
+      payload: { key: 'WISP-AAAA-BBBB-CCCC', hardware_id: 'abc' },
+    });
+    expect(res.statusCode).toBe(422);
+    expect(res.json()).toEqual({
+      valid: false,
+      error: 'Invalid request data',
+      code: 'VALIDATION_ERROR',
+      details: {
+        hardware_id: [
+          'The hardware id field must be 64 characters.',
+          'The hardware id field must contain only lowercase hexadecimal characters (0-9, a-f).',
+        ],
+      },
+    });
+  });
+});
+
+describe('admin authentication on every admin route', () => {
+  it('refuses a missing, wrong, or misplaced X-Admin-Key with the documented 401', async () => {
+    const admin = routes.filter((r) => r.path.startsWith('/api/v1/admin/'));
+    expect(admin.length).toBeGreaterThanOrEqual(10);
+    const attempts: Array<Record<string, string>> = [
+      {},
+      { 'x-admin-key': '' },
+      { 'x-admin-key': 'wpa_'.padEnd(68, '0') },
+      { 'x-admin-key': `${t.adminKey}x` },
+      { 'x-admin-key': t.adminKey.toUpperCase() },
+      { authorization: `Bearer ${t.adminKey}` },
+    ];
+    for (const r of admin) {
+      for (const headers of attempts) {
+        const res = await t.app.inject({
+          method: r.method as InjectOptions['method'],
+          url: r.path,
+          headers,
+          ...(r.hasBody ? { payload: {} } : {}),
+        });
+        expect(res.statusCode, `${r.method} ${r.path} ${JSON.stringify(headers)}`).toBe(401);
+        expect(res.json()).toEqual({
+          success: false,
+          error: 'Invalid or missing API key',
+          code: 'UNAUTHORIZED',
+        });
+      }
+    }
+  });
+
+  it('public routes need no key; /api/v1/keys is readable by anyone', async () => {
+    expect((await t.app.inject({ method: 'GET', url: '/api/v1/keys' })).statusCode).toBe(200);
+  });
+});
+
+describe('rate limiting on the public API', () => {
+  it('limits per IP with headers, 429 in the license envelope, and leaves admin routes alone', async () => {
+    const limited = await createTestPortal('sqlite', { rateLimit: 3 });
+    try {
+      const send = (ip: string) =>
+        limited.app.inject({
+          method: 'POST',
+          url: '/api/v1/license/verify',
+          remoteAddress: ip,
+          payload: { key: 'WISP-AAAA-BBBB-CCCC', hardware_id: 'a'.repeat(64) },
+        });
+      const first = await send('10.0.0.1');
+      expect(first.headers['x-ratelimit-limit']).toBe('3');
+      expect(first.headers['x-ratelimit-remaining']).toBe('2');
+      await send('10.0.0.1');
+      await send('10.0.0.1');
+      const over = await send('10.0.0.1');
+      expect(over.statusCode).toBe(429);
+      expect(over.json()).toMatchObject({ valid: false, code: 'RATE_LIMITED' });
+      expect(Number(over.headers['retry-after'])).toBeGreaterThan(0);
+      expect((await send('10.0.0.2')).statusCode).toBe(404); // another IP is not affected
+      const adminRes = await limited.app.inject({
+        method: 'GET',
+        url: '/api/v1/admin/tiers',
+        remoteAddress: '10.0.0.1',
+        headers: { 'x-admin-key': limited.adminKey },
+      });
+      expect(adminRes.statusCode).toBe(200);
+    } finally {
+      await limited.close();
+    }
+  });
+});
