@@ -29,6 +29,22 @@ describe('kit error status and validation issues', () => {
     );
   });
 
+  it('answers fields named like Object members (constructor, __proto__) instead of hanging', async () => {
+    const res = await app.inject({
+      method: 'POST',
+      url: '/x',
+      payload: '{"id":"abcd","constructor":1,"__proto__":{"a":1}}',
+      headers: { 'content-type': 'application/json' },
+    });
+    expect(res.statusCode).toBe(422);
+    expect(
+      res
+        .json()
+        .issues.map((i: { field: string }) => i.field)
+        .sort(),
+    ).toEqual(['__proto__', 'constructor']);
+  });
+
   it('leaves other errors at their own status', async () => {
     const res = await app.inject({ method: 'GET', url: '/nope' });
     expect(res.statusCode).toBe(404);

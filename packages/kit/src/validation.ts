@@ -81,7 +81,8 @@ function describe(err: ErrorObject, field: string): string {
 
 /** Turns ajv errors into one VALIDATION_ERROR naming the first field, with every problem in details. */
 export function validationAppError(errors: ErrorObject[], part: string): AppError {
-  const details: Record<string, string[]> = {};
+  // No prototype: a field named `constructor` or `__proto__` must be a plain key, not an inherited member.
+  const details: Record<string, string[]> = Object.create(null);
   const issues: ValidationIssue[] = [];
   let first = '';
   for (const e of errors) {

@@ -93,7 +93,7 @@ export function documentedDetails(err: AppError, request: FastifyRequest): Recor
   }
   const schema =
     (request.routeOptions?.schema as { body?: unknown; querystring?: unknown } | undefined) ?? {};
-  const out: Record<string, string[]> = {};
+  const out: Record<string, string[]> = Object.create(null);
   for (const issue of err.issues) {
     const root = request.method === 'GET' ? schema.querystring : schema.body;
     const text = issueMessage(issue, root);
