@@ -1,0 +1,117 @@
+import { readFileSync } from 'node:fs';
+import { parsePublicKeySet, type TrustedKeys } from '@wispanel/contract';
+import type { Kysely } from 'kysely';
+import type { Logger } from 'pino';
+import type { PanelConfig } from '../../config';
+import type { PanelDB } from '../../db/schema';
+import { ensureHardwareId } from '../../hardware-id';
+import { buildInfo } from '../../version';
+import { LicenseRepository } from './license.repository';
+import { DEFAULT_LICENSE_SETTINGS, LicenseService, type LicenseSettings } from './license.service';
+import { LicenseFileStore } from './license-file-store';
+import { HttpLicensePortal, type LicensePortal } from './license-portal';
+import { DAY_MS } from './license-state';
+
+declare module '../../context' {
+  interface PanelDeps {
+    /** The portal's license API (default: HTTPS to config.portalUrl). */
+    licensePortal?: LicensePortal | null;
+    /** Trusted portal keys (default: config.portalKeysPath, or the dev portal's served keys). */
+    portalKeys?: TrustedKeys;
+    /** Randomness for refresh jitter (tests). */
+    random?: () => number;
+  }
+  interface PanelServices {
+    license: LicenseService;
+  }
+}
+
+export function licenseSettingsFrom(config: PanelConfig): LicenseSettings {
+  return {
+    ...DEFAULT_LICENSE_SETTINGS,
+    graceMs: config.licenseGraceDays === undefined ? null : config.licenseGraceDays * DAY_MS,
+    enforceAfterMs: config.licenseEnforceAfterHours * 3_600_000,
+    checkIntervalMs: config.licenseCheckIntervalSeconds * 1000,
+    unlicensed: config.unlicensedLimits,
+  };
+}
+
+/** Fetches the keys a development portal serves (only ever used with --portal-dev on loopback). */
+async function fetchDevKeys(portalUrl: string): Promise<TrustedKeys> {
+  const res = await fetch(`${portalUrl.replace(/\/+$/, '')}/api/v1/keys`, {
+    signal: AbortSignal.timeout(5000),
+  });
+  return parsePublicKeySet(await res.text());
+}
+
+export interface LicenseModuleDeps {
+  config: PanelConfig;
+  db: Kysely<PanelDB>;
+  logger: Logger;
+  clock: () => Date;
+  hardwareId?: string;
+  portal?: LicensePortal | null;
+  portalKeys?: TrustedKeys;
+  random?: () => number;
+}
+
+/** Builds the license service (which is also the panel's LicenseGate). */
+export async function createLicenseService(deps: LicenseModuleDeps): Promise<LicenseService> {
+  const { config } = deps;
+  const hardwareId = deps.hardwareId ?? ensureHardwareId(config.dataDir).hardwareId;
+  let keys: TrustedKeys = deps.portalKeys ?? new Map();
+  if (!deps.portalKeys && config.portalKeysPath) {
+    keys = parsePublicKeySet(readFileSync(config.portalKeysPath, 'utf8'));
+  } else if (!deps.portalKeys && config.portalDev && config.portalUrl) {
+    try {
+      keys = await fetchDevKeys(config.portalUrl);
+      deps.logger.warn(
+        { portal: config.portalUrl, kids: [...keys.keys()] },
+        'trusting the keys of a DEVELOPMENT portal',
+      );
+    } catch (err) {
+      deps.logger.warn({ err }, 'development portal keys could not be fetched');
+    }
+  }
+  let portal: LicensePortal | null = deps.portal === undefined ? null : deps.portal;
+  if (deps.portal === undefined && config.portalUrl) {
+    portal = new HttpLicensePortal(config.portalUrl, {
+      ca: config.portalCaPath ? readFileSync(config.portalCaPath) : undefined,
+    });
+  }
+  const service = new LicenseService({
+    repo: new LicenseRepository(deps.db),
+    store: new LicenseFileStore(config.dataDir, () => keys, hardwareId),
+    portal,
+    hardwareId,
+    clock: deps.clock,
+    random: deps.random ?? Math.random,
+    settings: licenseSettingsFrom(config),
+    logger: deps.logger,
+    panelVersion: buildInfo().version,
+  });
+  await service.init();
+  return service;
+}
+
+/** The background job: one scheduler step every `licenseTickSeconds` (first one shortly after start). */
+export function startLicenseScheduler(service: LicenseService, tickSeconds: number): () => Promise<void> {
+  if (tickSeconds <= 0) return async () => {};
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<unknown> = Promise.resolve();
+  let stopped = false;
+  const schedule = (ms: number) => {
+    timer = setTimeout(() => {
+      running = service.tick().finally(() => {
+        if (!stopped) schedule(tickSeconds * 1000);
+      });
+    }, ms);
+    timer.unref();
+  };
+  schedule(1000 + Math.floor(Math.random() * 2000));
+  return async () => {
+    stopped = true;
+    if (timer) clearTimeout(timer);
+    await running.catch(() => undefined);
+  };
+}

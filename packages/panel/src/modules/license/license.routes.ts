@@ -1,0 +1,146 @@
+import { AppError } from '@wispanel/kit';
+import { Type } from 'typebox';
+import type { PanelPlugin } from '../../http/plugin';
+import { startLicenseScheduler } from './license.module';
+
+const auth = { resource: 'license', roles: ['admin'] } as const;
+const tags = ['license'];
+const Nullable = <T extends ReturnType<typeof Type.String>>(t: T) => Type.Union([t, Type.Null()]);
+
+/** SPEC A3, exactly. */
+const LicenseOverview = Type.Object({
+  license: Type.Object({
+    key: Nullable(Type.String()),
+    tier: Type.String(),
+    is_valid: Type.Boolean(),
+    has_license_file: Type.Boolean(),
+    needs_refresh: Type.Boolean(),
+    max_users: Type.Integer(),
+    max_domains: Type.Integer(),
+    max_databases: Type.Integer(),
+    expires_at: Nullable(Type.String()),
+    valid_until: Nullable(Type.String()),
+    last_checked: Nullable(Type.String()),
+  }),
+  usage: Type.Object({ accounts: Type.Integer(), databases: Type.Integer(), domains: Type.Integer() }),
+});
+
+const PageQuery = Type.Object(
+  {
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
+    offset: Type.Optional(Type.Integer({ minimum: 0 })),
+  },
+  { additionalProperties: false },
+);
+const AuditQuery = Type.Object(
+  {
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
+    before: Type.Optional(Type.Integer({ minimum: 1 })),
+  },
+  { additionalProperties: false },
+);
+
+/** The activation body is checked by hand so an empty body answers exactly the documented 400. */
+function licenseKeyFrom(body: unknown): string {
+  if (body === undefined || body === null) throw new AppError('VALIDATION_ERROR', 'License key is required');
+  if (typeof body !== 'object' || Array.isArray(body)) {
+    throw new AppError('VALIDATION_ERROR', 'Request body must be a JSON object', {
+      details: { body: ['must be an object'] },
+    });
+  }
+  const extra = Object.keys(body).filter((k) => k !== 'key');
+  if (extra.length > 0) {
+    throw new AppError('VALIDATION_ERROR', `Unknown field: ${extra.join(', ')}`, {
+      details: Object.fromEntries(extra.map((k) => [k, ['is not allowed']])),
+    });
+  }
+  const key = (body as { key?: unknown }).key;
+  if (key === undefined || key === null || (typeof key === 'string' && key.trim() === '')) {
+    throw new AppError('VALIDATION_ERROR', 'License key is required');
+  }
+  if (typeof key !== 'string') {
+    throw new AppError('VALIDATION_ERROR', 'License key must be a string', {
+      details: { key: ['must be a string'] },
+    });
+  }
+  return key;
+}
+
+/** `/api/v1/license/*` (SPEC A3, B2), role admin, scope `license`. Shapes: docs/license.md. */
+export const licenseRoutes: PanelPlugin = async (app, { ctx }) => {
+  const license = ctx.services.license;
+  const stopScheduler = startLicenseScheduler(license, ctx.config.licenseTickSeconds);
+  app.addHook('onClose', async () => {
+    await stopScheduler();
+  });
+
+  const read = (url: string, summary: string, handler: () => Promise<unknown>, response?: unknown) =>
+    app.get(
+      url,
+      {
+        config: { auth },
+        schema: { tags, summary, ...(response ? { response: { 200: response as never } } : {}) },
+      },
+      handler,
+    );
+
+  read('/license', 'License and live usage (SPEC A3)', () => license.overview(), LicenseOverview);
+  read('/license/summary', 'One-glance license state', () => license.summary());
+  read('/license/limits', 'Per-resource limit, usage, remaining', () => license.limits());
+
+  app.get(
+    '/license/disabled-resources',
+    {
+      config: { auth },
+      schema: { tags, summary: 'Resources disabled by license enforcement', querystring: PageQuery },
+    },
+    async (req) => {
+      const limit = req.query.limit ?? 100;
+      const offset = req.query.offset ?? 0;
+      const r = await license.disabledResources(limit, offset);
+      return { total: r.total, limit, offset, resources: r.resources };
+    },
+  );
+
+  app.get(
+    '/license/audit',
+    {
+      config: { auth },
+      schema: { tags, summary: 'License decisions, newest first', querystring: AuditQuery },
+    },
+    async (req) => license.auditLog(req.query.limit ?? 100, req.query.before),
+  );
+
+  app.post(
+    '/license/activate',
+    { config: { auth }, schema: { tags, summary: 'Activate a license key on this server ({ key })' } },
+    async (req) => license.activate(req.actor, licenseKeyFrom(req.body)),
+  );
+
+  const action = (
+    url: string,
+    summary: string,
+    handler: (actor: string, req: { actor: never }) => Promise<unknown>,
+  ) =>
+    app.post(url, { config: { auth }, schema: { tags, summary } }, async (req) => {
+      if (
+        req.body !== undefined &&
+        req.body !== null &&
+        !(typeof req.body === 'object' && Object.keys(req.body).length === 0)
+      ) {
+        throw new AppError('VALIDATION_ERROR', 'This endpoint takes no body');
+      }
+      return handler(req.actor.username, req as never);
+    });
+
+  action('/license/verify', 'Re-check the stored license file and ask the portal', (_a, req) =>
+    license.verify(req.actor),
+  );
+  action('/license/refresh', 'Fetch a new lease file from the portal', (a) => license.refresh(a));
+  action('/license/enforce', 'Disable the resources over the limits, newest first', (a) =>
+    license.enforce(a),
+  );
+  action('/license/re-enable', 'Re-enable what enforcement disabled, as far as limits allow', (a) =>
+    license.reenable(a),
+  );
+};
