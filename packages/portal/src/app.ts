@@ -3,9 +3,11 @@ import { type App, createApp, createLogger } from '@wispanel/kit';
 import type { FastifyBaseLogger } from 'fastify';
 import { createPortalServices, type PortalDeps, type PortalServices } from './context';
 import { portalErrorStatus, renderPortalError } from './http/errors';
+import { downloadsRoutes } from './modules/downloads/downloads.routes';
 import { keysRoutes } from './modules/keys/keys.routes';
 import { licenseApiRoutes } from './modules/license-api/license-api.routes';
 import { licensesRoutes } from './modules/licenses/licenses.routes';
+import { releasesRoutes } from './modules/releases/releases.routes';
 import { tiersRoutes } from './modules/tiers/tiers.routes';
 import { PORTAL_VERSION } from './version';
 
@@ -16,7 +18,14 @@ export type PortalModule = (app: App, services: PortalServices) => void | Promis
  * Every feature module, in registration order. Add one line per module (releases, downloads…).
  * Admin routes must use `onRequest: services.hooks.admin`; public ones `onRequest: services.hooks.publicRateLimit`.
  */
-export const portalModules: PortalModule[] = [keysRoutes, tiersRoutes, licensesRoutes, licenseApiRoutes];
+export const portalModules: PortalModule[] = [
+  keysRoutes,
+  tiersRoutes,
+  licensesRoutes,
+  licenseApiRoutes,
+  releasesRoutes,
+  downloadsRoutes,
+];
 
 declare module 'fastify' {
   interface FastifyInstance {

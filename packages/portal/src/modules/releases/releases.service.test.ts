@@ -25,6 +25,7 @@ const trusted = parsePublicKeySet({
   keys: [{ kid: pair.kid, alg: 'ed25519', public_key: pair.publicKeyPem, status: 'current', created_at: '' }],
 });
 const HW = 'b'.repeat(64);
+const actor = { kind: 'cli' as const, id: 'test', ip: null };
 
 const dialects = [
   { name: 'SQLite', open: async (dir: string) => ({ url: join(dir, 'portal.db'), drop: async () => {} }) },
@@ -71,18 +72,19 @@ describe.each(dialects)('releases and downloads services on $name', ({ open }) =
   async function publish(
     version: string,
     body: Buffer,
-    over: Parameters<ReleasesService['create']>[0] = { version },
+    over: Parameters<ReleasesService['create']>[1] = { version },
   ) {
-    await releases.create({ ...over, version });
-    await releases.uploadArtifact(version, Readable.from([body]));
+    await releases.create(actor, { ...over, version });
+    await releases.uploadArtifact(actor, version, Readable.from([body]));
     clock = new Date(clock.getTime() + 60_000);
-    return releases.publish(version);
+    return releases.publish(actor, version);
   }
 
   it('upload streams to disk, records size and SHA-256, and signs the release', async () => {
     const body = randomBytes(300_000);
-    await releases.create({ version: '1.5.0', changelog: '- faster', min_version: '1.0.0' });
+    await releases.create(actor, { version: '1.5.0', changelog: '- faster', min_version: '1.0.0' });
     const view = await releases.uploadArtifact(
+      actor,
       '1.5.0',
       Readable.from([body.subarray(0, 1000), body.subarray(1000)]),
     );
@@ -99,18 +101,18 @@ describe.each(dialects)('releases and downloads services on $name', ({ open }) =
       true,
     );
     expect(readdirSync(join(dir.path, 'artifacts', '.incoming'))).toEqual([]);
-    await releases.publish('1.5.0');
+    await releases.publish(actor, '1.5.0');
   });
 
   it('over the size cap → 413 and no file left behind', async () => {
-    await releases.create({ version: '1.5.1' });
+    await releases.create(actor, { version: '1.5.1' });
     const err = await releases
-      .uploadArtifact('1.5.1', Readable.from([randomBytes(1024 * 1024 + 1)]))
+      .uploadArtifact(actor, '1.5.1', Readable.from([randomBytes(1024 * 1024 + 1)]))
       .catch((e) => e);
     expect(err.code).toBe('PAYLOAD_TOO_LARGE');
     expect(readdirSync(join(dir.path, 'artifacts', '.incoming'))).toEqual([]);
     expect((await releases.get('1.5.1')).artifact).toBeNull();
-    expect((await releases.publish('1.5.1').catch((e) => e)).code).toBe('CONFLICT');
+    expect((await releases.publish(actor, '1.5.1').catch((e) => e)).code).toBe('CONFLICT');
   });
 
   it('check-update answers signed, bound to nonce and hardware id', async () => {
@@ -172,7 +174,7 @@ describe.each(dialects)('releases and downloads services on $name', ({ open }) =
       nonce: 'xyzxyzxy',
     });
     expect(check.latest_version).toBe('1.5.0');
-    await releases.yank('1.6.0', 'broken');
+    await releases.yank(actor, '1.6.0', 'broken');
     expect(
       (
         await downloads

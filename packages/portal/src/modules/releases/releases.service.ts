@@ -25,7 +25,14 @@ export interface ReleaseServiceDeps {
   signingKey: () => SigningKey | Promise<SigningKey>;
   now?: () => Date;
   /** Audit trail; optional so the pure service can be tested alone. */
-  recordEvent?: (type: string, data: Record<string, unknown>) => Promise<void> | void;
+  recordEvent?: (action: string, actor: ReleaseActor, data: Record<string, unknown>) => Promise<void> | void;
+}
+
+/** Who asked (an admin key, the operator's CLI); passed through to the event log. */
+export interface ReleaseActor {
+  kind: 'admin' | 'cli' | 'panel' | 'system';
+  id: string;
+  ip: string | null;
 }
 
 export interface CreateReleaseInput {
@@ -90,8 +97,8 @@ export class ReleasesService {
     this.now = deps.now ?? (() => new Date());
   }
 
-  private async event(type: string, data: Record<string, unknown>): Promise<void> {
-    await this.deps.recordEvent?.(type, data);
+  private async event(action: string, actor: ReleaseActor, data: Record<string, unknown>): Promise<void> {
+    await this.deps.recordEvent?.(action, actor, data);
   }
 
   private checkMinVersion(version: string, min: string | null | undefined): void {
@@ -123,7 +130,7 @@ export class ReleasesService {
     return row;
   }
 
-  async create(input: CreateReleaseInput): Promise<ReleaseView> {
+  async create(actor: ReleaseActor, input: CreateReleaseInput): Promise<ReleaseView> {
     if (!isReleaseVersion(input.version)) {
       throw validationError('version must be a semantic version such as 1.4.2', {
         version: ['The version field must be a semantic version such as 1.4.2 or 1.5.0-beta.1.'],
@@ -159,7 +166,7 @@ export class ReleasesService {
       if (err instanceof DuplicateVersionError) throw conflict(`Version ${input.version} already exists`);
       throw err;
     }
-    await this.event('release.created', { version: row.version, channel: row.channel });
+    await this.event('release.created', actor, { version: row.version, channel: row.channel });
     return viewOf(row);
   }
 
@@ -192,7 +199,7 @@ export class ReleasesService {
    * Changelog and notes can be edited at any time (they are not signed). Channel, critical and min_version
    * are part of the signed metadata and can change only while the release is a draft.
    */
-  async update(version: string, input: UpdateReleaseInput): Promise<ReleaseView> {
+  async update(actor: ReleaseActor, version: string, input: UpdateReleaseInput): Promise<ReleaseView> {
     const row = await this.require(version);
     const signedFieldChange =
       (input.channel !== undefined && input.channel !== row.channel) ||
@@ -220,11 +227,13 @@ export class ReleasesService {
     if (!(await this.deps.repository.update(version, row.status, changes))) {
       throw conflict(`Version ${version} changed while it was being updated; try again`);
     }
+    await this.event('release.updated', actor, { version, fields: Object.keys(input) });
     return viewOf(next);
   }
 
   /** Streams the artifact to disk (temp file + rename), records size and SHA-256, signs the metadata. */
   async uploadArtifact(
+    actor: ReleaseActor,
     version: string,
     source: Readable,
     options: { filename?: string; expectedLength?: number; expectedSha256?: string } = {},
@@ -286,12 +295,16 @@ export class ReleasesService {
     }
     if (row.artifact_path && row.artifact_path !== stored.path)
       await this.deps.store.remove(row.artifact_path);
-    await this.event('release.artifact_uploaded', { version, size: stored.size, sha256: stored.sha256 });
+    await this.event('release.artifact_uploaded', actor, {
+      version,
+      size: stored.size,
+      sha256: stored.sha256,
+    });
     return viewOf(next);
   }
 
   /** Publishing needs an artifact. Publishing a published release changes nothing; a yanked one stays yanked. */
-  async publish(version: string): Promise<ReleaseView> {
+  async publish(actor: ReleaseActor, version: string): Promise<ReleaseView> {
     const row = await this.require(version);
     if (row.status === 'published') return viewOf(row);
     if (row.status === 'yanked')
@@ -313,12 +326,12 @@ export class ReleasesService {
     ) {
       throw conflict(`Version ${version} changed while it was being published; try again`);
     }
-    await this.event('release.published', { version, channel: row.channel });
+    await this.event('release.published', actor, { version, channel: row.channel });
     return viewOf({ ...row, status: 'published', published_at: at, updated_at: at });
   }
 
   /** A yanked release is never offered, never tokenised, never served again. Yanking twice is a no-op. */
-  async yank(version: string, reason?: string): Promise<ReleaseView> {
+  async yank(actor: ReleaseActor, version: string, reason?: string): Promise<ReleaseView> {
     const row = await this.require(version);
     if (row.status === 'yanked') return viewOf(row);
     const at = this.now().toISOString();
@@ -326,12 +339,12 @@ export class ReleasesService {
     if (!(await this.deps.repository.update(version, row.status, changes))) {
       throw conflict(`Version ${version} changed while it was being yanked; try again`);
     }
-    await this.event('release.yanked', { version, reason: reason ?? null });
+    await this.event('release.yanked', actor, { version, reason: reason ?? null });
     return viewOf({ ...row, ...changes });
   }
 
   /** Only drafts can be deleted (a published release may be installed somewhere: yank it instead). */
-  async remove(version: string): Promise<void> {
+  async remove(actor: ReleaseActor, version: string): Promise<void> {
     const row = await this.require(version);
     if (row.status !== 'draft')
       throw conflict(`Version ${version} is ${row.status}: yank it instead of deleting`);
@@ -339,6 +352,6 @@ export class ReleasesService {
       throw conflict(`Version ${version} changed while it was being deleted; try again`);
     }
     if (row.artifact_path) await this.deps.store.remove(row.artifact_path);
-    await this.event('release.deleted', { version });
+    await this.event('release.deleted', actor, { version });
   }
 }
