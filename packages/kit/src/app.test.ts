@@ -70,6 +70,18 @@ describe('kit app conventions', () => {
     expect(wrong.json().code).toBe('METHOD_NOT_ALLOWED');
   });
 
+  it('answers a malformed URL encoding in the envelope', async () => {
+    const res = await app.inject({ method: 'GET', url: '/things/%E0%A4%A' });
+    expect(res.statusCode).toBe(400);
+    expect(res.json()).toMatchObject({
+      success: false,
+      code: 'VALIDATION_ERROR',
+      error: 'Malformed URL',
+      status: 400,
+    });
+    expect(res.headers['x-request-id']).toBeTruthy();
+  });
+
   it('hides internals of unexpected errors', async () => {
     const res = await app.inject({ method: 'GET', url: '/boom' });
     expect(res.statusCode).toBe(500);

@@ -106,6 +106,15 @@ export function createApp(options: AppOptions): App {
     },
     ...(options.https ? { https: { key: options.https.key, cert: options.https.cert } } : {}),
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 500 },
+    // Malformed URL encodings never reach the error handler otherwise (Fastify answers them itself).
+    frameworkErrors: (error, request, rawReply) => {
+      const reply = rawReply as unknown as FastifyReply;
+      const known =
+        toAppError(error as FastifyError) ?? new AppError('VALIDATION_ERROR', 'Malformed request');
+      if (known.headers) reply.headers(known.headers);
+      reply.header('x-request-id', request.id);
+      reply.code(known.status).type('application/json; charset=utf-8').send(render(known, request));
+    },
   }).withTypeProvider<TypeBoxTypeProvider>() as unknown as App;
 
   app.setValidatorCompiler(validatorCompiler as never);
