@@ -1,0 +1,220 @@
+/**
+ * The license module in-process (inject) over a real SQLite data dir, with a fake clock and a stand-in for the
+ * portal that signs real Ed25519 license files (the real portal is exercised in license-e2e.test.ts). Covers
+ * what needs time to pass: lease, outage, grace, fallback to the unlicensed allowance, scheduled enforcement
+ * after its grace, automatic re-enable after an upgrade, and a clock turned back.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  generateSigningKeyPair,
+  type LicenseAnswer,
+  type LicensePayload,
+  type LicenseRequest,
+  loadSigningKey,
+  parsePublicKeySet,
+  signLicenseFile,
+} from '@wispanel/contract';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { LicensePortal } from '../src/modules/license/license-portal';
+import { PortalCallError } from '../src/modules/license/license-portal';
+import { createPanelHarness, type PanelHarness } from './harness';
+
+const DAY = 86_400_000;
+const T0 = Date.parse('2026-03-01T00:00:00Z');
+
+class FakePortal implements LicensePortal {
+  readonly url = 'https://portal.test';
+  up = true;
+  tier = 'pro';
+  limits = { max_users: 10, max_domains: 3, max_databases: 3 };
+  calls: string[] = [];
+  private readonly pair = generateSigningKeyPair();
+  private readonly key = loadSigningKey(this.pair.privateKeyPem);
+  readonly trusted = parsePublicKeySet({
+    keys: [
+      {
+        kid: this.pair.kid,
+        alg: 'ed25519',
+        public_key: this.pair.publicKeyPem,
+        status: 'current',
+        created_at: '',
+      },
+    ],
+  });
+  constructor(private readonly now: () => number) {}
+
+  private answer(op: string, req: LicenseRequest): Promise<LicenseAnswer> {
+    this.calls.push(op);
+    if (!this.up) return Promise.reject(new PortalCallError('unreachable', 'connect ECONNREFUSED'));
+    const now = this.now();
+    const payload: LicensePayload = {
+      v: 1,
+      license_id: 'lic_test',
+      key_masked: `WISP-****${req.key.slice(-4)}`,
+      tier: this.tier,
+      limits: this.limits,
+      features: [],
+      hardware_id: req.hardware_id,
+      issued_at: new Date(T0).toISOString(),
+      expires_at: null,
+      valid_until: new Date(now + 14 * DAY).toISOString(),
+      lease_days: 14,
+      grace_days: 7,
+      server_time: new Date(now).toISOString(),
+      nonce: req.nonce ?? '',
+      status: 'active',
+    };
+    return Promise.resolve({ valid: true, code: 'VALID', license_file: signLicenseFile(payload, this.key) });
+  }
+  activate(req: LicenseRequest) {
+    return this.answer('activate', req);
+  }
+  verify(req: LicenseRequest) {
+    return this.answer('verify', req);
+  }
+  refresh(req: LicenseRequest) {
+    return this.answer('refresh', req);
+  }
+}
+
+let now = T0;
+let h: PanelHarness;
+let portal: FakePortal;
+
+beforeAll(async () => {
+  portal = new FakePortal(() => now);
+  h = await createPanelHarness({
+    flags: {
+      licenseTick: 0,
+      licenseEnforceAfterHours: 24,
+      unlicensedMaxUsers: 5,
+      unlicensedMaxDomains: 1,
+      unlicensedMaxDatabases: 1,
+    },
+    deps: {
+      clock: () => new Date(now),
+      licensePortal: portal,
+      portalKeys: portal.trusted,
+      random: () => 0.5,
+    },
+  });
+});
+afterAll(async () => {
+  await h?.close();
+});
+
+const get = async (url: string) => (await h.call('GET', `/api/v1/license${url}`)).json();
+const tick = () => h.app.panel.ctx.services.license.tick();
+
+describe('license lifecycle with a fake clock', () => {
+  it('activates, then a portal outage within the lease changes nothing', async () => {
+    const a = await h.call('POST', '/api/v1/license/activate', { body: { key: 'wisp-abcd-efgh-jkmn' } });
+    expect(a.statusCode, a.body).toBe(200);
+    for (const d of ['a.example.com', 'b.example.com', 'c.example.com']) {
+      expect((await h.call('POST', '/api/v1/domains', { body: { domain: d } })).statusCode).toBe(201);
+    }
+    const full = await h.call('POST', '/api/v1/domains', { body: { domain: 'd.example.com' } });
+    expect([full.statusCode, full.json().code]).toEqual([403, 'LICENSE_LIMIT_REACHED']);
+
+    portal.up = false;
+    now = T0 + 2 * DAY;
+    const r = await tick();
+    expect(r.refreshed).toBe(false);
+    expect(portal.calls.at(-1)).toBe('refresh');
+    const s = await get('/summary');
+    expect(s).toMatchObject({ status: 'active', is_valid: true, needs_refresh: false });
+    expect(s.portal.consecutive_failures).toBe(1);
+    expect(s.portal.last_error.code).toBe('PORTAL_UNREACHABLE');
+    // Backoff: the next try is minutes away, not a day.
+    expect(Date.parse(s.portal.next_check_at) - now).toBeLessThan(5 * 60_000);
+  });
+
+  it('sets needs_refresh in the last third of the lease and keeps the limits through the grace', async () => {
+    now = T0 + 10 * DAY;
+    await tick();
+    expect((await get('/')).license).toMatchObject({ is_valid: true, needs_refresh: true, max_domains: 3 });
+    now = T0 + 15 * DAY;
+    await tick();
+    const s = await get('/summary');
+    expect(s).toMatchObject({ status: 'grace', is_valid: true, reason: 'LEASE_ENDED' });
+    expect(s.enforcement.disabled).toEqual({ accounts: 0, domains: 0, databases: 0 });
+  });
+
+  it('after the grace falls back to the unlicensed allowance, warns, and enforces only after its own grace', async () => {
+    now = T0 + 22 * DAY;
+    await tick();
+    const s = await get('/summary');
+    expect(s).toMatchObject({ status: 'invalid', is_valid: false, reason: 'LEASE_EXPIRED', tier: 'pro' });
+    expect((await get('/')).license).toMatchObject({ is_valid: false, max_domains: 1 });
+    expect(s.over_limit.domains).toBe(true);
+    expect(s.enforcement.over_limit_since).not.toBeNull();
+    expect((await get('/disabled-resources')).total).toBe(0);
+
+    now += 23 * 3_600_000;
+    expect((await tick()).enforced).toBe(0);
+    now += 2 * 3_600_000;
+    expect((await tick()).enforced).toBe(2);
+    const disabled = await get('/disabled-resources');
+    expect(disabled.resources.map((r: { name: string }) => r.name)).toEqual([
+      'c.example.com',
+      'b.example.com',
+    ]);
+  });
+
+  it('a clock turned back is reported and does not bring the license back', async () => {
+    const trusted = now;
+    now = T0 + DAY;
+    const s = await get('/summary');
+    expect(s.clock.behind).toBe(true);
+    expect(s.clock.behind_seconds).toBeGreaterThan(20 * 86_400);
+    expect(s).toMatchObject({ status: 'invalid', reason: 'LEASE_EXPIRED' });
+    expect((await get('/')).license.is_valid).toBe(false);
+    now = trusted;
+  });
+
+  it('when the portal is back with an upgrade the scheduler refreshes and re-enables on its own', async () => {
+    portal.up = true;
+    portal.tier = 'business';
+    portal.limits = { max_users: 50, max_domains: 50, max_databases: 50 };
+    now += 6 * 3_600_000;
+    const r = await tick();
+    expect(r.refreshed).toBe(true);
+    expect(r.reenabled).toBe(2);
+    expect((await get('/disabled-resources')).total).toBe(0);
+    const s = await get('/summary');
+    expect(s).toMatchObject({ status: 'active', tier: 'business', any_over_limit: false });
+    expect(s.clock.behind).toBe(false);
+    const audit = (await get('/audit?limit=100')).entries.map(
+      (e: { action: string; actor: string }) => `${e.actor}:${e.action}`,
+    );
+    expect(audit).toEqual(
+      expect.arrayContaining([
+        'scheduler:over_limit',
+        'scheduler:enforce',
+        'scheduler:re-enable',
+        'scheduler:refresh',
+        'scheduler:status',
+      ]),
+    );
+  });
+
+  it('verify re-reads the file from disk and reports a foreign file', async () => {
+    const v = await h.call('POST', '/api/v1/license/verify');
+    expect(v.statusCode).toBe(200);
+    expect(v.json().local).toMatchObject({ signature_valid: true, is_valid: true });
+    const file = join(h.config.dataDir, 'license.lic');
+    expect(readFileSync(file, 'utf8')).toContain('BEGIN WISPANEL LICENSE FILE');
+  });
+
+  it('refuses non-admins and keys without the license scope', async () => {
+    const user = await h.account('user');
+    expect((await h.call('GET', '/api/v1/license', { key: user.key })).statusCode).toBe(403);
+    const k = await h.key('admin', { permissions: ['domains'] });
+    const r = await h.call('GET', '/api/v1/license', { key: k.secret });
+    expect(r.statusCode).toBe(403);
+    const lk = await h.key('admin', { permissions: ['license'] });
+    expect((await h.call('POST', '/api/v1/license/enforce', { key: lk.secret })).statusCode).toBe(200);
+    expect((await h.call('POST', '/api/v1/license/enforce', { body: { x: 1 } })).statusCode).toBe(400);
+  });
+});
