@@ -5,11 +5,13 @@ import type { InjectOptions, LightMyRequestResponse } from 'fastify';
 import { buildPanelApp } from '../src/app';
 import { loadPanelConfig, type PanelConfig } from '../src/config';
 import type { PanelDeps } from '../src/context';
+import { allowAllLicenseGate } from '../src/modules/resources/license-gate';
 import { initializeDataDir, openPanelDatabase } from '../src/setup';
 
 /**
  * An in-process panel over a real SQLite file in a temp dir, with an initialised admin and its API key.
- * Shared by the panel's tests (and usable by the license/update modules' tests).
+ * Shared by the panel's tests (and usable by the license/update modules' tests). The license gate is
+ * allow-all unless `deps.licenseGate` is given (pass the real one to test licensing).
  */
 export interface PanelHarness {
   app: App;
@@ -53,6 +55,8 @@ export async function createPanelHarness(
     dialect: database.dialect,
     logger: createLogger({ level: 'silent' }),
     hardwareId: init.hardware_id,
+    // Core tests are not about licensing: everything may be created unless a test passes its own gate.
+    licenseGate: allowAllLicenseGate,
     ...options.deps,
   };
   const app = await buildPanelApp(deps);
