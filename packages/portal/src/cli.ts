@@ -7,6 +7,7 @@ import { createPortalServices, type PortalServices } from './context';
 import { initPortal } from './init';
 import { startPortal } from './main';
 import { cliActor } from './modules/events/event-log';
+import { releaseCommands } from './modules/releases/releases.cli';
 import { FileSigningService, rotateSigningKey } from './modules/signing/signing-keys';
 import type { TierPatch } from './modules/tiers/tiers.service';
 import { openPortalDatabase } from './store';
@@ -383,6 +384,7 @@ export const portalCliCommands: CliRegistration[] = [
   tierCommands,
   licenseCommands,
   keyCommands,
+  releaseCommands,
   openapiCommand,
 ];
 
