@@ -1,12 +1,12 @@
 import type { Command } from 'commander';
 import { loadPanelConfig } from '../config';
 import { startPanel } from '../main';
+import { addLicenseOptions } from '../modules/license/license.cli';
 import { initializeDataDir } from '../setup';
 import { fail, printInit } from './output';
 
 export function startCommand(program: Command): void {
-  program
-    .command('start')
+  addLicenseOptions(program.command('start'))
     .description(
       'Serve https://HOST:PORT/api/v1 (initialises the data dir on first start and prints the admin key once)',
     )

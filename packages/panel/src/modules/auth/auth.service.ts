@@ -115,7 +115,11 @@ export class AuthService {
 
   private assertAccountUsable(status: string, licenseDisabledAt: string | null): void {
     if (status !== 'active') throw forbidden('Account is suspended');
-    if (licenseDisabledAt) throw forbidden('Account is disabled by the license');
+    if (licenseDisabledAt)
+      throw new AppError(
+        'LICENSE_RESOURCE_DISABLED',
+        'Account is disabled by the license (over the license limits)',
+      );
   }
 
   /** Username or email + password → a session token (shown once, stored hashed). */
