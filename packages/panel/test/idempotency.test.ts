@@ -1,0 +1,92 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createPanelHarness, type PanelHarness } from './harness';
+
+let h: PanelHarness;
+beforeAll(async () => {
+  h = await createPanelHarness({ flags: { rateLimit: 100_000 } });
+});
+afterAll(() => h.close());
+
+const post = (body: unknown, key: string, apiKey?: string) =>
+  h.call('POST', '/api/v1/domains', {
+    body,
+    headers: { 'idempotency-key': key },
+    ...(apiKey ? { key: apiKey } : {}),
+  });
+
+describe('Idempotency-Key', () => {
+  it('replays the first successful answer and does the work once', async () => {
+    const first = await post({ domain: 'once.example' }, 'k-1');
+    expect(first.statusCode).toBe(201);
+    const again = await post({ domain: 'once.example' }, 'k-1');
+    expect(again.statusCode).toBe(201);
+    expect(again.headers['idempotent-replayed']).toBe('true');
+    expect(again.body).toBe(first.body);
+    const count = await h.deps.db
+      .selectFrom('domains')
+      .select('id')
+      .where('domain', '=', 'once.example')
+      .execute();
+    expect(count).toHaveLength(1);
+  });
+
+  it('handles concurrent retries: one runs, the others wait for or replay it', async () => {
+    const results = await Promise.all(
+      Array.from({ length: 5 }, () => post({ domain: 'race.example' }, 'k-race')),
+    );
+    const codes = results.map((r) => r.statusCode).sort();
+    expect(codes.filter((c) => c === 201).length).toBeGreaterThanOrEqual(1);
+    expect(codes.every((c) => c === 201 || c === 409)).toBe(true);
+    const rows = await h.deps.db
+      .selectFrom('domains')
+      .select('id')
+      .where('domain', '=', 'race.example')
+      .execute();
+    expect(rows).toHaveLength(1);
+  });
+
+  it('refuses the same key with a different body (422 IDEMPOTENCY_KEY_REUSED)', async () => {
+    expect((await post({ domain: 'a.example' }, 'k-2')).statusCode).toBe(201);
+    const other = await post({ domain: 'b.example' }, 'k-2');
+    expect(other.statusCode).toBe(422);
+    expect(other.json()).toMatchObject({ success: false, code: 'IDEMPOTENCY_KEY_REUSED', status: 422 });
+    expect((await h.call('GET', '/api/v1/domains/b.example')).statusCode).toBe(404);
+  });
+
+  it('compares bodies canonically (key order does not matter)', async () => {
+    expect((await post({ domain: 'c.example', owner: 'admin' }, 'k-3')).statusCode).toBe(201);
+    const same = await post({ owner: 'admin', domain: 'c.example' }, 'k-3');
+    expect(same.headers['idempotent-replayed']).toBe('true');
+  });
+
+  it('does not remember failures: a retry runs again', async () => {
+    expect((await post({ domain: 'once.example' }, 'k-4')).statusCode).toBe(409);
+    await h.call('DELETE', '/api/v1/domains/once.example');
+    expect((await post({ domain: 'once.example' }, 'k-4')).statusCode).toBe(201);
+  });
+
+  it('keys are per account', async () => {
+    const u = await h.account('user');
+    const mine = await post({ domain: 'user-own.example' }, 'k-1', u.key);
+    expect(mine.statusCode).toBe(201);
+    expect(mine.headers['idempotent-replayed']).toBeUndefined();
+  });
+
+  it('rejects a malformed key', async () => {
+    const res = await post({ domain: 'bad-key.example' }, 'x'.repeat(300));
+    expect(res.statusCode).toBe(400);
+  });
+
+  it('forgets keys after 24 hours', async () => {
+    expect((await post({ domain: 'ttl.example' }, 'k-ttl')).statusCode).toBe(201);
+    await h.deps.db
+      .updateTable('idempotency_keys')
+      .set({ created_at: '2000-01-01T00:00:00.000Z' })
+      .where('idem_key', '=', 'k-ttl')
+      .execute();
+    await h.call('DELETE', '/api/v1/domains/ttl.example');
+    const fresh = await post({ domain: 'ttl.example' }, 'k-ttl');
+    expect(fresh.statusCode).toBe(201);
+    expect(fresh.headers['idempotent-replayed']).toBeUndefined();
+  });
+});
