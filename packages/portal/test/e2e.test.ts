@@ -1,0 +1,203 @@
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { PortalAdminClient, PortalLicenseClient } from '@wispanel/client';
+import { parsePublicKeySet, verifyLicenseFile } from '@wispanel/contract';
+import { createTestPostgresDatabase, tempDir, testPostgresUrl } from '@wispanel/kit/testing';
+import { afterAll, describe, expect, it } from 'vitest';
+
+/** End to end with real processes: the `wispanel-portal` command as an operator runs it. */
+const root = new URL('../../..', import.meta.url).pathname;
+const bin = join(root, 'packages/portal/bin/wispanel-portal.mjs');
+const run = promisify(execFile);
+const hw = (n: number) => n.toString(16).padStart(64, 'e');
+
+// biome-ignore lint/suspicious/noExplicitAny: JSON printed by the CLI, checked by the assertions
+async function cli(args: string[]): Promise<Record<string, any>> {
+  const { stdout } = await run(process.execPath, [bin, ...args, '--json'], {
+    cwd: root,
+    env: { ...process.env, WISPANEL_PORTAL_LOG_LEVEL: 'warn' },
+  });
+  return JSON.parse(stdout);
+}
+
+interface Started {
+  url: string;
+  child: ChildProcess;
+  stop(): Promise<number | null>;
+}
+
+/** Starts `npx wispanel-portal start --port 0 --json` (or the bin directly) and waits for the printed URL. */
+function start(args: string[], viaNpx = false): Promise<Started> {
+  const cmd = viaNpx ? 'npx' : process.execPath;
+  const argv = viaNpx
+    ? ['wispanel-portal', 'start', '--port', '0', '--json', ...args]
+    : [bin, 'start', '--port', '0', '--json', ...args];
+  const child = spawn(cmd, argv, { cwd: root, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stderr!.on('data', (d) => {
+    err += d;
+  });
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`portal did not start: ${err}`)), 45_000);
+    child.stdout!.on('data', (d) => {
+      out += d;
+      const at = out.indexOf('{');
+      const end = out.lastIndexOf('}');
+      if (at < 0 || end < at) return;
+      try {
+        const info = JSON.parse(out.slice(at, end + 1)) as { url: string };
+        clearTimeout(timer);
+        resolve({
+          url: info.url,
+          child,
+          stop: async () => {
+            try {
+              process.kill(-child.pid!, 'SIGTERM');
+            } catch {
+              // already gone
+            }
+            return exited;
+          },
+        });
+      } catch {
+        // JSON not complete yet
+      }
+    });
+    child.on('exit', (code) => reject(new Error(`portal exited with ${code}: ${err}`)));
+  });
+}
+
+const cleanups: Array<() => Promise<unknown> | unknown> = [];
+afterAll(async () => {
+  for (const c of cleanups.reverse()) await c();
+});
+
+describe('wispanel-portal end to end', () => {
+  it('init, issue with the CLI, start with npx, activate/verify/deactivate over HTTP, stop', {
+    timeout: 90_000,
+  }, async () => {
+    const dir = tempDir('wispanel-portal-e2e-');
+    cleanups.push(() => dir.remove());
+    const init = await cli(['init', '--data-dir', dir.path]);
+    expect(init).toMatchObject({
+      created: true,
+      kid: expect.stringMatching(/^[0-9a-f]{16}$/),
+      admin_key: expect.stringMatching(/^wpa_/),
+    });
+    const [again, issued] = await Promise.all([
+      cli(['init', '--data-dir', dir.path]),
+      cli([
+        'license',
+        'issue',
+        '--data-dir',
+        dir.path,
+        '--tier',
+        'pro',
+        '--term-days',
+        '30',
+        '--customer-name',
+        'E2E',
+      ]),
+    ]);
+    expect(again).toMatchObject({ created: false, kid: init.kid, admin_key: null });
+    const key = issued.license_key as string;
+
+    const portal = await start(['--data-dir', dir.path], true);
+    cleanups.push(() => portal.stop());
+    expect(portal.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    const client = new PortalLicenseClient({ baseUrl: portal.url });
+    const served = await client.publicKeys();
+    expect(served).toEqual(JSON.parse(readFileSync(init.public_keys_file, 'utf8')));
+    const keys = parsePublicKeySet(served);
+
+    const activated = await client.activate({
+      key,
+      hardware_id: hw(1),
+      nonce: 'e2e-nonce-1',
+      panel_version: '1.4.2',
+      hostname: 'e2e.example',
+    });
+    expect(activated).toMatchObject({ status: 200, answer: { valid: true, code: 'VALID' } });
+    const payload = verifyLicenseFile(activated.answer.license_file!, {
+      keys,
+      hardwareId: hw(1),
+      now: new Date(),
+    });
+    expect(payload).toMatchObject({ tier: 'pro', nonce: 'e2e-nonce-1', license_id: issued.license.id });
+    expect((await client.verify({ key, hardware_id: hw(2) })).answer.code).toBe('HARDWARE_MISMATCH');
+    expect((await client.deactivate({ key, hardware_id: hw(1) })).answer.code).toBe('DEACTIVATED');
+
+    const admin = new PortalAdminClient({ baseUrl: portal.url, adminKey: init.admin_key });
+    const detail = await admin.getLicense(issued.license.id);
+    expect(detail.activations).toEqual([]);
+    expect(detail.recent_events.map((e) => e.action)).toEqual(
+      expect.arrayContaining(['license.issued', 'license.activate', 'license.verify', 'license.deactivate']),
+    );
+    await expect(
+      new PortalAdminClient({ baseUrl: portal.url, adminKey: 'wrong' }).listTiers(),
+    ).rejects.toMatchObject({ status: 401, code: 'UNAUTHORIZED' });
+
+    // an operator command against the same data while it runs
+    const suspended = await cli([
+      'license',
+      'suspend',
+      issued.license.id,
+      '--data-dir',
+      dir.path,
+      '--reason',
+      'e2e',
+    ]);
+    expect(suspended.license.status).toBe('suspended');
+    expect((await client.activate({ key, hardware_id: hw(1) })).answer).toMatchObject({
+      valid: false,
+      code: 'SUSPENDED',
+    });
+
+    await portal.stop();
+    await expect(client.publicKeys()).rejects.toMatchObject({ status: 0, code: 'PORTAL_UNREACHABLE' });
+  });
+
+  it.skipIf(!testPostgresUrl)(
+    'two portal processes sharing one PostgreSQL hold the activation limit',
+    { timeout: 90_000 },
+    async () => {
+      const pg = await createTestPostgresDatabase();
+      cleanups.push(() => pg.drop());
+      const dir = tempDir('wispanel-portal-e2e-pg-');
+      cleanups.push(() => dir.remove());
+      const common = ['--data-dir', dir.path, '--database-url', pg.url];
+      const init = await cli(['init', ...common]);
+      const [a, b] = await Promise.all([start(common), start(common)]);
+      cleanups.push(
+        () => a.stop(),
+        () => b.stop(),
+      );
+      const admin = new PortalAdminClient({ baseUrl: a.url, adminKey: init.admin_key });
+      const { license_key: key, license } = await admin.issueLicense({ tier: 'free', max_activations: 5 });
+      const clients = [
+        new PortalLicenseClient({ baseUrl: a.url }),
+        new PortalLicenseClient({ baseUrl: b.url }),
+      ];
+      const answers = await Promise.all(
+        Array.from({ length: 40 }, (_, i) => clients[i % 2]!.activate({ key, hardware_id: hw(100 + i) })),
+      );
+      const codes = answers.map((x) => x.answer.code);
+      expect(codes.filter((c) => c === 'VALID')).toHaveLength(5);
+      expect(codes.filter((c) => c === 'ACTIVATION_LIMIT')).toHaveLength(35);
+      const winners = answers.map((x, i) => (x.answer.code === 'VALID' ? i : -1)).filter((i) => i >= 0);
+      // a binding made through one process is known to the other
+      const i = winners[0]!;
+      expect((await clients[(i + 1) % 2]!.refresh({ key, hardware_id: hw(100 + i) })).answer.code).toBe(
+        'VALID',
+      );
+      expect(
+        (await new PortalAdminClient({ baseUrl: b.url, adminKey: init.admin_key }).getLicense(license.id))
+          .activations,
+      ).toHaveLength(5);
+    },
+  );
+});
