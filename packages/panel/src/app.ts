@@ -18,6 +18,7 @@ import { createLicenseService } from './modules/license/license.module';
 import { licenseRoutes } from './modules/license/license.routes';
 import { openapiRoutes } from './modules/openapi/openapi.routes';
 import { RecordingProvisioner } from './modules/resources/provisioner';
+import { updateRoutes } from './modules/updates/updates.routes';
 import { userRoutes } from './modules/users/users.routes';
 import { UserService } from './modules/users/users.service';
 import { buildInfo } from './version';
@@ -34,6 +35,7 @@ export const PANEL_MODULES: PanelPlugin[] = [
   domainRoutes,
   databaseRoutes,
   licenseRoutes,
+  updateRoutes,
   openapiRoutes,
 ];
 

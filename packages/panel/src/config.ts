@@ -56,6 +56,13 @@ export interface PanelConfig {
   licenseTickSeconds: number;
   /** What a panel without a valid license may hold (-1 = unlimited). */
   unlicensedLimits: { max_users: number; max_domains: number; max_databases: number };
+  // ---- updates (docs/updates.md) ----
+  /** Install dir of releases (`releases/<version>`, `current`, state); undefined = running from source. */
+  installDir: string | undefined;
+  /** Started by `wispanel run` (the supervisor): only then can the panel switch releases and restart. */
+  supervised: boolean;
+  /** Test hook `pause@<step>` / `kill@<step>` for crash-safety tests (never set in production). */
+  updateHook: string | undefined;
 }
 
 export type PanelFlags = Record<string, unknown>;
@@ -95,9 +102,20 @@ export function loadPanelConfig(
     channel: r.oneOf('channel', 'WISPANEL_CHANNEL', 'stable', CHANNELS),
     trustProxy: r.bool('trustProxy', 'WISPANEL_TRUST_PROXY', false),
     ...readLicenseConfig(r),
+    ...readUpdateConfig(r),
   };
   r.done();
   return config;
+}
+
+/** Update settings (docs/updates.md). */
+function readUpdateConfig(r: ConfigReader) {
+  const installDir = r.string('installDir', 'WISPANEL_INSTALL_DIR');
+  return {
+    installDir: installDir ? resolve(installDir) : undefined,
+    supervised: r.bool('supervised', 'WISPANEL_SUPERVISED', false),
+    updateHook: r.string('updateHook', 'WISPANEL_UPDATE_HOOK'),
+  };
 }
 
 const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);

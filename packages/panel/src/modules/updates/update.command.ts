@@ -1,0 +1,138 @@
+import { readFileSync } from 'node:fs';
+import { parsePublicKeySet, type ReleaseChannel } from '@wispanel/contract';
+import { openDatabase } from '@wispanel/kit';
+import type { Command } from 'commander';
+import { sql } from 'kysely';
+import { fail } from '../../commands/output';
+import { loadPanelConfig } from '../../config';
+import { ensureHardwareId } from '../../hardware-id';
+import { runningSupervisorPid } from '../../supervisor/supervisor.commands';
+import { InstallLayout } from './install-layout';
+import { ClientPortalDownloads } from './portal-downloads';
+import { stepHookFromEnv } from './step-hook';
+import { errorCodeOf, UpdateError } from './update-error';
+import { UpdatePipeline } from './update-pipeline';
+import { isActive, UpdateStateStore, type UpdateStatus } from './update-state';
+import { publicStatus } from './updates.service';
+
+async function licenseKeyFromDatabase(databaseUrl: string): Promise<string | null> {
+  const database = openDatabase<Record<string, never>>(databaseUrl);
+  try {
+    const r = await sql<{
+      license_key: string | null;
+    }>`SELECT license_key FROM license_state LIMIT 1`.execute(database.db);
+    return r.rows[0]?.license_key ?? null;
+  } catch {
+    return null;
+  } finally {
+    await database.close();
+  }
+}
+
+function bar(s: UpdateStatus): string {
+  const pct = s.progress.percent ?? (s.state === 'completed' ? 100 : 0);
+  const width = 30;
+  const filled = Math.round((pct / 100) * width);
+  const mb = (n: number | null) => (n === null ? '?' : (n / 1e6).toFixed(1));
+  return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${pct.toFixed(1).padStart(5)}% ${mb(s.progress.bytes)}/${mb(s.progress.total)} MB  ${s.state}`;
+}
+
+/**
+ * `wispanel update [--version V] [--allow-downgrade]`: the same pipeline as `POST /version/update`, run from the
+ * command line against an install dir whose supervisor is running; it hands the prepared release to the
+ * supervisor (SIGUSR2) and follows the switch and health check to the end.
+ */
+export function updateCommand(program: Command): void {
+  program
+    .command('update')
+    .description(
+      'Download, verify and install a release, then let the supervisor switch to it (progress bar)',
+    )
+    .option('--version <version>', 'a named version instead of the latest of the channel')
+    .option('--allow-downgrade', 'allow --version to be older than the running release')
+    .option('--install-dir <dir>', 'install dir (env WISPANEL_INSTALL_DIR)')
+    .option('--data-dir <dir>', 'data directory (env WISPANEL_DATA_DIR)')
+    .option('--portal-url <url>', 'portal (env WISPANEL_PORTAL_URL)')
+    .option('--portal-keys <file>', 'trusted portal keys JSON (env WISPANEL_PORTAL_KEYS)')
+    .option('--portal-ca <file>', 'CA for the portal certificate (env WISPANEL_PORTAL_CA)')
+    .option('--channel <channel>', 'stable|beta|alpha (env WISPANEL_CHANNEL)')
+    .option('--json', 'print the final status as JSON')
+    .action(async (opts: Record<string, unknown>) => {
+      try {
+        const config = loadPanelConfig(opts);
+        if (!config.installDir) throw new Error('--install-dir (or WISPANEL_INSTALL_DIR) is required');
+        if (!config.portalUrl || !config.portalKeysPath)
+          throw new Error('--portal-url and --portal-keys are required');
+        const layout = new InstallLayout(config.installDir);
+        const supervisorPid = runningSupervisorPid(layout);
+        if (!supervisorPid) {
+          throw new UpdateError(
+            'UPDATE_NOT_SUPPORTED',
+            `no supervisor is running for ${config.installDir}: start \`wispanel run\` first`,
+          );
+        }
+        const current = layout.currentVersion();
+        if (!current) throw new Error(`no release is installed in ${config.installDir}`);
+        const store = new UpdateStateStore(layout.stateFile);
+        const keys = parsePublicKeySet(readFileSync(config.portalKeysPath, 'utf8'));
+        const { hardwareId } = ensureHardwareId(config.dataDir);
+        const key = await licenseKeyFromDatabase(config.databaseUrl);
+        const pipeline = new UpdatePipeline({
+          layout,
+          store,
+          portal: ClientPortalDownloads.create({
+            baseUrl: config.portalUrl,
+            ca: config.portalCaPath ? readFileSync(config.portalCaPath) : undefined,
+          }),
+          trustedKeys: () => keys,
+          credentials: async () => {
+            if (!key) throw new UpdateError('LICENSE_NOT_ACTIVATED', 'no license is activated on this panel');
+            return { key, hardwareId };
+          },
+          currentVersion: current,
+          channel: config.channel as ReleaseChannel,
+          requestSwitch: () => process.kill(supervisorPid, 'SIGUSR2'),
+          hook: stepHookFromEnv(config.updateHook, layout.stateFile),
+        });
+        const tty = process.stderr.isTTY;
+        const { job, done } = await pipeline.start({
+          version: opts.version as string | undefined,
+          allowDowngrade: opts.allowDowngrade === true,
+          source: 'cli',
+        });
+        process.stderr.write(`updating ${job.from_version} -> ${job.to_version}\n`);
+        let last = '';
+        const show = (s: UpdateStatus) => {
+          const line = bar(s);
+          if (line === last) return;
+          last = line;
+          process.stderr.write(tty ? `\r${line}` : `${line}\n`);
+        };
+        let finished = false;
+        void done.finally(() => {
+          finished = true;
+        });
+        let s = store.read();
+        while (true) {
+          s = store.read();
+          if (s.job_id === job.job_id) show(s);
+          if (s.job_id !== job.job_id || (!isActive(s) && finished)) break;
+          await new Promise((r) => setTimeout(r, 200));
+        }
+        if (tty) process.stderr.write('\n');
+        const out = publicStatus(s, true);
+        if (opts.json) process.stdout.write(`${JSON.stringify(out)}\n`);
+        else if (s.state === 'completed') process.stdout.write(`WisPanel ${s.to_version} is running\n`);
+        else process.stdout.write(`update ${s.state}: ${s.error?.code ?? ''} ${s.error?.message ?? ''}\n`);
+        process.exit(s.state === 'completed' ? 0 : 1);
+      } catch (err) {
+        const { code, message } = errorCodeOf(err);
+        const own = (err as { code?: unknown })?.code;
+        if (err instanceof UpdateError || (typeof own === 'string' && /^[A-Z_]+$/.test(own))) {
+          process.stderr.write(`wispanel update: ${code}: ${message}\n`);
+          process.exit(1);
+        }
+        fail(err);
+      }
+    });
+}

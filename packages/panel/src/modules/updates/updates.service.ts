@@ -1,0 +1,239 @@
+import { readFileSync } from 'node:fs';
+import { parsePublicKeySet, type ReleaseChannel, type TrustedKeys } from '@wispanel/contract';
+import { AppError } from '@wispanel/kit';
+import type { PanelConfig } from '../../config';
+import type { BuildInfo } from '../../version';
+import { InstallLayout } from './install-layout';
+import { ClientPortalDownloads, type PortalDownloads } from './portal-downloads';
+import { stepHookFromEnv } from './step-hook';
+import { UpdateError } from './update-error';
+import { type UpdateCredentials, UpdatePipeline, type VerifiedCheck } from './update-pipeline';
+import { UpdateStateStore, type UpdateStatus } from './update-state';
+
+export interface UpdatesServiceDeps {
+  config: PanelConfig;
+  build: BuildInfo;
+  clock: () => Date;
+  /** The activated license key (null when none) — from the license module. */
+  licenseKey: () => string | null;
+  hardwareId: string | undefined;
+  portal?: PortalDownloads;
+  portalKeys?: TrustedKeys;
+  /** How the prepared release is handed to the supervisor (default: IPC, else SIGUSR2 to its pid). */
+  requestSwitch?: () => void;
+}
+
+/** Public view of the update status (internal journal fields left out). */
+export function publicStatus(s: UpdateStatus, supervised: boolean) {
+  return {
+    job_id: s.job_id,
+    state: s.state,
+    from_version: s.from_version,
+    to_version: s.to_version,
+    progress: s.progress,
+    started_at: s.started_at,
+    updated_at: s.updated_at,
+    finished_at: s.finished_at,
+    error: s.error,
+    log: s.log,
+    supervised,
+  };
+}
+
+const CHECK_CACHE_MS = 30_000;
+
+function asAppError(err: unknown): unknown {
+  if (err instanceof UpdateError) return new AppError(err.code, err.message);
+  return err;
+}
+
+/** The version endpoints' logic: info, check, changelog, starting updates and reading their status. */
+export class UpdatesService {
+  readonly layout: InstallLayout | null;
+  private readonly pipeline: UpdatePipeline | null;
+  private readonly checker: UpdatePipeline;
+  private keys: TrustedKeys | null;
+  private cache: { at: number; value: VerifiedCheck } | null = null;
+
+  constructor(private readonly deps: UpdatesServiceDeps) {
+    const { config } = deps;
+    this.keys =
+      deps.portalKeys ??
+      (config.portalKeysPath ? parsePublicKeySet(readFileSync(config.portalKeysPath, 'utf8')) : null);
+    const portal =
+      deps.portal ??
+      (config.portalUrl
+        ? ClientPortalDownloads.create({
+            baseUrl: config.portalUrl,
+            ca: config.portalCaPath ? readFileSync(config.portalCaPath) : undefined,
+          })
+        : null);
+    const base = {
+      portal: portal ?? unconfiguredPortal,
+      trustedKeys: () => this.trustedKeys(),
+      credentials: () => this.credentials(),
+      currentVersion: deps.build.version,
+      channel: config.channel as ReleaseChannel,
+      clock: deps.clock,
+    };
+    this.layout = config.installDir ? new InstallLayout(config.installDir) : null;
+    const store = new UpdateStateStore(
+      this.layout ? this.layout.stateFile : `${config.dataDir}/update-state.json`,
+      deps.clock,
+    );
+    const pipelineDeps = {
+      ...base,
+      layout: this.layout ?? new InstallLayout(`${config.dataDir}/.no-install-dir`),
+      store,
+      requestSwitch: deps.requestSwitch ?? defaultRequestSwitch,
+      hook: this.layout ? stepHookFromEnv(config.updateHook, this.layout.stateFile) : undefined,
+    };
+    this.checker = new UpdatePipeline(pipelineDeps);
+    this.pipeline = this.layout && config.supervised ? this.checker : null;
+    if (this.pipeline) this.pipeline.reconcile();
+  }
+
+  get supervised(): boolean {
+    return this.pipeline !== null;
+  }
+
+  private trustedKeys(): TrustedKeys {
+    if (!this.keys || this.keys.size === 0) {
+      throw new UpdateError(
+        'PORTAL_NOT_CONFIGURED',
+        'No trusted portal keys: start the panel with --portal-keys (the JSON of the portal GET /api/v1/keys)',
+      );
+    }
+    return this.keys;
+  }
+
+  private async credentials(): Promise<UpdateCredentials> {
+    if (!this.deps.config.portalUrl) {
+      throw new UpdateError(
+        'PORTAL_NOT_CONFIGURED',
+        'No portal is configured: start the panel with --portal-url and --portal-keys',
+      );
+    }
+    if (this.keys === null && this.deps.config.portalDev) {
+      const res = await fetch(`${this.deps.config.portalUrl.replace(/\/+$/, '')}/api/v1/keys`);
+      this.keys = parsePublicKeySet(await res.text());
+    }
+    const key = this.deps.licenseKey();
+    if (!key) {
+      throw new UpdateError(
+        'LICENSE_NOT_ACTIVATED',
+        'No license is activated on this panel: POST /api/v1/license/activate first',
+      );
+    }
+    if (!this.deps.hardwareId) throw new UpdateError('INTERNAL_ERROR', 'hardware id is not known');
+    return { key, hardwareId: this.deps.hardwareId };
+  }
+
+  info() {
+    const b = this.deps.build;
+    return {
+      version: b.version,
+      channel: this.deps.config.channel,
+      build_time: b.build_time,
+      git_commit: b.git_commit,
+      info: `WisPanel v${b.version}`,
+    };
+  }
+
+  private async verifiedCheck(): Promise<VerifiedCheck> {
+    const now = Date.now();
+    if (this.cache && now - this.cache.at < CHECK_CACHE_MS) {
+      const exp = Date.parse(this.cache.value.payload.expires_at);
+      if (exp > now) return this.cache.value;
+    }
+    try {
+      const value = await this.checker.check();
+      this.cache = { at: now, value };
+      return value;
+    } catch (err) {
+      throw asAppError(err);
+    }
+  }
+
+  /** SPEC A2 shape, exactly. */
+  async check() {
+    const { payload } = await this.verifiedCheck();
+    return {
+      update_available: payload.update_available,
+      current_version: this.deps.build.version,
+      latest_version: payload.latest_version,
+      changelog: payload.changelog,
+    };
+  }
+
+  async changelog() {
+    const { payload } = await this.verifiedCheck();
+    return {
+      current_version: this.deps.build.version,
+      latest_version: payload.latest_version,
+      update_available: payload.update_available,
+      critical: payload.critical,
+      channel: this.deps.config.channel,
+      changelog: payload.changelog,
+      releases: payload.releases,
+    };
+  }
+
+  private requireSupervised(): UpdatePipeline {
+    if (!this.pipeline) {
+      const why = !this.deps.config.installDir
+        ? 'this panel runs from its source tree (no install dir)'
+        : 'this panel was not started by the supervisor';
+      throw new AppError(
+        'UPDATE_NOT_SUPPORTED',
+        `Self-update needs the release layout and the supervisor (\`wispanel run --install-dir DIR\`): ${why}. Checking for updates still works.`,
+      );
+    }
+    return this.pipeline;
+  }
+
+  async startUpdate(input: { version?: string; allowDowngrade?: boolean; source: string }) {
+    const pipeline = this.requireSupervised();
+    try {
+      const { job } = await pipeline.start(input);
+      this.cache = null;
+      return job;
+    } catch (err) {
+      throw asAppError(err);
+    }
+  }
+
+  status() {
+    if (!this.pipeline) {
+      const s = this.checker.status();
+      return publicStatus(s, false);
+    }
+    return publicStatus(this.pipeline.status(), true);
+  }
+}
+
+const unconfiguredPortal: PortalDownloads = {
+  checkUpdate: () =>
+    Promise.reject(new UpdateError('PORTAL_NOT_CONFIGURED', 'No portal is configured: --portal-url')),
+  token: () =>
+    Promise.reject(new UpdateError('PORTAL_NOT_CONFIGURED', 'No portal is configured: --portal-url')),
+  download: () =>
+    Promise.reject(new UpdateError('PORTAL_NOT_CONFIGURED', 'No portal is configured: --portal-url')),
+};
+
+/** Panel → supervisor: IPC when the supervisor spawned us, else SIGUSR2 to its pid. */
+function defaultRequestSwitch(): void {
+  if (typeof process.send === 'function' && process.connected) {
+    process.send({ type: 'wispanel:switch' });
+    return;
+  }
+  const pid = Number(process.env.WISPANEL_SUPERVISOR_PID);
+  if (pid > 0) process.kill(pid, 'SIGUSR2');
+}
+
+/** A supervised panel exits with its supervisor (the IPC channel closes), so a restarted one finds the port free. */
+export function followSupervisor(): void {
+  if (typeof process.send === 'function') {
+    process.once('disconnect', () => process.kill(process.pid, 'SIGTERM'));
+  }
+}

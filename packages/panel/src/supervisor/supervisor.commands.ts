@@ -1,0 +1,130 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import * as tar from 'tar';
+import { fail } from '../commands/output';
+import { loadPanelConfig } from '../config';
+import { InstallLayout } from '../modules/updates/install-layout';
+import { unpackRelease } from '../modules/updates/release-archive';
+import { stepHookFromEnv } from '../modules/updates/step-hook';
+import { Supervisor } from './supervisor';
+
+/** The version a release tarball holds, from its single top directory `wispanel-<version>/`. */
+export async function versionInTarball(file: string): Promise<string> {
+  let top: string | undefined;
+  await tar.t({
+    file,
+    onReadEntry: (entry) => {
+      top ??= entry.path.replace(/^\.\//, '').split('/')[0];
+      entry.resume();
+    },
+  });
+  const m = /^wispanel-(\d+\.\d+\.\d+(?:[-+][0-9A-Za-z.+-]+)?)$/.exec(top ?? '');
+  if (!m) throw new Error(`${file} is not a WisPanel release (top directory ${top ?? 'missing'})`);
+  return m[1] as string;
+}
+
+export function installReleaseCommand(program: Command): void {
+  program
+    .command('install-release <file>')
+    .description(
+      'Unpack a release tarball (from `npm run release`) into <install-dir>/releases/<version>; the first one becomes current',
+    )
+    .option('--install-dir <dir>', 'install dir (env WISPANEL_INSTALL_DIR)')
+    .option('--activate', 'point `current` at it even when another release is current (supervisor stopped!)')
+    .option('--json', 'print the result as JSON')
+    .action(async (file: string, opts: Record<string, unknown>) => {
+      try {
+        const config = loadPanelConfig(opts);
+        if (!config.installDir) throw new Error('--install-dir (or WISPANEL_INSTALL_DIR) is required');
+        const layout = new InstallLayout(config.installDir);
+        layout.ensure();
+        const path = resolve(file);
+        if (!existsSync(path)) throw new Error(`no such file: ${path}`);
+        const version = await versionInTarball(path);
+        const { dir, manifest } = await unpackRelease(path, layout, version);
+        const activate = !layout.currentTarget() || opts.activate === true;
+        if (activate) layout.switchTo(layout.targetOf(version));
+        const result = {
+          version,
+          dir,
+          current: layout.currentVersion(),
+          activated: activate,
+          git_commit: manifest.git_commit,
+        };
+        if (opts.json) process.stdout.write(`${JSON.stringify(result)}\n`);
+        else
+          process.stdout.write(
+            `installed WisPanel ${version} in ${dir}${activate ? ' (current)' : `; current is still ${result.current}`}\n`,
+          );
+      } catch (err) {
+        fail(err);
+      }
+    });
+}
+
+export function runCommand(program: Command): void {
+  program
+    .command('run')
+    .description(
+      'Supervisor: run the current release of <install-dir>, restart it, and switch/health-check/roll back updates',
+    )
+    .option('--install-dir <dir>', 'install dir holding releases/ and current (env WISPANEL_INSTALL_DIR)')
+    .option('--data-dir <dir>', 'data directory (env WISPANEL_DATA_DIR, default ./data)')
+    .option('--host <host>', 'listen address (env WISPANEL_HOST, default 0.0.0.0)')
+    .option('--port <port>', 'listen port, 0 = a free port chosen once (env WISPANEL_PORT, default 2083)')
+    .option('--health-timeout <seconds>', 'how long a new release has to become healthy (default 90)')
+    .allowUnknownOption(true)
+    .argument('[start-options...]', 'further options passed to `wispanel start`')
+    .action(async (startOptions: string[], opts: Record<string, unknown>) => {
+      try {
+        const config = loadPanelConfig(opts);
+        if (!config.installDir) throw new Error('--install-dir (or WISPANEL_INSTALL_DIR) is required');
+        const timeout = opts.healthTimeout === undefined ? 90 : Number(opts.healthTimeout);
+        if (!Number.isFinite(timeout) || timeout < 1 || timeout > 3600) {
+          throw new Error(`--health-timeout must be 1..3600 seconds, got ${String(opts.healthTimeout)}`);
+        }
+        const layout = new InstallLayout(config.installDir);
+        const supervisor = new Supervisor({
+          installDir: config.installDir,
+          dataDir: config.dataDir,
+          databaseUrl: config.databaseUrl,
+          host: config.host,
+          port: config.port,
+          tls: !config.tlsDisabled,
+          childArgs: startOptions,
+          healthTimeoutMs: timeout * 1000,
+          hook: stepHookFromEnv(config.updateHook, layout.stateFile),
+        });
+        let stopping = false;
+        const stop = async () => {
+          if (stopping) return;
+          stopping = true;
+          await supervisor.stop();
+          process.exit(0);
+        };
+        process.on('SIGTERM', () => void stop());
+        process.on('SIGINT', () => void stop());
+        process.on('SIGHUP', () => void supervisor.restart());
+        process.on('SIGUSR2', () => void supervisor.applySwitch());
+        await supervisor.start();
+        process.stdout.write(
+          `[supervisor] supervising ${layout.currentVersion()} on ${supervisor.baseUrl} (pid ${process.pid})\n`,
+        );
+      } catch (err) {
+        fail(err);
+      }
+    });
+}
+
+/** Pid of a running supervisor for this install dir, or null. */
+export function runningSupervisorPid(layout: InstallLayout): number | null {
+  try {
+    const pid = Number(readFileSync(layout.supervisorPidFile, 'utf8').trim());
+    if (!(pid > 0)) return null;
+    process.kill(pid, 0);
+    return pid;
+  } catch {
+    return null;
+  }
+}
