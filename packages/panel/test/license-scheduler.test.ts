@@ -97,6 +97,11 @@ beforeAll(async () => {
       licensePortal: portal,
       portalKeys: portal.trusted,
       random: () => 0.5,
+      // The real gate is the license service built inside the app (the harness defaults to allow-all).
+      licenseGate: {
+        assertCanCreate: (kind, actor, tx) =>
+          h.app.panel.ctx.services.license.assertCanCreate(kind, actor, tx),
+      },
     },
   });
 });

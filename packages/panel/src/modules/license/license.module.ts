@@ -89,6 +89,7 @@ export async function createLicenseService(deps: LicenseModuleDeps): Promise<Lic
     settings: licenseSettingsFrom(config),
     logger: deps.logger,
     panelVersion: buildInfo().version,
+    development: config.portalDev,
   });
   await service.init();
   return service;

@@ -52,6 +52,8 @@ export interface LicenseServiceDeps {
   settings: LicenseSettings;
   logger: Logger;
   panelVersion: string;
+  /** The portal is the explicit local development portal (npm start). */
+  development?: boolean;
 }
 
 export const LIMIT_OF: Record<CountedResource, keyof LicenseLimits> = {
@@ -307,6 +309,7 @@ export class LicenseService implements LicenseGate {
       },
       portal: {
         configured: this.portalConfigured,
+        development: this.deps.development === true,
         url: this.deps.portal?.url ?? null,
         last_checked: apiDate(s.last_checked),
         last_error: s.last_error
