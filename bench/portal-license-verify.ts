@@ -225,8 +225,8 @@ const bodiesForBare = Array.from({ length: LICENSES }, (_, i) =>
 );
 results.push(await bare(bodiesForBare));
 results.push(await portal('portal verify, SQLite', undefined));
-let pgServer: { url: string; stop: () => void } | null = null;
-const pgUrl = process.env.WISPANEL_TEST_PG_URL ?? (pgServer = await startPostgres())?.url;
+const pgServer = process.env.WISPANEL_TEST_PG_URL ? null : await startPostgres();
+const pgUrl = process.env.WISPANEL_TEST_PG_URL ?? pgServer?.url;
 if (pgUrl) {
   const db = await freshPgDatabase(pgUrl);
   try {
