@@ -113,7 +113,15 @@ export const licenseRoutes: PanelPlugin = async (app, { ctx }) => {
 
   app.post(
     '/license/activate',
-    { config: { auth }, schema: { tags, summary: 'Activate a license key on this server ({ key })' } },
+    {
+      config: { auth },
+      schema: {
+        tags,
+        summary: 'Activate a license key on this server',
+        description:
+          'Body `{ "key": "WISP-XXXX-XXXX-XXXX" }` (checked by the handler so that a missing key answers exactly 400 VALIDATION_ERROR "License key is required"). Errors: LICENSE_KEY_MALFORMED 400, LICENSE_NOT_FOUND 404, LICENSE_SUSPENDED/REVOKED/EXPIRED 403, LICENSE_HARDWARE_MISMATCH/ACTIVATION_LIMIT 409, LICENSE_FILE_INVALID/PORTAL_ERROR 502, PORTAL_UNREACHABLE 503. See docs/license.md.',
+      },
+    },
     async (req) => license.activate(req.actor, licenseKeyFrom(req.body)),
   );
 
