@@ -135,14 +135,19 @@ export class PortalDownloadClient {
       body = undefined;
     }
     const message = typeof body?.error === 'string' ? body.error : `portal answered HTTP ${res.statusCode}`;
+    // A 401 on the download API carries only `error` (SPEC A4); the text tells which 401 it is.
     const code =
       typeof body?.code === 'string'
         ? body.code
-        : res.statusCode === 401 && message === 'Invalid license'
-          ? 'INVALID_LICENSE'
-          : res.statusCode === 401
-            ? 'UNAUTHORIZED'
-            : `HTTP_${res.statusCode}`;
+        : res.statusCode === 401
+          ? message === 'Invalid license'
+            ? 'INVALID_LICENSE'
+            : /token expired/i.test(message)
+              ? 'DOWNLOAD_TOKEN_EXPIRED'
+              : /token/i.test(message)
+                ? 'DOWNLOAD_TOKEN_INVALID'
+                : 'UNAUTHORIZED'
+          : `HTTP_${res.statusCode}`;
     return new PortalDownloadError(res.statusCode, code, message, body ?? text);
   }
 

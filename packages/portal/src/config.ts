@@ -17,6 +17,8 @@ export interface PortalConfig {
   redisUrl: string | null;
   /** Where release artifacts live. Default `<dataDir>/artifacts`. */
   artifactDir: string;
+  /** Largest release artifact an upload may store, in bytes (default 2 GiB). */
+  maxArtifactBytes: number;
   /** Signing keys and the license-key pepper. Always `<dataDir>/keys`. */
   keysDir: string;
   /** Trust X-Forwarded-For from a proxy in front (needed for per-IP limits behind a load balancer). */
@@ -34,6 +36,7 @@ export interface PortalFlags {
   rateLimit?: string | number;
   redisUrl?: string;
   artifactDir?: string;
+  maxArtifactBytes?: string | number;
   trustProxy?: boolean | string;
   logLevel?: string;
 }
@@ -70,6 +73,13 @@ export function loadPortalConfig(
       `WISPANEL_PORTAL_REDIS_URL (--redis-url) must start with redis:// or rediss://, got "${redisUrl}"`,
     );
   }
+  const maxArtifactBytes = r.int(
+    'maxArtifactBytes',
+    'WISPANEL_PORTAL_MAX_ARTIFACT_BYTES',
+    2 * 1024 ** 3,
+    1,
+    Number.MAX_SAFE_INTEGER,
+  );
   const artifactDir = resolve(
     r.string('artifactDir', 'WISPANEL_PORTAL_ARTIFACT_DIR', resolve(dataDir, 'artifacts')),
   );
@@ -93,6 +103,7 @@ export function loadPortalConfig(
     publicRateLimit,
     redisUrl,
     artifactDir,
+    maxArtifactBytes,
     keysDir: resolve(dataDir, 'keys'),
     trustProxy,
     logLevel,

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PortalDownloadClient } from '@wispanel/client';
 import {
@@ -482,8 +482,10 @@ describe.each(dialects)('releases admin API and download API on %s', (dialect) =
       const again = await client.downloadArtifact(tok, dest);
       expect(again.httpStatus).toBe(416);
       expect(again.sha256).toBe(tok.sha256);
+      now += 15 * 60_000 + 1000;
       writeFileSync(dest, randomBytes(10));
-      expect(existsSync(dest)).toBe(true);
+      const expired = await client.downloadArtifact(tok, dest).catch((e) => e);
+      expect([expired.status, expired.code]).toEqual([401, 'DOWNLOAD_TOKEN_EXPIRED']);
       const bad = await client
         .requestToken({ key: 'WISP-2222-3333-4444', hardware_id: HW, version: '3.0.0' })
         .catch((e) => e);

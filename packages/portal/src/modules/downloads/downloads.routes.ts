@@ -5,7 +5,6 @@ import type { PortalServices } from '../../context';
 import { HardwareId } from '../../http/schemas';
 import { ArtifactStore } from '../releases/artifact-store';
 import { ReleasesRepository, type ReleaseTables } from '../releases/releases.repository';
-import { DEFAULT_MAX_ARTIFACT_BYTES } from '../releases/releases.routes';
 import { Channel, Semver } from '../releases/releases.schemas';
 import { DownloadsService } from './downloads.service';
 
@@ -13,7 +12,7 @@ import { DownloadsService } from './downloads.service';
 export function createDownloadsService(s: PortalServices): DownloadsService {
   return new DownloadsService({
     releases: new ReleasesRepository(s.db as unknown as Kysely<ReleaseTables>),
-    store: new ArtifactStore(s.config.artifactDir, DEFAULT_MAX_ARTIFACT_BYTES),
+    store: new ArtifactStore(s.config.artifactDir, s.config.maxArtifactBytes),
     signingKey: () => s.signing.current(),
     now: s.clock,
     authorize: async (key, hardwareId) => {

@@ -58,6 +58,11 @@ export const releaseCommands: CliRegistration = (program: Command) => {
     .option('--critical', 'mark the release critical')
     .option('--min-version <version>', 'lowest version this release may be installed over')
     .option('--notes <text>', 'internal notes (never sent to panels)')
+    .option(
+      '--artifact-dir <dir>',
+      'artifact directory (WISPANEL_PORTAL_ARTIFACT_DIR, default <data-dir>/artifacts)',
+    )
+    .option('--max-artifact-bytes <n>', 'upload cap (WISPANEL_PORTAL_MAX_ARTIFACT_BYTES, default 2 GiB)')
     .action(async (file: string, opts: PublishOptions) => {
       if (!existsSync(file) || !statSync(file).isFile()) {
         throw new AppError('VALIDATION_ERROR', `artifact file not found: ${file}`);

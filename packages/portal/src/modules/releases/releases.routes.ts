@@ -8,15 +8,11 @@ import { ReleasesRepository, type ReleaseTables } from './releases.repository';
 import { Channel, ReleaseStatusSchema, Semver } from './releases.schemas';
 import { MAX_CHANGELOG_CHARS, ReleasesService } from './releases.service';
 
-/** Default cap on one artifact upload (2 GiB); `config.maxArtifactBytes` overrides it when set. */
-export const DEFAULT_MAX_ARTIFACT_BYTES = 2 * 1024 ** 3;
-
 /** The releases service over the portal's database, artifact directory, signing key and event log. */
 export function createReleasesService(s: PortalServices): ReleasesService {
-  const maxBytes = (s.config as { maxArtifactBytes?: number }).maxArtifactBytes ?? DEFAULT_MAX_ARTIFACT_BYTES;
   return new ReleasesService({
     repository: new ReleasesRepository(s.db as unknown as Kysely<ReleaseTables>),
-    store: new ArtifactStore(s.config.artifactDir, maxBytes),
+    store: new ArtifactStore(s.config.artifactDir, s.config.maxArtifactBytes),
     signingKey: () => s.signing.current(),
     now: s.clock,
     recordEvent: (action, actor, data) => s.events.append({ action, actor, resultCode: 'OK', data }),
