@@ -1,0 +1,64 @@
+import { ConfigError } from '@wispanel/kit';
+import { describe, expect, it } from 'vitest';
+import { loadPortalConfig } from './config';
+
+describe('portal configuration', () => {
+  it('defaults: SQLite in the data dir, HTTP, 120/min, artifacts in the data dir', () => {
+    const c = loadPortalConfig({ dataDir: '/srv/portal' }, {});
+    expect(c).toMatchObject({
+      dataDir: '/srv/portal',
+      databaseUrl: '/srv/portal/portal.db',
+      host: '127.0.0.1',
+      port: 3090,
+      tls: null,
+      publicRateLimit: 120,
+      redisUrl: null,
+      artifactDir: '/srv/portal/artifacts',
+      keysDir: '/srv/portal/keys',
+      trustProxy: false,
+    });
+  });
+
+  it('reads WISPANEL_PORTAL_* and lets flags win', () => {
+    const c = loadPortalConfig(
+      { port: '0' },
+      {
+        WISPANEL_PORTAL_DATA_DIR: '/d',
+        WISPANEL_PORTAL_DATABASE_URL: 'postgres://u@db:5432/portal',
+        WISPANEL_PORTAL_PORT: '8080',
+        WISPANEL_PORTAL_RATE_LIMIT: '30',
+        WISPANEL_PORTAL_TLS_CERT: '/c.pem',
+        WISPANEL_PORTAL_TLS_KEY: '/k.pem',
+        WISPANEL_PORTAL_TRUST_PROXY: 'true',
+      },
+    );
+    expect(c).toMatchObject({
+      databaseUrl: 'postgres://u@db:5432/portal',
+      port: 0,
+      publicRateLimit: 30,
+      tls: { certPath: '/c.pem', keyPath: '/k.pem' },
+      trustProxy: true,
+    });
+  });
+
+  it('names every bad value at once', () => {
+    try {
+      loadPortalConfig(
+        {
+          port: '70000',
+          rateLimit: 'lots',
+          tlsCert: '/c.pem',
+          redisUrl: 'http://x',
+          databaseUrl: 'mysql://x',
+        },
+        {},
+      );
+      expect.unreachable();
+    } catch (err) {
+      expect(err).toBeInstanceOf(ConfigError);
+      const problems = (err as ConfigError).problems.join('\n');
+      for (const word of ['PORT', 'RATE_LIMIT', 'TLS_KEY', 'REDIS_URL', 'DATABASE_URL'])
+        expect(problems).toContain(word);
+    }
+  });
+});
