@@ -94,7 +94,10 @@ function treeHash() {
       }
     }
   };
-  for (const pkg of readdirSync(join(root, 'packages')).sort()) walk(join(root, 'packages', pkg));
+  // Only what the panel bundle is made of (the portal is never bundled into the panel).
+  for (const pkg of ['contract', 'kit', 'client', 'panel']) walk(join(root, 'packages', pkg, 'src'));
+  walk(join(root, 'packages/panel/bin'));
+  if (existsSync(join(root, 'packages/panel/systemd'))) walk(join(root, 'packages/panel/systemd'));
   h.update(readFileSync(join(root, 'package-lock.json')));
   h.update(readFileSync(new URL(import.meta.url)));
   return h.digest('hex').slice(0, 20);
@@ -178,7 +181,9 @@ if (!cacheHit) {
   const building = `${cached}.building-${process.pid}`;
   rmSync(building, { recursive: true, force: true });
   await buildPayload(building);
-  rmSync(cached, { recursive: true, force: true });
+  // A complete cache dir is never removed (another build may be copying from it); only a broken one is.
+  if (existsSync(cached) && !existsSync(join(cached, 'dist/wispanel.mjs')))
+    rmSync(cached, { recursive: true, force: true });
   try {
     renameSync(building, cached);
   } catch (err) {

@@ -1,0 +1,294 @@
+import { existsSync, readlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { tempDir } from '@wispanel/kit/testing';
+import { afterAll, describe, expect, it } from 'vitest';
+import {
+  buildRelease,
+  CRASHING_LAUNCHER,
+  freePort,
+  type Json,
+  type Proc,
+  panelApi,
+  portalCli,
+  readJson,
+  spawnProc,
+  startPortal,
+  UNHEALTHY_LAUNCHER,
+  waitFor,
+  waitForStatus,
+  withLauncher,
+} from './update-helpers';
+
+/**
+ * End to end with real processes and real artifacts: releases built by `npm run release` from this tree, a real
+ * `wispanel-portal` (init, license issue, release publish), the panel installed at X and run by the supervisor
+ * (`wispanel run`) from the installed release with plain node.
+ */
+const X = '7.0.0';
+const X1 = '7.0.1';
+const X2 = '7.0.2';
+const X3 = '7.0.3';
+
+const cleanups: Array<() => unknown> = [];
+afterAll(async () => {
+  for (const c of cleanups.reverse()) await c();
+});
+
+describe('self-update end to end', () => {
+  it('updates X → X+1, rolls back a release that cannot start and one that fails its health check', {
+    timeout: 150_000,
+  }, async () => {
+    const dir = tempDir('wispanel-update-e2e-');
+    cleanups.push(() => dir.remove());
+    const out = join(dir.path, 'out');
+    const install = join(dir.path, 'install');
+    const data = join(dir.path, 'data');
+    const portalData = join(dir.path, 'portal');
+
+    // Releases from this tree: X and X+1 as built; X+2 dies at start, X+3 starts but is never healthy.
+    const relX = await buildRelease(X, out);
+    const [relX1, relX2, relX3] = await Promise.all([
+      buildRelease(X1, out),
+      buildRelease(X2, out),
+      buildRelease(X3, out),
+    ]);
+    const fileX2 = await withLauncher(relX2, join(dir.path, 'bad'), CRASHING_LAUNCHER);
+    const fileX3 = await withLauncher(relX3, join(dir.path, 'bad'), UNHEALTHY_LAUNCHER);
+
+    // Portal: init, a license, serving.
+    const init = await portalCli(['init', '--data-dir', portalData]);
+    const issued = await portalCli([
+      'license',
+      'issue',
+      '--data-dir',
+      portalData,
+      '--tier',
+      'pro',
+      '--term-days',
+      '30',
+    ]);
+    const portal = await startPortal(portalData);
+    cleanups.push(() => portal.proc.stop());
+    const changelog = join(dir.path, 'changelog.md');
+    const publish = async (file: string, version: string) => {
+      writeFileSync(changelog, `## WisPanel ${version}\n\n- change in ${version}\n`);
+      return portalCli([
+        'release',
+        'publish',
+        file,
+        '--version',
+        version,
+        '--channel',
+        'stable',
+        '--changelog',
+        changelog,
+        '--data-dir',
+        portalData,
+      ]);
+    };
+
+    // Panel X installed and supervised.
+    const installX = spawnProc(
+      process.execPath,
+      [
+        join(root(), 'packages/panel/bin/wispanel.mjs'),
+        'install-release',
+        relX.file,
+        '--install-dir',
+        install,
+      ],
+      process.env,
+    );
+    await waitFor(
+      async () => installX.child.exitCode === 0,
+      30_000,
+      () => `install-release failed: ${installX.output()}`,
+    );
+    expect(readlinkSync(join(install, 'current'))).toBe(join('releases', X));
+    const bin = join(install, 'current/bin/wispanel.mjs');
+    const panelInit = spawnProc(process.execPath, [bin, 'init', '--data-dir', data, '--json'], process.env);
+    const initOut = await waitFor(
+      async () => (panelInit.child.exitCode === 0 ? panelInit.output() : undefined),
+      30_000,
+      () => `panel init failed: ${panelInit.output()}`,
+    );
+    const apiKey = JSON.parse(initOut.slice(initOut.indexOf('{'))).api_key as string;
+    const port = await freePort();
+    const env = {
+      ...process.env,
+      WISPANEL_PORTAL_URL: portal.url,
+      WISPANEL_PORTAL_KEYS: init.public_keys_file as string,
+      WISPANEL_LOG_LEVEL: 'warn',
+      WISPANEL_LICENSE_TICK: '0',
+    };
+    let supervisor: Proc = spawnProc(
+      process.execPath,
+      [
+        bin,
+        'run',
+        '--install-dir',
+        install,
+        '--data-dir',
+        data,
+        '--host',
+        '127.0.0.1',
+        '--port',
+        String(port),
+        '--health-timeout',
+        '12',
+      ],
+      env,
+    );
+    cleanups.push(() => supervisor.stop());
+    const api = panelApi(`https://127.0.0.1:${port}`, apiKey);
+    const logs = () => supervisor.output();
+    await waitFor(
+      async () => (await api.call('GET', '/version/info')).status === 200,
+      45_000,
+      () => `panel did not come up: ${logs()}`,
+    );
+
+    const info = await api.call('GET', '/version/info');
+    expect(info.body).toEqual({
+      version: X,
+      channel: 'stable',
+      build_time: relX.build_time,
+      git_commit: relX.git_commit,
+      info: `WisPanel v${X}`,
+    });
+    // Not yet licensed: the panel says so instead of guessing.
+    const unlicensed = await api.call('POST', '/version/update');
+    expect(unlicensed.status).toBeGreaterThanOrEqual(400);
+    expect(unlicensed.body.code).toBe('LICENSE_NOT_ACTIVATED');
+
+    const activated = await api.call('POST', '/license/activate', { key: issued.license_key });
+    expect(activated.status, JSON.stringify(activated.body)).toBe(200);
+    const domain = await api.call('POST', '/domains', { domain: 'kept-through-updates.example' });
+    expect(domain.status, JSON.stringify(domain.body)).toBe(201);
+
+    // X+1 published → check sees it, update installs it, the panel restarts on it.
+    await publish(relX1.file, X1);
+    const check = await api.call('GET', '/version/check');
+    expect(check.body).toEqual({
+      update_available: true,
+      current_version: X,
+      latest_version: X1,
+      changelog: expect.stringContaining(`WisPanel ${X1}`),
+    });
+    const started = await api.call('POST', '/version/update');
+    expect(started.status, JSON.stringify(started.body)).toBe(202);
+    expect(started.body).toMatchObject({
+      success: true,
+      from_version: X,
+      to_version: X1,
+      job_id: expect.any(String),
+    });
+    const second = await api.call('POST', '/version/update');
+    expect(second.status).toBe(409);
+    expect(second.body.code).toBe('UPDATE_IN_PROGRESS');
+    const done1 = await waitForStatus(
+      api,
+      (s) => ['completed', 'failed', 'rolled_back'].includes(s.state),
+      60_000,
+      logs,
+    );
+    expect(done1, JSON.stringify(done1)).toMatchObject({
+      state: 'completed',
+      from_version: X,
+      to_version: X1,
+      error: null,
+    });
+    expect(done1.progress).toMatchObject({ total: relX1.size, bytes: relX1.size, percent: 100 });
+    expect((await api.call('GET', '/version/info')).body).toMatchObject({
+      version: X1,
+      build_time: relX1.build_time,
+    });
+    expect(readlinkSync(join(install, 'current'))).toBe(join('releases', X1));
+    // An older version is refused with its own code.
+    const older = await api.call('POST', '/version/direct-update', { version: X });
+    expect(older.status).toBe(409);
+    expect(older.body.code).toBe('UPDATE_DOWNGRADE_REFUSED');
+    const later = await api.call('POST', '/domains', { domain: 'created-on-x1.example' });
+    expect(later.status).toBe(201);
+
+    // X+2 cannot start → rolled back to X+1, data intact.
+    await publish(fileX2, X2);
+    const s2 = await api.call('POST', '/version/update');
+    expect(s2.status, JSON.stringify(s2.body)).toBe(202);
+    const done2 = await waitForStatus(
+      api,
+      (s) => s.job_id === s2.body.job_id && ['completed', 'failed', 'rolled_back'].includes(s.state),
+      60_000,
+      logs,
+    );
+    expect(done2, JSON.stringify(done2)).toMatchObject({
+      state: 'rolled_back',
+      from_version: X1,
+      to_version: X2,
+    });
+    expect(done2.error.code).toBe('UPDATE_START_FAILED');
+    expect(done2.error.message).toMatch(/exited during start/);
+    expect((await api.call('GET', '/version/info')).body.version).toBe(X1);
+    expect(readlinkSync(join(install, 'current'))).toBe(join('releases', X1));
+
+    // X+3 starts but never passes its health check → rolled back to X+1, data intact.
+    await publish(fileX3, X3);
+    const s3 = await api.call('POST', '/version/update');
+    expect(s3.status, JSON.stringify(s3.body)).toBe(202);
+    const done3 = await waitForStatus(
+      api,
+      (s) => s.job_id === s3.body.job_id && ['completed', 'failed', 'rolled_back'].includes(s.state),
+      60_000,
+      logs,
+    );
+    expect(done3, JSON.stringify(done3)).toMatchObject({
+      state: 'rolled_back',
+      from_version: X1,
+      to_version: X3,
+    });
+    expect(done3.error.code).toBe('UPDATE_HEALTH_CHECK_FAILED');
+    expect(done3.log.join('\n')).toMatch(/database restored/);
+    expect((await api.call('GET', '/version/info')).body.version).toBe(X1);
+    const domains = await api.call('GET', '/domains');
+    const names = JSON.stringify(domains.body);
+    expect(names).toContain('kept-through-updates.example');
+    expect(names).toContain('created-on-x1.example');
+
+    // Status survives a restart of the whole thing.
+    await supervisor.stop();
+    supervisor = spawnProc(
+      process.execPath,
+      [
+        bin,
+        'run',
+        '--install-dir',
+        install,
+        '--data-dir',
+        data,
+        '--host',
+        '127.0.0.1',
+        '--port',
+        String(port),
+      ],
+      env,
+    );
+    const after = await waitForStatus(api, (s) => s.state === 'rolled_back', 45_000, logs);
+    expect(after.job_id).toBe(s3.body.job_id);
+    // Kept: current + previous 3 at most; the failed ones stay until pruned by a later successful update.
+    expect(existsSync(join(install, 'releases', X))).toBe(true);
+    const json: Json = readJsonSafe(join(install, 'state/update.json'));
+    expect(json.switch).toBeNull();
+  });
+});
+
+function root(): string {
+  return new URL('../../..', import.meta.url).pathname;
+}
+
+function readJsonSafe(path: string): Json {
+  try {
+    return readJson(path);
+  } catch {
+    return {};
+  }
+}

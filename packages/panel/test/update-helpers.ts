@@ -1,0 +1,229 @@
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import * as tar from 'tar';
+import { Agent, request } from 'undici';
+
+/** Shared by the update end-to-end tests: real releases from `npm run release`, real processes. */
+export const root = new URL('../../..', import.meta.url).pathname;
+const run = promisify(execFile);
+const insecure = new Agent({ connect: { rejectUnauthorized: false } });
+
+export interface BuiltRelease {
+  file: string;
+  version: string;
+  size: number;
+  sha256: string;
+  git_commit: string;
+  build_time: string;
+}
+
+/** `npm run release -- --version V --out DIR` (the bundle is cached per tree, so X+1, X+2… are quick). */
+export async function buildRelease(version: string, out: string): Promise<BuiltRelease> {
+  const { stdout } = await run(
+    process.execPath,
+    [join(root, 'scripts/release.mjs'), '--version', version, '--out', out, '--json'],
+    {
+      cwd: root,
+      maxBuffer: 16 * 1024 * 1024,
+    },
+  );
+  return JSON.parse(stdout.trim().split('\n').pop() as string);
+}
+
+/** Rewrites a built release's launcher (how tests make a release that fails to start or to be healthy). */
+export async function withLauncher(release: BuiltRelease, work: string, launcher: string): Promise<string> {
+  const dir = join(work, `repack-${release.version}`);
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  await tar.x({ file: release.file, cwd: dir });
+  const top = `wispanel-${release.version}`;
+  writeFileSync(join(dir, top, 'bin/wispanel.mjs'), launcher);
+  const file = join(work, `wispanel-${release.version}.tar.gz`);
+  await tar.c({ gzip: true, file, cwd: dir, portable: true }, [top]);
+  rmSync(dir, { recursive: true, force: true });
+  return file;
+}
+
+/** A release whose process dies at start. */
+export const CRASHING_LAUNCHER = `#!/usr/bin/env node
+process.stderr.write('release refuses to start: simulated fatal error\\n');
+process.exit(3);
+`;
+
+/** A release that starts and listens (HTTPS, the data dir's certificate) but whose health check fails. */
+export const UNHEALTHY_LAUNCHER = `#!/usr/bin/env node
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:https';
+import { join } from 'node:path';
+const arg = (n) => process.argv[process.argv.indexOf(n) + 1];
+const dataDir = arg('--data-dir');
+const server = createServer(
+  { key: readFileSync(join(dataDir, 'tls/key.pem')), cert: readFileSync(join(dataDir, 'tls/cert.pem')) },
+  (req, res) => {
+    res.writeHead(503, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ status: 'degraded', database: 'unavailable' }));
+  },
+);
+server.listen(Number(arg('--port')), arg('--host'));
+const bye = () => process.exit(0);
+process.on('SIGTERM', bye);
+process.on('disconnect', bye);
+`;
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const a = srv.address();
+      srv.close(() => resolve(typeof a === 'object' && a ? a.port : 0));
+    });
+  });
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: JSON printed by the CLIs, checked by the assertions
+export type Json = Record<string, any>;
+
+export async function portalCli(args: string[]): Promise<Json> {
+  const { stdout } = await run(
+    process.execPath,
+    [join(root, 'packages/portal/bin/wispanel-portal.mjs'), ...args, '--json'],
+    {
+      cwd: root,
+      env: { ...process.env, WISPANEL_PORTAL_LOG_LEVEL: 'warn' },
+    },
+  );
+  return JSON.parse(stdout.slice(stdout.indexOf('{')));
+}
+
+export interface Proc {
+  child: ChildProcess;
+  output: () => string;
+  stop(signal?: NodeJS.Signals): Promise<void>;
+}
+
+/** Spawns a process in its own group; `stop` signals the group and waits for the exit. */
+export function spawnProc(cmd: string, args: string[], env: NodeJS.ProcessEnv, cwd = root): Proc {
+  const child = spawn(cmd, args, { cwd, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  const keep = (d: Buffer) => {
+    out += d.toString();
+    if (out.length > 200_000) out = out.slice(-100_000);
+  };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  return {
+    child,
+    output: () => out,
+    async stop(signal: NodeJS.Signals = 'SIGTERM') {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      try {
+        process.kill(-(child.pid as number), signal);
+      } catch {
+        /* gone */
+      }
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 15_000))]);
+    },
+  };
+}
+
+export async function startPortal(dataDir: string): Promise<{ url: string; proc: Proc }> {
+  const proc = spawnProc(
+    process.execPath,
+    [
+      join(root, 'packages/portal/bin/wispanel-portal.mjs'),
+      'start',
+      '--data-dir',
+      dataDir,
+      '--port',
+      '0',
+      '--json',
+    ],
+    { ...process.env, WISPANEL_PORTAL_LOG_LEVEL: 'warn' },
+  );
+  const url = await waitFor(
+    async () => {
+      const m = /"url":\s*"([^"]+)"/.exec(proc.output());
+      return m ? m[1] : undefined;
+    },
+    45_000,
+    () => `portal did not start: ${proc.output()}`,
+  );
+  return { url: url as string, proc };
+}
+
+export async function waitFor<T>(
+  fn: () => Promise<T | undefined | null | false>,
+  timeoutMs: number,
+  message: () => string,
+  intervalMs = 150,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch {
+      /* not yet */
+    }
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+  throw new Error(message());
+}
+
+export interface PanelApi {
+  call(method: string, path: string, body?: unknown): Promise<{ status: number; body: Json }>;
+}
+
+export function panelApi(baseUrl: string, apiKey: string): PanelApi {
+  return {
+    async call(method, path, body) {
+      const res = await request(`${baseUrl}/api/v1${path}`, {
+        method: method as 'GET',
+        dispatcher: insecure,
+        headers: {
+          authorization: `Bearer ${apiKey}`,
+          ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+        },
+        body: body !== undefined ? JSON.stringify(body) : undefined,
+      });
+      const text = await res.body.text();
+      let json: Json = {};
+      try {
+        json = JSON.parse(text);
+      } catch {
+        json = { raw: text };
+      }
+      return { status: res.statusCode, body: json };
+    },
+  };
+}
+
+/** Polls the update status (the panel may be down while it restarts) until `done` holds. */
+export async function waitForStatus(
+  api: PanelApi,
+  done: (s: Json) => boolean,
+  timeoutMs: number,
+  log: () => string,
+): Promise<Json> {
+  let last: Json = {};
+  return waitFor(
+    async () => {
+      const r = await api.call('GET', '/version/update/status');
+      if (r.status !== 200) return undefined;
+      last = r.body;
+      return done(r.body) ? r.body : undefined;
+    },
+    timeoutMs,
+    () => `status never reached the expected state; last ${JSON.stringify(last)}\n${log().slice(-4000)}`,
+    250,
+  );
+}
+
+export function readJson(path: string): Json {
+  return JSON.parse(readFileSync(path, 'utf8'));
+}
