@@ -367,6 +367,17 @@ describe('license end to end (real portal and panel processes)', () => {
     );
   });
 
+  it('a suspension signed by the portal takes effect on refresh; reinstating restores it', async () => {
+    await admin('POST', `/licenses/${licenseIds.pro}/suspend`);
+    const r = await api('POST', '/license/refresh');
+    expect([r.status, r.json.code]).toEqual([403, 'LICENSE_SUSPENDED']);
+    const s = await api('GET', '/license/summary');
+    expect(s.json).toMatchObject({ status: 'invalid', is_valid: false, reason: 'LICENSE_SUSPENDED' });
+    await admin('POST', `/licenses/${licenseIds.pro}/reinstate`);
+    expect((await api('POST', '/license/refresh')).status).toBe(200);
+    expect((await api('GET', '/license')).json.license).toMatchObject({ is_valid: true, tier: 'pro' });
+  });
+
   it('with the portal stopped nothing is disabled while the lease lasts', async () => {
     await stop(portal);
     const r = await api('POST', '/license/refresh');

@@ -13,6 +13,7 @@ import {
   type LicenseRequest,
   loadSigningKey,
   parsePublicKeySet,
+  signDocument,
   signLicenseFile,
 } from '@wispanel/contract';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -29,6 +30,8 @@ class FakePortal implements LicensePortal {
   tier = 'pro';
   limits = { max_users: 10, max_domains: 3, max_databases: 3 };
   calls: string[] = [];
+  refuse: 'SUSPENDED' | 'REVOKED' | null = null;
+  signRefusals = true;
   private readonly pair = generateSigningKeyPair();
   private readonly key = loadSigningKey(this.pair.privateKeyPem);
   readonly trusted = parsePublicKeySet({
@@ -48,6 +51,28 @@ class FakePortal implements LicensePortal {
     this.calls.push(op);
     if (!this.up) return Promise.reject(new PortalCallError('unreachable', 'connect ECONNREFUSED'));
     const now = this.now();
+    if (this.refuse) {
+      const signed = signDocument(
+        'license-answer',
+        {
+          v: 1,
+          action: op,
+          valid: false,
+          code: this.refuse,
+          license_id: 'lic_test',
+          hardware_id: req.hardware_id,
+          nonce: req.nonce ?? '',
+          server_time: new Date(now).toISOString(),
+        },
+        this.key,
+      );
+      return Promise.resolve({
+        valid: false,
+        code: this.refuse,
+        error: `License is ${this.refuse.toLowerCase()}`,
+        ...(this.signRefusals ? { signed } : {}),
+      });
+    }
     const payload: LicensePayload = {
       v: 1,
       license_id: 'lic_test',
@@ -221,5 +246,28 @@ describe('license lifecycle with a fake clock', () => {
     const lk = await h.key('admin', { permissions: ['license'] });
     expect((await h.call('POST', '/api/v1/license/enforce', { key: lk.secret })).statusCode).toBe(200);
     expect((await h.call('POST', '/api/v1/license/enforce', { body: { x: 1 } })).statusCode).toBe(400);
+  });
+
+  it('an unsigned refusal changes nothing; a signed suspension takes effect until a new file arrives', async () => {
+    portal.refuse = 'SUSPENDED';
+    portal.signRefusals = false;
+    const unsigned = await h.call('POST', '/api/v1/license/refresh');
+    expect([unsigned.statusCode, unsigned.json().code]).toEqual([403, 'LICENSE_SUSPENDED']);
+    expect(await get('/summary')).toMatchObject({ status: 'active', is_valid: true });
+
+    portal.signRefusals = true;
+    const signed = await h.call('POST', '/api/v1/license/refresh');
+    expect([signed.statusCode, signed.json().code]).toEqual([403, 'LICENSE_SUSPENDED']);
+    expect(await get('/summary')).toMatchObject({
+      status: 'invalid',
+      is_valid: false,
+      reason: 'LICENSE_SUSPENDED',
+    });
+    expect((await get('/')).license.max_domains).toBe(1);
+
+    portal.refuse = null;
+    now += 60_000;
+    expect((await h.call('POST', '/api/v1/license/refresh')).statusCode).toBe(200);
+    expect(await get('/summary')).toMatchObject({ status: 'active', is_valid: true, reason: null });
   });
 });

@@ -110,6 +110,22 @@ describe('license state machine (fake clock)', () => {
     });
   });
 
+  it('a signed portal refusal newer than the file overrides it; an older one does not', () => {
+    const later = evaluateLicense(
+      input({ systemNow: T0 + DAY_MS, verdict: { code: 'REVOKED', at: iso(T0 + 1000) } }),
+    );
+    expect(later).toMatchObject({
+      status: 'invalid',
+      reason: 'LICENSE_REVOKED',
+      is_valid: false,
+      limits: unlicensed,
+    });
+    const older = evaluateLicense(
+      input({ systemNow: T0 + DAY_MS, verdict: { code: 'REVOKED', at: iso(T0 - 1000) } }),
+    );
+    expect(older.status).toBe('active');
+  });
+
   it('reports no license and a rejected file with its reason', () => {
     expect(evaluateLicense(input({ payload: null, hasFile: false, hasKey: false }))).toMatchObject({
       status: 'unlicensed',

@@ -11,9 +11,12 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import {
+  type LicenseAnswerPayload,
   LicenseFileError,
   type LicensePayload,
+  type SignedDocument,
   type TrustedKeys,
+  verifyDocument,
   verifyLicenseFile,
 } from '@wispanel/contract';
 
@@ -77,6 +80,16 @@ export class LicenseFileStore {
         return { hasFile: true, payload: null, error: { reason: err.reason, message: err.message } };
       }
       return { hasFile: true, payload: null, error: { reason: 'MALFORMED', message: String(err) } };
+    }
+  }
+
+  /** A signed `license-answer` (e.g. a refusal) for this server, or null when it does not verify. */
+  verifyAnswer(doc: SignedDocument): LicenseAnswerPayload | null {
+    try {
+      const payload = verifyDocument<LicenseAnswerPayload>('license-answer', doc, this.keys());
+      return payload.hardware_id === this.hardwareId ? payload : null;
+    } catch {
+      return null;
     }
   }
 

@@ -1,5 +1,5 @@
-import type { LicenseAnswer, LicenseRequest } from '@wispanel/contract';
-import { Agent, type Dispatcher, request } from 'undici';
+import { PortalApiError, PortalLicenseClient } from '@wispanel/client';
+import type { LicenseAction, LicenseAnswer, LicenseRequest, PublicKeySet } from '@wispanel/contract';
 
 /** The portal's license API as the license service uses it (the only side effect it has on the network). */
 export interface LicensePortal {
@@ -22,66 +22,47 @@ export class PortalCallError extends Error {
 }
 
 /**
- * The license API over HTTPS with undici. Any JSON answer carrying `valid` and `code` is a license answer
- * (refusals come with a 4xx status and the same body shape); anything else is a bad answer; a network
- * failure or timeout is "unreachable".
+ * The license API through the typed client (@wispanel/client PortalLicenseClient). Refusals (4xx with
+ * `valid:false`) are answers; the portal not reached or answering 5xx is "unreachable"; any other answer that
+ * is not a license answer is a bad answer.
  */
 export class HttpLicensePortal implements LicensePortal {
-  private readonly dispatcher: Dispatcher;
+  private readonly client: PortalLicenseClient;
 
   constructor(
     readonly url: string,
-    options: { ca?: string | Buffer; insecureTls?: boolean; timeoutMs?: number } = {},
+    options: { ca?: string | Buffer; timeoutMs?: number } = {},
   ) {
-    this.dispatcher = new Agent({
-      connect: { ...(options.ca ? { ca: options.ca } : {}), rejectUnauthorized: !options.insecureTls },
-      headersTimeout: options.timeoutMs ?? 15_000,
-      bodyTimeout: options.timeoutMs ?? 15_000,
-      connectTimeout: options.timeoutMs ?? 15_000,
+    this.client = new PortalLicenseClient({
+      baseUrl: url,
+      ca: options.ca,
+      timeoutMs: options.timeoutMs ?? 15_000,
     });
   }
 
-  private async post(action: string, body: LicenseRequest): Promise<LicenseAnswer> {
-    const base = this.url.replace(/\/+$/, '');
-    let res: Dispatcher.ResponseData;
+  private async run(action: LicenseAction, body: LicenseRequest): Promise<LicenseAnswer> {
     try {
-      res = await request(`${base}/api/v1/license/${action}`, {
-        method: 'POST',
-        dispatcher: this.dispatcher,
-        headers: { 'content-type': 'application/json', accept: 'application/json' },
-        body: JSON.stringify(body),
-      });
+      return (await this.client.call(action, body)).answer;
     } catch (err) {
+      if (err instanceof PortalApiError && err.status !== 0 && err.status < 500) {
+        throw new PortalCallError('bad_answer', err.message, { cause: err });
+      }
       throw new PortalCallError('unreachable', (err as Error).message, { cause: err });
     }
-    let text: string;
-    try {
-      text = await res.body.text();
-    } catch (err) {
-      throw new PortalCallError('unreachable', (err as Error).message, { cause: err });
-    }
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch {
-      if (res.statusCode >= 500) throw new PortalCallError('unreachable', `HTTP ${res.statusCode}`);
-      throw new PortalCallError('bad_answer', `HTTP ${res.statusCode}, not JSON`);
-    }
-    const a = json as LicenseAnswer;
-    if (typeof a !== 'object' || a === null || typeof a.valid !== 'boolean' || typeof a.code !== 'string') {
-      if (res.statusCode >= 500) throw new PortalCallError('unreachable', `HTTP ${res.statusCode}`);
-      throw new PortalCallError('bad_answer', `HTTP ${res.statusCode}, not a license answer`);
-    }
-    return a;
   }
 
   activate(body: LicenseRequest) {
-    return this.post('activate', body);
+    return this.run('activate', body);
   }
   verify(body: LicenseRequest) {
-    return this.post('verify', body);
+    return this.run('verify', body);
   }
   refresh(body: LicenseRequest) {
-    return this.post('refresh', body);
+    return this.run('refresh', body);
+  }
+
+  /** The keys the portal serves: trusted only for an explicit development portal. */
+  async publicKeys(): Promise<PublicKeySet> {
+    return this.client.publicKeys();
   }
 }

@@ -30,6 +30,8 @@ export interface LicenseEvaluationInput {
   unlicensed: LicenseLimits;
   /** A system clock more than this behind the trusted floor is reported. */
   clockToleranceMs: number;
+  /** A signed refusal from the portal newer than the file (REVOKED | SUSPENDED | EXPIRED), if any. */
+  verdict?: { code: string; at: string } | null;
 }
 
 export interface LicenseEvaluation {
@@ -93,7 +95,21 @@ export function evaluateLicense(input: LicenseEvaluationInput): LicenseEvaluatio
     };
   }
 
-  const p = input.payload;
+  let p = input.payload;
+  // A signed portal refusal given after this file was issued overrides the file's own status.
+  const v = input.verdict;
+  if (v && Date.parse(v.at) >= Date.parse(p.server_time)) {
+    const status =
+      v.code === 'REVOKED'
+        ? 'revoked'
+        : v.code === 'SUSPENDED'
+          ? 'suspended'
+          : v.code === 'EXPIRED'
+            ? 'expired'
+            : null;
+    if (status)
+      p = { ...p, status, ...(status === 'expired' && p.expires_at === null ? { expires_at: v.at } : {}) };
+  }
   const termEnd = p.expires_at === null ? null : Date.parse(p.expires_at);
   const leaseEnd = Date.parse(p.valid_until);
   const leaseLength =

@@ -38,10 +38,7 @@ export function licenseSettingsFrom(config: PanelConfig): LicenseSettings {
 
 /** Fetches the keys a development portal serves (only ever used with --portal-dev on loopback). */
 async function fetchDevKeys(portalUrl: string): Promise<TrustedKeys> {
-  const res = await fetch(`${portalUrl.replace(/\/+$/, '')}/api/v1/keys`, {
-    signal: AbortSignal.timeout(5000),
-  });
-  return parsePublicKeySet(await res.text());
+  return parsePublicKeySet(await new HttpLicensePortal(portalUrl, { timeoutMs: 5000 }).publicKeys());
 }
 
 export interface LicenseModuleDeps {

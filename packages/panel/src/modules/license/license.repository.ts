@@ -59,6 +59,8 @@ export class LicenseRepository {
       observed_time: null,
       over_limit_since: null,
       last_status: null,
+      portal_verdict: null,
+      portal_verdict_at: null,
       updated_at: new Date().toISOString(),
     };
     await this.db

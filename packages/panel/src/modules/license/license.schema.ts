@@ -16,6 +16,9 @@ export interface LicenseStateTable {
   /** When usage first went over a limit (enforcement grace starts here); NULL when within limits. */
   over_limit_since: string | null;
   last_status: string | null;
+  /** Latest signed refusal from the portal (REVOKED | SUSPENDED | EXPIRED); cleared by a new license file. */
+  portal_verdict: string | null;
+  portal_verdict_at: string | null;
   updated_at: string;
 }
 

@@ -178,6 +178,10 @@ export class LicenseService implements LicenseGate {
       graceMs: this.deps.settings.graceMs,
       unlicensed: this.deps.settings.unlicensed,
       clockToleranceMs: this.deps.settings.clockToleranceMs,
+      verdict:
+        state.portal_verdict && state.portal_verdict_at
+          ? { code: state.portal_verdict, at: state.portal_verdict_at }
+          : null,
     });
     return { state, stored, evaluation };
   }
@@ -431,6 +435,22 @@ export class LicenseService implements LicenseGate {
     return p;
   }
 
+  /**
+   * A refusal signed by a trusted portal key, for this server and this request's nonce, of a kind that ends
+   * the license (REVOKED, SUSPENDED, EXPIRED), takes effect at once; an unsigned refusal changes nothing.
+   */
+  private async acceptVerdict(answer: LicenseAnswer, nonce: string): Promise<boolean> {
+    if (!answer.signed || !['REVOKED', 'SUSPENDED', 'EXPIRED'].includes(answer.code)) return false;
+    const v = this.deps.store.verifyAnswer(answer.signed);
+    if (!v || v.nonce !== nonce || v.valid || v.code !== answer.code) return false;
+    await this.save({
+      portal_verdict: v.code,
+      portal_verdict_at: v.server_time,
+      ...acceptSignedTime(this.state, v.server_time),
+    });
+    return true;
+  }
+
   private nextCheckAfterSuccess(p: LicensePayload, now: number): string {
     const lease = Math.max(60_000, Date.parse(p.valid_until) - now);
     const base = Math.min(this.deps.settings.checkIntervalMs, lease / 2);
@@ -456,6 +476,8 @@ export class LicenseService implements LicenseGate {
       last_error_at: null,
       consecutive_failures: 0,
       next_refresh_at: this.nextCheckAfterSuccess(p, now),
+      portal_verdict: null,
+      portal_verdict_at: null,
     });
   }
 
@@ -536,6 +558,8 @@ export class LicenseService implements LicenseGate {
         if (answer.license_file) {
           const p = this.acceptFile(answer.license_file, nonce);
           await this.storeAccepted(answer.license_file, p, {});
+        } else {
+          await this.acceptVerdict(answer, nonce);
         }
         throw portalAnswerError(answer);
       }
