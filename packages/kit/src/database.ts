@@ -11,6 +11,8 @@ export interface Database<DB> {
   dialect: Dialect;
   /** Human description without credentials, for logs. */
   describe: string;
+  /** The better-sqlite3 handle (SQLite only), for prepared statements on hot read paths. */
+  sqlite?: SQLite.Database;
   close(): Promise<void>;
 }
 
@@ -46,7 +48,7 @@ export function openDatabase<DB>(url: string, options: { poolSize?: number } = {
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
   const db = new Kysely<DB>({ dialect: new SqliteDialect({ database: sqlite }) });
-  return { db, dialect: 'sqlite', describe: `sqlite:${file}`, close: () => db.destroy() };
+  return { db, dialect: 'sqlite', describe: `sqlite:${file}`, sqlite, close: () => db.destroy() };
 }
 
 export interface Migration {

@@ -70,8 +70,8 @@ export async function buildPanelApp(deps: PanelDeps, options: BuildOptions = {})
   const limiter = deps.rateLimiter ?? new MemoryRateLimiter(config.rateLimitPerMinute);
 
   const lastUsed = new LastUsedTracker(db, logger);
-  const auth = new AuthService(db, clock, lastUsed, config.sessionTtlHours);
-  const users = new UserService(db, dialect, clock, licenseGate, provisioner);
+  const auth = new AuthService(db, clock, lastUsed, config.sessionTtlHours, deps.sqlite);
+  const users = new UserService(db, dialect, clock, licenseGate, provisioner, deps.sqlite);
   const ctx: PanelContext = {
     config,
     db,

@@ -1,4 +1,5 @@
 import type { Dialect, RateLimiter } from '@wispanel/kit';
+import type { Database as SqliteHandle } from 'better-sqlite3';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { PanelConfig } from './config';
@@ -22,6 +23,8 @@ export interface PanelDeps {
   config: PanelConfig;
   db: Kysely<PanelDB>;
   dialect: Dialect;
+  /** better-sqlite3 handle when the database is SQLite (prepared statements on the hot path). */
+  sqlite?: SqliteHandle;
   logger: Logger;
   clock?: () => Date;
   /** 64 hex, from `<dataDir>/hardware-id`. */

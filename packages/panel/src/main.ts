@@ -30,7 +30,15 @@ export async function startPanel(
     const { hardwareId } = ensureHardwareId(config.dataDir);
     const tls = await ensureTls(config);
     app = await buildPanelApp(
-      { config, db: database.db, dialect: database.dialect, logger, hardwareId, ...overrides },
+      {
+        config,
+        db: database.db,
+        dialect: database.dialect,
+        sqlite: database.sqlite,
+        logger,
+        hardwareId,
+        ...overrides,
+      },
       { tls },
     );
     await app.listen({ host: config.host, port: config.port });

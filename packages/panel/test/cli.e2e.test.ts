@@ -23,7 +23,7 @@ afterAll(() => {
 });
 
 /** Reads JSON lines from the child's stdout until one matches. */
-function waitForLine(proc: ChildProcess, match: (o: Record<string, unknown>) => boolean, timeoutMs = 20_000) {
+function waitForLine(proc: ChildProcess, match: (o: Record<string, unknown>) => boolean, timeoutMs = 50_000) {
   return new Promise<{ line: Record<string, unknown>; seen: Record<string, unknown>[] }>(
     (resolve, reject) => {
       const seen: Record<string, unknown>[] = [];
@@ -111,7 +111,7 @@ describe('wispanel command (real processes, HTTPS)', () => {
     const after = new Agent({ connect: { ca: readFileSync(join(dataDir, 'tls', 'cert.pem')) } });
     await expect(request(`${url}/health`, { dispatcher: after })).rejects.toThrow();
     await after.close();
-  });
+  }, 90_000);
 
   it('stops with a clear message on bad configuration', async () => {
     const res = await run(
@@ -132,5 +132,5 @@ describe('wispanel command (real processes, HTTPS)', () => {
     expect((res as { code: number }).code).toBe(2);
     expect((res as { stderr: string }).stderr).toContain('WISPANEL_PORT');
     expect((res as { stderr: string }).stderr).toContain('WISPANEL_RATE_LIMIT');
-  });
+  }, 60_000);
 });

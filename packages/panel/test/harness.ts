@@ -53,6 +53,7 @@ export async function createPanelHarness(
     config,
     db: database.db,
     dialect: database.dialect,
+    sqlite: database.sqlite,
     logger: createLogger({ level: 'silent' }),
     hardwareId: init.hardware_id,
     // Core tests are not about licensing: everything may be created unless a test passes its own gate.

@@ -1,7 +1,9 @@
 import { hash, verify } from '@node-rs/argon2';
 import type { Role } from '@wispanel/contract';
 import { AppError, forbidden, unauthorized } from '@wispanel/kit';
+import type { Database as SqliteHandle } from 'better-sqlite3';
 import type { Kysely } from 'kysely';
+import { HotQuery } from '../../db/hot-query';
 import type { PanelDB } from '../../db/schema';
 import type { Actor } from './actor';
 import type { LastUsedTracker } from './last-used';
@@ -17,6 +19,25 @@ export async function hashPassword(password: string): Promise<string> {
 // Verified when the login name is unknown, so both answers take as long.
 let dummyHash: Promise<string> | undefined;
 
+interface UserColumns {
+  user_id: number;
+  username: string;
+  email: string;
+  role: string;
+  creator_id: number | null;
+  status: string;
+  license_disabled_at: string | null;
+}
+type KeyRow = UserColumns & {
+  key_id: string;
+  secret_hash: string;
+  permissions: string;
+  ip_whitelist: string;
+  expires_at: string | null;
+  enabled: number;
+};
+type SessionRow = UserColumns & { session_id: string; token_hash: string; expires_at: string };
+
 export interface Authenticated {
   actor: Actor;
   ipWhitelist: string[];
@@ -29,32 +50,30 @@ export class AuthService {
     private readonly clock: () => Date,
     private readonly lastUsed: LastUsedTracker,
     private readonly sessionTtlHours: number,
-  ) {}
+    sqlite?: SqliteHandle,
+  ) {
+    const user =
+      'u.id AS user_id, u.username, u.email, u.role, u.creator_id, u.status, u.license_disabled_at';
+    this.keyLookup = new HotQuery(
+      db as never,
+      sqlite,
+      `SELECT k.id AS key_id, k.secret_hash, k.permissions, k.ip_whitelist, k.expires_at, k.enabled, ${user} FROM api_keys k INNER JOIN users u ON u.id = k.user_id WHERE k.secret_hash = ?`,
+    );
+    this.sessionLookup = new HotQuery(
+      db as never,
+      sqlite,
+      `SELECT s.id AS session_id, s.token_hash, s.expires_at, ${user} FROM sessions s INNER JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?`,
+    );
+  }
+
+  private readonly keyLookup: HotQuery<KeyRow>;
+  private readonly sessionLookup: HotQuery<SessionRow>;
 
   /** Throws 401 UNAUTHORIZED (unknown/expired/disabled) or 403 FORBIDDEN (account suspended). */
   async authenticate(token: string, tokenHash = sha256Hex(token)): Promise<Authenticated> {
     const now = this.clock();
     if (API_KEY_PATTERN.test(token)) {
-      const row = await this.db
-        .selectFrom('api_keys as k')
-        .innerJoin('users as u', 'u.id', 'k.user_id')
-        .select([
-          'k.id as key_id',
-          'k.secret_hash',
-          'k.permissions',
-          'k.ip_whitelist',
-          'k.expires_at',
-          'k.enabled',
-          'u.id as user_id',
-          'u.username',
-          'u.email',
-          'u.role',
-          'u.creator_id',
-          'u.status',
-          'u.license_disabled_at',
-        ])
-        .where('k.secret_hash', '=', tokenHash)
-        .executeTakeFirst();
+      const row = await this.keyLookup.get(tokenHash);
       if (!row || !digestsEqual(row.secret_hash, tokenHash)) throw unauthorized('Invalid credentials');
       if (!row.enabled) throw unauthorized('API key is disabled');
       if (row.expires_at && Date.parse(row.expires_at) <= now.getTime())
@@ -76,23 +95,7 @@ export class AuthService {
       };
     }
     if (SESSION_TOKEN_PATTERN.test(token)) {
-      const row = await this.db
-        .selectFrom('sessions as s')
-        .innerJoin('users as u', 'u.id', 's.user_id')
-        .select([
-          's.id as session_id',
-          's.token_hash',
-          's.expires_at',
-          'u.id as user_id',
-          'u.username',
-          'u.email',
-          'u.role',
-          'u.creator_id',
-          'u.status',
-          'u.license_disabled_at',
-        ])
-        .where('s.token_hash', '=', tokenHash)
-        .executeTakeFirst();
+      const row = await this.sessionLookup.get(tokenHash);
       if (!row || !digestsEqual(row.token_hash, tokenHash)) throw unauthorized('Invalid credentials');
       if (Date.parse(row.expires_at) <= now.getTime()) throw unauthorized('Session has expired');
       this.assertAccountUsable(row.status, row.license_disabled_at);

@@ -1,6 +1,8 @@
 import type { Role } from '@wispanel/contract';
 import { AppError, conflict, type Dialect, forbidden, isUniqueViolation, notFound } from '@wispanel/kit';
+import type { Database as SqliteHandle } from 'better-sqlite3';
 import type { Kysely, Selectable, Updateable } from 'kysely';
+import { HotQuery } from '../../db/hot-query';
 import type { PanelDB, UserTable } from '../../db/schema';
 import type { Actor } from '../auth/actor';
 import { hashPassword } from '../auth/auth.service';
@@ -32,6 +34,18 @@ export interface UpdateUserInput {
   package?: string;
 }
 
+export interface ProfileRow {
+  id: number;
+  username: string;
+  email: string;
+  role: string;
+  status: string;
+  package: string;
+  created_at: string;
+  license_disabled_at: string | null;
+  creator: string | null;
+}
+
 type UserRow = Selectable<UserTable> & { creator: string | null };
 
 export function userView(u: UserRow) {
@@ -57,7 +71,23 @@ export class UserService {
     private readonly clock: () => Date,
     private readonly gate: LicenseGate,
     private readonly provisioner: Provisioner,
-  ) {}
+    sqlite?: SqliteHandle,
+  ) {
+    this.profileLookup = new HotQuery(
+      db as never,
+      sqlite,
+      'SELECT u.id, u.username, u.email, u.role, u.status, u.package, u.created_at, u.license_disabled_at, c.username AS creator FROM users u LEFT JOIN users c ON c.id = u.creator_id WHERE u.id = ?',
+    );
+  }
+
+  private readonly profileLookup: HotQuery<ProfileRow>;
+
+  /** The caller's own account (for /auth/me; on the hot path, so a prepared statement). */
+  async profile(actor: Actor): Promise<ProfileRow> {
+    const row = await this.profileLookup.get(actor.userId);
+    if (!row) throw notFound(`User '${actor.username}'`);
+    return row;
+  }
 
   private base(db: Kysely<PanelDB> = this.db) {
     return db
