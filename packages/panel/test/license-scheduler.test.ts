@@ -19,6 +19,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LicensePortal } from '../src/modules/license/license-portal';
 import { PortalCallError } from '../src/modules/license/license-portal';
+import { RecordingProvisioner } from '../src/modules/resources/provisioner';
 import { createPanelHarness, type PanelHarness } from './harness';
 
 const DAY = 86_400_000;
@@ -106,6 +107,7 @@ class FakePortal implements LicensePortal {
 let now = T0;
 let h: PanelHarness;
 let portal: FakePortal;
+const provisioner = new RecordingProvisioner();
 
 beforeAll(async () => {
   portal = new FakePortal(() => now);
@@ -122,6 +124,7 @@ beforeAll(async () => {
       licensePortal: portal,
       portalKeys: portal.trusted,
       random: () => 0.5,
+      provisioner,
       // The real gate is the license service built inside the app (the harness defaults to allow-all).
       licenseGate: {
         assertCanCreate: (kind, actor, tx) =>
@@ -190,6 +193,10 @@ describe('license lifecycle with a fake clock', () => {
       'c.example.com',
       'b.example.com',
     ]);
+    // The provisioner takes them offline (nothing is deleted).
+    const suspends = provisioner.events.filter((e) => e.action === 'suspend').map((e) => e.name);
+    expect(suspends).toEqual(['c.example.com', 'b.example.com']);
+    expect(provisioner.events.some((e) => e.action === 'delete')).toBe(false);
   });
 
   it('a clock turned back is reported and does not bring the license back', async () => {
@@ -211,6 +218,10 @@ describe('license lifecycle with a fake clock', () => {
     const r = await tick();
     expect(r.refreshed).toBe(true);
     expect(r.reenabled).toBe(2);
+    expect(provisioner.events.filter((e) => e.action === 'unsuspend').map((e) => e.name)).toEqual([
+      'b.example.com',
+      'c.example.com',
+    ]);
     expect((await get('/disabled-resources')).total).toBe(0);
     const s = await get('/summary');
     expect(s).toMatchObject({ status: 'active', tier: 'business', any_over_limit: false });

@@ -35,7 +35,15 @@ export interface AuditEntry {
   detail: unknown;
 }
 
-/** How many changed rows enforcement reports by name; the counts are always complete. */
+export interface AffectedResource {
+  id: number;
+  name: string;
+  /** Admin status ('active' | 'suspended'). */
+  status: string;
+  owner: string | null;
+}
+
+/** How many changed rows an enforce/re-enable answer lists by name; the counts are always complete. */
 export const REPORT_LIMIT = 1000;
 
 /** All SQL of the license module. Enforcement is a few set-based statements, not a row-by-row loop. */
@@ -151,42 +159,51 @@ export class LicenseRepository {
     return row ? Number(row.id) : null;
   }
 
+  /** The rows an enforcement step changes, with what the provisioner needs (name, owner, admin status). */
+  private affected(
+    tx: Kysely<PanelDB>,
+    kind: CountedResource,
+    where: ReturnType<typeof sql>,
+    order: 'ASC' | 'DESC',
+  ): Promise<AffectedResource[]> {
+    const table = TABLE_OF[kind];
+    const nameCol = kind === 'account' ? 'username' : kind === 'domain' ? 'domain' : 'name';
+    const ownerCol = kind === 'account' ? 'creator_id' : 'owner_id';
+    return sql<AffectedResource>`
+      SELECT r.id, r.${sql.ref(nameCol)} AS name, r.status, o.username AS owner
+        FROM ${sql.table(table)} r LEFT JOIN users o ON o.id = r.${sql.ref(ownerCol)}
+       WHERE ${where} ORDER BY r.id ${sql.raw(order)}`
+      .execute(tx)
+      .then((res) => res.rows.map((r) => ({ ...r, id: Number(r.id) })));
+  }
+
   /**
    * Marks the excess of one kind as disabled by the license: every resource after the oldest `limit`
-   * that is neither suspended by an admin nor already marked. Returns the count and the newest
-   * REPORT_LIMIT of them (newest first).
+   * that is neither suspended by an admin nor already marked. Returns them, newest first.
    */
   async disableExcess(
     kind: CountedResource,
     limit: number,
     reason: string,
     now: Date,
-  ): Promise<{ count: number; resources: Array<{ id: number; name: string }> }> {
+  ): Promise<{ count: number; resources: AffectedResource[] }> {
     return this.db.transaction().execute(async (tx) => {
       const first = await this.firstExcessId(tx, kind, limit);
       if (first === null) return { count: 0, resources: [] };
-      const table = TABLE_OF[kind];
-      const nameCol = kind === 'account' ? 'username' : kind === 'domain' ? 'domain' : 'name';
-      const report = await tx
-        .selectFrom(table)
-        .select(['id', sql<string>`${sql.ref(nameCol)}`.as('name')])
-        .where('id', '>=', first)
-        .where('status', '!=', 'suspended')
-        .where('license_disabled_at', 'is', null)
-        .orderBy('id', 'desc')
-        .limit(REPORT_LIMIT)
-        .execute();
+      const resources = await this.affected(
+        tx,
+        kind,
+        sql`r.id >= ${first} AND r.status <> 'suspended' AND r.license_disabled_at IS NULL`,
+        'DESC',
+      );
       const result = await tx
-        .updateTable(table)
+        .updateTable(TABLE_OF[kind])
         .set({ license_disabled_at: now.toISOString(), license_disabled_reason: reason })
         .where('id', '>=', first)
         .where('status', '!=', 'suspended')
         .where('license_disabled_at', 'is', null)
         .executeTakeFirst();
-      return {
-        count: Number(result.numUpdatedRows),
-        resources: report.map((r) => ({ id: Number(r.id), name: r.name })),
-      };
+      return { count: Number(result.numUpdatedRows), resources };
     });
   }
 
@@ -194,31 +211,24 @@ export class LicenseRepository {
   async reenableWithin(
     kind: CountedResource,
     limit: number,
-  ): Promise<{ count: number; resources: Array<{ id: number; name: string }> }> {
+  ): Promise<{ count: number; resources: AffectedResource[] }> {
     return this.db.transaction().execute(async (tx) => {
       const first = await this.firstExcessId(tx, kind, limit);
-      const table = TABLE_OF[kind];
-      const nameCol = kind === 'account' ? 'username' : kind === 'domain' ? 'domain' : 'name';
-      let sel = tx
-        .selectFrom(table)
-        .select(['id', sql<string>`${sql.ref(nameCol)}`.as('name')])
-        .where('license_disabled_at', 'is not', null)
-        .orderBy('id')
-        .limit(REPORT_LIMIT);
+      const resources = await this.affected(
+        tx,
+        kind,
+        first === null
+          ? sql`r.license_disabled_at IS NOT NULL`
+          : sql`r.license_disabled_at IS NOT NULL AND r.id < ${first}`,
+        'ASC',
+      );
       let upd = tx
-        .updateTable(table)
+        .updateTable(TABLE_OF[kind])
         .set({ license_disabled_at: null, license_disabled_reason: null })
         .where('license_disabled_at', 'is not', null);
-      if (first !== null) {
-        sel = sel.where('id', '<', first);
-        upd = upd.where('id', '<', first);
-      }
-      const report = await sel.execute();
+      if (first !== null) upd = upd.where('id', '<', first);
       const result = await upd.executeTakeFirst();
-      return {
-        count: Number(result.numUpdatedRows),
-        resources: report.map((r) => ({ id: Number(r.id), name: r.name })),
-      };
+      return { count: Number(result.numUpdatedRows), resources };
     });
   }
 

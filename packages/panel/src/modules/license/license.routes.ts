@@ -69,6 +69,7 @@ function licenseKeyFrom(body: unknown): string {
 /** `/api/v1/license/*` (SPEC A3, B2), role admin, scope `license`. Shapes: docs/license.md. */
 export const licenseRoutes: PanelPlugin = async (app, { ctx }) => {
   const license = ctx.services.license;
+  license.attachProvisioner(ctx.provisioner);
   const stopScheduler = startLicenseScheduler(license, ctx.config.licenseTickSeconds);
   app.addHook('onClose', async () => {
     await stopScheduler();

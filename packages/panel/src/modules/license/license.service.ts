@@ -12,7 +12,15 @@ import type { Logger } from 'pino';
 import type { PanelDB } from '../../db/schema';
 import type { Actor } from '../auth/actor';
 import type { CountedResource, LicenseGate } from '../resources/license-gate';
-import { type LicenseRepository, type LicenseState, RESOURCE_KINDS, type Usage } from './license.repository';
+import type { Provisioner } from '../resources/provisioner';
+import {
+  type AffectedResource,
+  type LicenseRepository,
+  type LicenseState,
+  REPORT_LIMIT,
+  RESOURCE_KINDS,
+  type Usage,
+} from './license.repository';
 import type { LicenseFileStore, StoredLicense } from './license-file-store';
 import { type LicensePortal, PortalCallError } from './license-portal';
 import { DAY_MS, evaluateLicense, type LicenseEvaluation, type LicenseLimits } from './license-state';
@@ -81,6 +89,10 @@ interface Snapshot {
   evaluation: LicenseEvaluation;
 }
 
+/** The first REPORT_LIMIT changed resources by id and name (answers and audit entries stay small). */
+const listed = (rows: AffectedResource[]) =>
+  rows.slice(0, REPORT_LIMIT).map((r) => ({ id: r.id, name: r.name }));
+
 /** What a portal code means for the panel's caller. */
 function portalAnswerError(answer: LicenseAnswer): AppError {
   const detail = answer.detail ?? answer.error ?? answer.code;
@@ -124,6 +136,7 @@ export class LicenseService implements LicenseGate {
   private state!: LicenseState;
   private readonly repo: LicenseRepository;
   private busy: Promise<unknown> = Promise.resolve();
+  private provisioner: Provisioner | null = null;
 
   constructor(private readonly deps: LicenseServiceDeps) {
     this.repo = deps.repo;
@@ -131,6 +144,26 @@ export class LicenseService implements LicenseGate {
 
   async init(): Promise<void> {
     this.state = await this.repo.state();
+  }
+
+  /** Enforcement takes disabled domains/databases/accounts offline through the panel's provisioner. */
+  attachProvisioner(provisioner: Provisioner): void {
+    this.provisioner = provisioner;
+  }
+
+  private async provision(kind: CountedResource, action: 'suspend' | 'unsuspend', rows: AffectedResource[]) {
+    if (!this.provisioner) return;
+    for (const r of rows) {
+      // Re-enabling never brings back what an admin suspended.
+      if (action === 'unsuspend' && r.status === 'suspended') continue;
+      const event =
+        kind === 'account'
+          ? { action, kind, name: r.name }
+          : { action, kind, name: r.name, owner: r.owner ?? '' };
+      await this.provisioner.apply(event).catch((err) => {
+        this.deps.logger.error({ err, kind, name: r.name }, `provisioner ${action} failed`);
+      });
+    }
   }
 
   get portalConfigured(): boolean {
@@ -680,8 +713,9 @@ export class LicenseService implements LicenseGate {
         const limit = e.limits[LIMIT_OF[kind]];
         const reason = `license: over the ${e.is_valid ? `${e.tier} license` : 'unlicensed allowance'} limit of ${limit} ${PLURAL[kind]}`;
         const r = await this.repo.disableExcess(kind, limit, reason, now);
-        disabled[PLURAL[kind] as string] = { limit, disabled: r.count, resources: r.resources };
+        disabled[PLURAL[kind] as string] = { limit, disabled: r.count, resources: listed(r.resources) };
         total += r.count;
+        await this.provision(kind, 'suspend', r.resources);
       }
       await this.audit(
         'enforce',
@@ -729,9 +763,10 @@ export class LicenseService implements LicenseGate {
           limit,
           reenabled: r.count,
           still_disabled: await this.repo.disabledCount(kind),
-          resources: r.resources,
+          resources: listed(r.resources),
         };
         total += r.count;
+        await this.provision(kind, 'unsuspend', r.resources);
       }
       await this.audit(
         're-enable',
