@@ -140,7 +140,7 @@ class StandInPortal implements PortalDownloads {
     copyFileSync(a.file, dest);
     if (this.tweaks.tamperArtifact) {
       const bytes = readFileSync(dest);
-      bytes[bytes.length - 10] ^= 0xff;
+      bytes.writeUInt8(bytes.readUInt8(bytes.length - 10) ^ 0xff, bytes.length - 10);
       writeFileSync(dest, bytes);
     }
     const bytes = readFileSync(dest);
