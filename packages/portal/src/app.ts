@@ -40,9 +40,10 @@ export interface BuildPortalAppDeps extends PortalDeps {
 
 /** Builds the portal app without listening (tests use `inject()`); `app.portal` holds the services. */
 export async function buildPortalApp(deps: BuildPortalAppDeps): Promise<App> {
-  const services = createPortalServices(deps);
+  const logger = deps.logger ?? createLogger({ level: 'silent' });
+  const services = createPortalServices({ ...deps, logger });
   const app = createApp({
-    logger: deps.logger ?? createLogger({ level: 'silent' }),
+    logger,
     renderError: renderPortalError,
     errorStatus: portalErrorStatus,
     https: deps.https ?? null,
@@ -50,6 +51,7 @@ export async function buildPortalApp(deps: BuildPortalAppDeps): Promise<App> {
     trustProxy: deps.config.trustProxy,
   });
   app.decorate('portal', services);
+  app.addHook('onClose', async () => services.close());
   // A POST without a body is validated as `{}`, so a missing field is named ("The key field is required.").
   app.addHook('preValidation', async (request) => {
     if (request.body === undefined && ['POST', 'PATCH', 'PUT'].includes(request.method)) request.body = {};

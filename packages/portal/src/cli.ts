@@ -89,6 +89,11 @@ const startCommand: CliRegistration = (program) => {
       'public API requests per minute per IP (WISPANEL_PORTAL_RATE_LIMIT, default 120)',
     )
     .option('--trust-proxy', 'take client IPs from X-Forwarded-For (WISPANEL_PORTAL_TRUST_PROXY)')
+    .option('--redis-url <url>', 'share the rate limit across instances (WISPANEL_PORTAL_REDIS_URL)')
+    .option(
+      '--artifact-dir <dir>',
+      'release artifacts (WISPANEL_PORTAL_ARTIFACT_DIR, default <data-dir>/artifacts)',
+    )
     .action(async (opts: CommonOptions) => {
       const config = loadPortalConfig(opts);
       const portal = await startPortal(config, opts.json ? { logLevel: 'warn' } : {});

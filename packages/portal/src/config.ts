@@ -68,9 +68,9 @@ export function loadPortalConfig(
   }
   const publicRateLimit = r.int('rateLimit', 'WISPANEL_PORTAL_RATE_LIMIT', 120, 1, 1_000_000);
   const redisUrl = r.string('redisUrl', 'WISPANEL_PORTAL_REDIS_URL') ?? null;
-  if (redisUrl && !/^rediss?:\/\//.test(redisUrl)) {
+  if (redisUrl && !/^redis:\/\//.test(redisUrl)) {
     r.problem(
-      `WISPANEL_PORTAL_REDIS_URL (--redis-url) must start with redis:// or rediss://, got "${redisUrl}"`,
+      `WISPANEL_PORTAL_REDIS_URL (--redis-url) must start with redis:// (rediss:// is not supported: use a local TLS tunnel), got "${redisUrl}"`,
     );
   }
   const maxArtifactBytes = r.int(

@@ -1,9 +1,10 @@
 import { MemoryRateLimiter, type RateLimiter } from '@wispanel/kit';
-import type { onRequestHookHandler } from 'fastify';
+import type { FastifyBaseLogger, onRequestHookHandler } from 'fastify';
 import type { Kysely } from 'kysely';
 import type { PortalConfig } from './config';
 import type { PortalDatabase, PortalTables } from './db';
 import { adminAuthHook, publicRateLimitHook } from './http/hooks';
+import { FallbackRateLimiter, RedisRateLimiter } from './http/redis-rate-limit';
 import { AdminKeys } from './modules/admin-keys/admin-keys';
 import { EventLog } from './modules/events/event-log';
 import { LicenseApiService } from './modules/license-api/license-api.service';
@@ -20,6 +21,8 @@ export interface PortalDeps {
   rateLimiter?: RateLimiter;
   /** Defaults to the key files in `config.keysDir`. */
   signing?: SigningService;
+  /** Where service warnings go (e.g. the shared rate limiter being down). */
+  logger?: FastifyBaseLogger;
 }
 
 /**
@@ -41,6 +44,8 @@ export interface PortalServices {
   /** `licenses.findActivated(key, hardwareId)` for the download API. */
   licenses: LicenseService;
   licenseApi: LicenseApiService;
+  /** Releases what the services hold open (the Redis connection). The app calls it on close. */
+  close(): void;
   hooks: {
     /** `onRequest` for every `/api/v1/admin/*` route (X-Admin-Key). Sets `request.adminActor`. */
     admin: onRequestHookHandler;
@@ -60,7 +65,16 @@ export function createPortalServices(deps: PortalDeps): PortalServices {
   const tiers = new TierService(db, events, clock);
   const licenses = new LicenseService(db, database.dialect, hasher, tiers, events, clock);
   const licenseApi = new LicenseApiService(db, database.dialect, hasher, signing, events, clock);
-  const limiter = deps.rateLimiter ?? new MemoryRateLimiter(config.publicRateLimit, 60_000);
+  const memory = new MemoryRateLimiter(config.publicRateLimit, 60_000);
+  const limiter =
+    deps.rateLimiter ??
+    (config.redisUrl
+      ? new FallbackRateLimiter(
+          new RedisRateLimiter(config.redisUrl, config.publicRateLimit),
+          memory,
+          (message, err) => deps.logger?.warn({ err }, message),
+        )
+      : memory);
   return {
     config,
     database,
@@ -73,6 +87,7 @@ export function createPortalServices(deps: PortalDeps): PortalServices {
     tiers,
     licenses,
     licenseApi,
+    close: () => (limiter as { close?: () => void }).close?.(),
     hooks: { admin: adminAuthHook(adminKeys), publicRateLimit: publicRateLimitHook(limiter) },
   };
 }

@@ -29,11 +29,6 @@ export async function startPortal(
     await database.close();
     throw err;
   }
-  if (config.redisUrl) {
-    logger.warn(
-      'WISPANEL_PORTAL_REDIS_URL is set but this build limits per instance in memory (see docs/portal-api.md)',
-    );
-  }
   await app.listen({ host: config.host, port: config.port });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;

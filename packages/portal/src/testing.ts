@@ -23,12 +23,17 @@ export type TestDialect = 'sqlite' | 'postgres';
 
 export async function createTestPortal(
   dialect: TestDialect,
-  options: { clock?: () => Date; rateLimit?: number } = {},
+  options: { clock?: () => Date; rateLimit?: number; redisUrl?: string } = {},
 ): Promise<TestPortal> {
   const dir = tempDir('wispanel-portal-');
   const pg = dialect === 'postgres' ? await createTestPostgresDatabase() : null;
   const config = loadPortalConfig(
-    { dataDir: dir.path, ...(pg ? { databaseUrl: pg.url } : {}), rateLimit: options.rateLimit ?? 100_000 },
+    {
+      dataDir: dir.path,
+      ...(pg ? { databaseUrl: pg.url } : {}),
+      ...(options.redisUrl ? { redisUrl: options.redisUrl } : {}),
+      rateLimit: options.rateLimit ?? 100_000,
+    },
     {},
   );
   const init = await initPortal(config);
