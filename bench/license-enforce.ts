@@ -52,7 +52,19 @@ try {
   await db.transaction().execute(async (tx) => {
     await tx
       .insertInto('users')
-      .values({ username: 'admin', email: 'admin@example.com', password_hash: 'x', role: 'admin', package: 'default', creator_id: null, status: 'active', license_disabled_at: null, license_disabled_reason: null, created_at: now, updated_at: now })
+      .values({
+        username: 'admin',
+        email: 'admin@example.com',
+        password_hash: 'x',
+        role: 'admin',
+        package: 'default',
+        creator_id: null,
+        status: 'active',
+        license_disabled_at: null,
+        license_disabled_reason: null,
+        created_at: now,
+        updated_at: now,
+      })
       .execute();
     const batch = 500;
     for (let i = 0; i < COUNT; i += batch) {
@@ -72,37 +84,64 @@ try {
       await tx.insertInto('domains').values(rows).execute();
     }
   });
-  console.log(`${COUNT} domains (every 1000th admin-suspended), limit ${LIMIT}; node ${process.version}, SQLite file`);
+  console.log(
+    `${COUNT} domains (every 1000th admin-suspended), limit ${LIMIT}; node ${process.version}, SQLite file`,
+  );
   const repo = new LicenseRepository(db);
 
-  const enforced = await measure('enforce (panel: set-based)', () => repo.disableExcess('domain', LIMIT, 'bench', new Date()));
-  const again = await measure('enforce again (idempotent, nothing to do)', () => repo.disableExcess('domain', LIMIT, 'bench', new Date()));
-  const restored = await measure('re-enable, unlimited (panel: set-based)', () => repo.reenableWithin('domain', -1));
+  const enforced = await measure('enforce (panel: set-based)', () =>
+    repo.disableExcess('domain', LIMIT, 'bench', new Date()),
+  );
+  const again = await measure('enforce again (idempotent, nothing to do)', () =>
+    repo.disableExcess('domain', LIMIT, 'bench', new Date()),
+  );
+  const restored = await measure('re-enable, unlimited (panel: set-based)', () =>
+    repo.reenableWithin('domain', -1),
+  );
   console.log(`  disabled ${enforced.count}, then ${again.count}; re-enabled ${restored.count}`);
 
   const naive = await measure('baseline: enforce row by row', async () => {
-    const rows = await db.selectFrom('domains').select(['id', 'status', 'license_disabled_at']).orderBy('id').execute();
+    const rows = await db
+      .selectFrom('domains')
+      .select(['id', 'status', 'license_disabled_at'])
+      .orderBy('id')
+      .execute();
     const plan = planEnforcement(rows, LIMIT);
     await db.transaction().execute(async (tx) => {
       for (const id of plan.disable) {
-        await tx.updateTable('domains').set({ license_disabled_at: now, license_disabled_reason: 'bench' }).where('id', '=', id).execute();
+        await tx
+          .updateTable('domains')
+          .set({ license_disabled_at: now, license_disabled_reason: 'bench' })
+          .where('id', '=', id)
+          .execute();
       }
     });
     return plan.disable.length;
   });
   const naiveBack = await measure('baseline: re-enable row by row', async () => {
-    const rows = await db.selectFrom('domains').select(['id', 'status', 'license_disabled_at']).orderBy('id').execute();
+    const rows = await db
+      .selectFrom('domains')
+      .select(['id', 'status', 'license_disabled_at'])
+      .orderBy('id')
+      .execute();
     const plan = planEnforcement(rows, -1);
     await db.transaction().execute(async (tx) => {
       for (const id of plan.reenable) {
-        await tx.updateTable('domains').set({ license_disabled_at: null, license_disabled_reason: null }).where('id', '=', id).execute();
+        await tx
+          .updateTable('domains')
+          .set({ license_disabled_at: null, license_disabled_reason: null })
+          .where('id', '=', id)
+          .execute();
       }
     });
     return plan.reenable.length;
   });
   console.log(`  baseline disabled ${naive}, re-enabled ${naiveBack}`);
-  const check = await sql<{ n: number }>`SELECT COUNT(*) AS n FROM domains WHERE license_disabled_at IS NOT NULL`.execute(db);
-  if (enforced.count !== naive || Number(check.rows[0]?.n) !== 0) throw new Error('panel and baseline disagree');
+  const check = await sql<{
+    n: number;
+  }>`SELECT COUNT(*) AS n FROM domains WHERE license_disabled_at IS NOT NULL`.execute(db);
+  if (enforced.count !== naive || Number(check.rows[0]?.n) !== 0)
+    throw new Error('panel and baseline disagree');
 } finally {
   clearInterval(sampler);
   await database.close();
