@@ -2,7 +2,9 @@ import type { ReadStream } from 'node:fs';
 import {
   type CheckUpdateRequest,
   type CheckUpdateResponse,
+  channelIncludes,
   type DownloadTokenResponse,
+  RELEASE_CHANNELS,
   type SignedDocument,
   type SigningKey,
   signDocument,
@@ -124,7 +126,8 @@ export class DownloadsService {
     const license = await this.authorize(input.key, input.hardware_id, 'download.check_update', ip, {
       channel: input.channel,
     });
-    const rows = await this.deps.releases.listForUpdateCheck(input.current_version);
+    const channels = RELEASE_CHANNELS.filter((c) => channelIncludes(input.channel, c));
+    const rows = await this.deps.releases.listForUpdateCheck(input.current_version, channels);
     const decision = decideUpdate(rows.map(factsOf), {
       currentVersion: input.current_version,
       channel: input.channel,

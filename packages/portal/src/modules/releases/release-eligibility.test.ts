@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { changelogMarkdown, decideUpdate, isReleaseVersion, type ReleaseFacts } from './release-eligibility';
+import { versionKey } from './releases.repository';
 
 function rel(version: string, over: Partial<ReleaseFacts> = {}): ReleaseFacts {
   return {
@@ -28,6 +29,12 @@ describe('release eligibility', () => {
     for (const bad of ['v1.4.2', '1.4', '1.4.2+build.1', ' 1.4.2', '01.4.2', '']) {
       expect(isReleaseVersion(bad)).toBe(false);
     }
+  });
+
+  it('version keys sort as text the way version cores sort as numbers', () => {
+    const sorted = ['1.10.0', '1.9.0', '1.9.0-beta.2', '10.0.0', '2.0.0'].map(versionKey).sort();
+    expect(sorted).toEqual(['1.9.0', '1.9.0', '1.10.0', '2.0.0', '10.0.0'].map(versionKey));
+    expect(versionKey('1.9.0-beta.2')).toBe(versionKey('1.9.0'));
   });
 
   it('offers the newest newer release, semver-ordered not text-ordered', () => {

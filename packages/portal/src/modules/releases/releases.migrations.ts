@@ -1,6 +1,10 @@
 import type { Migration } from '@wispanel/kit';
 
-/** Portal migrations 040–059 belong to releases and downloads. Timestamps are ISO-8601 UTC text. */
+/**
+ * Portal migrations 040–059 belong to releases and downloads. Timestamps are ISO-8601 UTC text.
+ * `version_key` is the zero-padded `major.minor.patch` so SQL can skip releases older than a panel's version
+ * (prerelease order is then settled in code).
+ */
 export const releaseMigrations: Migration[] = [
   {
     id: '040_releases',
@@ -8,6 +12,7 @@ export const releaseMigrations: Migration[] = [
       `CREATE TABLE releases (
         id TEXT PRIMARY KEY,
         version TEXT NOT NULL UNIQUE,
+        version_key TEXT NOT NULL,
         channel TEXT NOT NULL,
         status TEXT NOT NULL,
         changelog TEXT NOT NULL,
@@ -26,12 +31,13 @@ export const releaseMigrations: Migration[] = [
         yanked_at TEXT,
         yank_reason TEXT
       )`,
-      'CREATE INDEX releases_status_channel ON releases (status, channel)',
+      'CREATE INDEX releases_status_channel ON releases (status, channel, version_key)',
     ],
     postgres: [
       `CREATE TABLE releases (
         id TEXT PRIMARY KEY,
         version TEXT NOT NULL UNIQUE,
+        version_key TEXT NOT NULL,
         channel TEXT NOT NULL,
         status TEXT NOT NULL,
         changelog TEXT NOT NULL,
@@ -50,7 +56,7 @@ export const releaseMigrations: Migration[] = [
         yanked_at TEXT,
         yank_reason TEXT
       )`,
-      'CREATE INDEX releases_status_channel ON releases (status, channel)',
+      'CREATE INDEX releases_status_channel ON releases (status, channel, version_key)',
     ],
   },
 ];

@@ -6,6 +6,8 @@ import type { ReleaseStatus } from './release-eligibility';
 export interface ReleasesTable {
   id: string;
   version: string;
+  /** Zero-padded `major.minor.patch` (see `versionKey`), for range filters in SQL. */
+  version_key: string;
   channel: ReleaseChannel;
   status: ReleaseStatus;
   changelog: string;
@@ -30,6 +32,12 @@ export interface ReleaseTables {
 }
 
 export type ReleaseRow = Selectable<ReleasesTable>;
+
+/** `1.4.2-beta.1` → `0000000000000001.0000000000000004.0000000000000002`: sorts as text like the version core. */
+export function versionKey(version: string): string {
+  const core = version.split('-')[0]!.split('.');
+  return core.map((n) => n.padStart(16, '0')).join('.');
+}
 
 export class DuplicateVersionError extends Error {
   constructor(readonly version: string) {
@@ -62,12 +70,27 @@ export class ReleasesRepository {
     return q.orderBy('created_at', 'desc').execute();
   }
 
-  /** Everything a check-update may need: published releases, plus the running one for its changelog. */
-  async listForUpdateCheck(currentVersion: string): Promise<ReleaseRow[]> {
+  /**
+   * What a check-update needs: published releases in the channel set whose major.minor.patch is not below the
+   * running version's, plus the running release itself (for its changelog). Older releases are never read.
+   */
+  async listForUpdateCheck(
+    currentVersion: string,
+    channels: readonly ReleaseChannel[],
+  ): Promise<ReleaseRow[]> {
     return this.db
       .selectFrom('releases')
       .selectAll()
-      .where((eb) => eb.or([eb('status', '=', 'published'), eb('version', '=', currentVersion)]))
+      .where((eb) =>
+        eb.or([
+          eb.and([
+            eb('status', '=', 'published'),
+            eb('channel', 'in', [...channels]),
+            eb('version_key', '>=', versionKey(currentVersion)),
+          ]),
+          eb('version', '=', currentVersion),
+        ]),
+      )
       .execute();
   }
 

@@ -15,7 +15,12 @@ import {
   ArtifactTooLargeError,
 } from './artifact-store';
 import { compareVersions, isReleaseVersion, type ReleaseStatus } from './release-eligibility';
-import { DuplicateVersionError, type ReleaseRow, type ReleasesRepository } from './releases.repository';
+import {
+  DuplicateVersionError,
+  type ReleaseRow,
+  type ReleasesRepository,
+  versionKey,
+} from './releases.repository';
 
 /** What the releases service needs from the rest of the portal, and nothing more. */
 export interface ReleaseServiceDeps {
@@ -142,6 +147,7 @@ export class ReleasesService {
     const row: ReleaseRow = {
       id: randomBytes(8).toString('hex'),
       version: input.version,
+      version_key: versionKey(input.version),
       channel: input.channel ?? 'stable',
       status: 'draft',
       changelog: input.changelog ?? '',
@@ -223,7 +229,7 @@ export class ReleasesService {
       updated_at: at,
     };
     if (signedFieldChange && next.sha256) next.signed_release = await this.sign(next, at);
-    const { id: _id, version: _v, ...changes } = next;
+    const { id: _id, version: _v, version_key: _k, ...changes } = next;
     if (!(await this.deps.repository.update(version, row.status, changes))) {
       throw conflict(`Version ${version} changed while it was being updated; try again`);
     }
@@ -289,7 +295,7 @@ export class ReleasesService {
       updated_at: at,
     };
     next.signed_release = await this.sign(next, at);
-    const { id: _id, version: _v, ...changes } = next;
+    const { id: _id, version: _v, version_key: _k, ...changes } = next;
     if (!(await this.deps.repository.update(version, 'draft', changes))) {
       throw conflict(`Version ${version} was published or yanked during the upload`);
     }
