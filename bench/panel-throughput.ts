@@ -29,6 +29,7 @@ const arg = (name: string, fallback: number) => {
 const HELLO = JSON.stringify({ hello: 'world' });
 
 async function serve(kind: Kind): Promise<void> {
+  process.on('SIGINT', () => process.exit(0)); // lets --cpu-prof write its profile
   const dir = tempDir('wispanel-bench-');
   const tls = kind.endsWith('https') ? await ensureSelfSignedCertificate(dir.path) : null;
   let port = 0;
@@ -67,7 +68,8 @@ async function serve(kind: Kind): Promise<void> {
     path = '/api/v1/auth/me';
     headers = { authorization: `Bearer ${init.api_key}` };
   }
-  process.send?.({ port, path, headers });
+  if (process.send) process.send({ port, path, headers });
+  else console.error(JSON.stringify({ port, path, headers })); // standalone (e.g. under --cpu-prof)
 }
 
 interface Target {
