@@ -287,6 +287,16 @@ describe.each(dialects)('releases admin API and download API on %s', (dialect) =
     expect([first.statusCode, rest.statusCode]).toEqual([206, 206]);
     expect(rest.headers['content-range']).toBe(`bytes 65536-${bytes.length - 1}/${bytes.length}`);
     expect(Buffer.concat([first.rawPayload, rest.rawPayload]).equals(bytes)).toBe(true);
+    const head = await portal.app.inject({ method: 'HEAD', url: tok.url });
+    expect([head.statusCode, head.headers['content-length'], head.rawPayload.length]).toEqual([
+      200,
+      String(bytes.length),
+      0,
+    ]);
+    // Another portal instance on the same database and keys accepts the token (nothing stored per token).
+    const second = await portal.secondInstance();
+    const elsewhere = await second.inject({ method: 'GET', url: tok.url, headers: { range: 'bytes=-100' } });
+    expect([elsewhere.statusCode, elsewhere.rawPayload.equals(bytes.subarray(-100))]).toEqual([206, true]);
     const stale = await portal.app.inject({
       method: 'GET',
       url: tok.url,
