@@ -3,6 +3,7 @@ import { type App, createApp, createLogger } from '@wispanel/kit';
 import type { FastifyBaseLogger } from 'fastify';
 import { createPortalServices, type PortalDeps, type PortalServices } from './context';
 import { portalErrorStatus, renderPortalError } from './http/errors';
+import { OPENAPI_RESPONSES } from './http/openapi-responses';
 import { downloadsRoutes } from './modules/downloads/downloads.routes';
 import { keysRoutes } from './modules/keys/keys.routes';
 import { licenseApiRoutes } from './modules/license-api/license-api.routes';
@@ -68,8 +69,10 @@ export async function buildPortalApp(deps: BuildPortalAppDeps): Promise<App> {
         securitySchemes: { adminKey: { type: 'apiKey', in: 'header', name: 'X-Admin-Key' } },
       },
     },
-    transform: ({ schema, url }) => {
+    transform: ({ schema, url, route }) => {
       const s = { ...(schema as Record<string, unknown>) };
+      const documented = OPENAPI_RESPONSES[`${String(route.method)} ${url}`];
+      if (documented && !s.response) s.response = documented;
       if (url.startsWith('/api/v1/admin/')) s.security = [{ adminKey: [] }];
       return { schema: s as never, url };
     },
