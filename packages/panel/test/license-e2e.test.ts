@@ -7,9 +7,19 @@ import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { generateSigningKeyPair } from '@wispanel/contract';
 import { tempDir } from '@wispanel/kit/testing';
 import { Agent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createPanelHarness } from './harness';
+
+/** A valid key set the portal never signed with. */
+function foreignKeySet() {
+  const k = generateSigningKeyPair();
+  return {
+    keys: [{ kid: k.kid, alg: 'ed25519', public_key: k.publicKeyPem, status: 'current', created_at: '' }],
+  };
+}
 
 const root = new URL('../../../', import.meta.url).pathname;
 const PORTAL_BIN = join(root, 'packages/portal/bin/wispanel-portal.mjs');
@@ -139,7 +149,7 @@ beforeAll(async () => {
     lease_days: 14,
     grace_days: 7,
   });
-  for (const name of ['pro', 'suspended', 'revoked', 'bound']) await issue(name, 'pro');
+  for (const name of ['pro', 'suspended', 'revoked', 'bound', 'dev', 'foreign']) await issue(name, 'pro');
   await admin('POST', `/licenses/${licenseIds.suspended}/suspend`);
   await admin('POST', `/licenses/${licenseIds.revoked}/revoke`);
   // Someone else's server takes the `bound` key first.
@@ -365,6 +375,32 @@ describe('license end to end (real portal and panel processes)', () => {
     expect(actions).toEqual(
       expect.arrayContaining(['activate', 'refresh', 'enforce', 're-enable', 'create_refused']),
     );
+  });
+
+  it('an explicit development portal is trusted by the keys it serves; without it a foreign key is refused', async () => {
+    // In-process panels against the same real portal process.
+    const dev = await createPanelHarness({ flags: { portalUrl, portalDev: true, licenseTick: 0 } });
+    try {
+      const r = await dev.call('POST', '/api/v1/license/activate', { body: { key: keys.dev } });
+      expect(r.statusCode, r.body).toBe(200);
+      expect((await dev.call('GET', '/api/v1/license/summary')).json().portal.development).toBe(true);
+    } finally {
+      await dev.close();
+    }
+    const other = tempDir('wispanel-keys-');
+    writeFileSync(join(other.path, 'keys.json'), JSON.stringify(await foreignKeySet()));
+    const strict = await createPanelHarness({
+      flags: { portalUrl, portalKeys: join(other.path, 'keys.json'), licenseTick: 0 },
+    });
+    try {
+      const r = await strict.call('POST', '/api/v1/license/activate', { body: { key: keys.foreign } });
+      expect([r.statusCode, r.json().code]).toEqual([502, 'LICENSE_FILE_INVALID']);
+      expect(r.json().error).toContain('UNKNOWN_KEY');
+      expect((await strict.call('GET', '/api/v1/license')).json().license.has_license_file).toBe(false);
+    } finally {
+      await strict.close();
+      other.remove();
+    }
   });
 
   it('a suspension signed by the portal takes effect on refresh; reinstating restores it', async () => {
