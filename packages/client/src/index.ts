@@ -1,2 +1,3 @@
+export * from './panel-client';
 export * from './portal-client';
 export * from './portal-download-client';
