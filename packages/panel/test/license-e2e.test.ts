@@ -175,6 +175,8 @@ beforeAll(async () => {
     join(portalDir, 'public-keys.json'),
     '--license-tick',
     '0',
+    '--rate-limit',
+    '100000',
     '--log-level',
     'warn',
     '--json',
