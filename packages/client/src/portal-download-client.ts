@@ -57,6 +57,13 @@ export interface DownloadOptions {
   signal?: AbortSignal;
   /** Keep the bytes already in `destination` and ask only for the rest (default true). */
   resume?: boolean;
+  /**
+   * Called once when the portal refuses the token (expired, or signing key rotated): return a fresh token
+   * for the same version and the download continues from the bytes on disk.
+   */
+  renewToken?: () => Promise<
+    Pick<DownloadTokenResponse, 'url'> & Partial<Pick<DownloadTokenResponse, 'size' | 'sha256'>>
+  >;
 }
 
 const CONTENT_RANGE = /^bytes (\d+)-(\d+)\/(\d+)$/;
@@ -217,7 +224,15 @@ export class PortalDownloadClient {
       }
       return this.downloadArtifact(token, destination, { ...options, resume: false });
     } else {
-      throw await this.failure(res);
+      const failure = await this.failure(res);
+      if (
+        options.renewToken &&
+        (failure.code === 'DOWNLOAD_TOKEN_EXPIRED' || failure.code === 'DOWNLOAD_TOKEN_INVALID')
+      ) {
+        const fresh = await options.renewToken();
+        return this.downloadArtifact(fresh, destination, { ...options, renewToken: undefined });
+      }
+      throw failure;
     }
     const total =
       expected ?? (res.headers['content-length'] ? start + Number(res.headers['content-length']) : null);

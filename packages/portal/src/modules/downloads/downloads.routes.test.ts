@@ -496,6 +496,12 @@ describe.each(dialects)('releases admin API and download API on %s', (dialect) =
       writeFileSync(dest, randomBytes(10));
       const expired = await client.downloadArtifact(tok, dest).catch((e) => e);
       expect([expired.status, expired.code]).toEqual([401, 'DOWNLOAD_TOKEN_EXPIRED']);
+      // With renewToken the client asks for a new token once and resumes from the bytes on disk.
+      writeFileSync(dest, big.subarray(0, 1000));
+      const renewed = await client.downloadArtifact(tok, dest, {
+        renewToken: () => client.requestToken({ key, hardware_id: HW, version: '3.0.0' }),
+      });
+      expect(renewed).toMatchObject({ httpStatus: 206, resumedFrom: 1000, sha256: tok.sha256 });
       const bad = await client
         .requestToken({ key: 'WISP-2222-3333-4444', hardware_id: HW, version: '3.0.0' })
         .catch((e) => e);
