@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream, type ReadStream } from 'node:fs';
-import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join, resolve, sep } from 'node:path';
 import { type Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -66,6 +66,7 @@ export class ArtifactStore {
     }
     const incoming = join(this.dir, '.incoming');
     await mkdir(incoming, { recursive: true });
+    await this.sweep(incoming);
     const temp = join(incoming, `${randomBytes(12).toString('hex')}.part`);
     const hash = createHash('sha256');
     let size = 0;
@@ -97,6 +98,16 @@ export class ArtifactStore {
     } catch (err) {
       await rm(temp, { force: true });
       throw err;
+    }
+  }
+
+  /** Removes temporary files a killed process left behind (untouched for a day: no live upload is that idle). */
+  private async sweep(incoming: string): Promise<void> {
+    const cutoff = Date.now() - 86_400_000;
+    for (const name of await readdir(incoming).catch(() => [] as string[])) {
+      const path = join(incoming, name);
+      const st = await stat(path).catch(() => null);
+      if (st && st.mtimeMs < cutoff) await rm(path, { force: true });
     }
   }
 

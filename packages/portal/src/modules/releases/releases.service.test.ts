@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import {
@@ -105,6 +105,9 @@ describe.each(dialects)('releases and downloads services on $name', ({ open }) =
   });
 
   it('over the size cap → 413 and no file left behind', async () => {
+    const stale = join(dir.path, 'artifacts', '.incoming', 'crashed.part');
+    writeFileSync(stale, 'left by a killed process');
+    utimesSync(stale, new Date(Date.now() - 2 * 86_400_000), new Date(Date.now() - 2 * 86_400_000));
     await releases.create(actor, { version: '1.5.1' });
     const err = await releases
       .uploadArtifact(actor, '1.5.1', Readable.from([randomBytes(1024 * 1024 + 1)]))
