@@ -89,6 +89,8 @@ interface Snapshot {
   evaluation: LicenseEvaluation;
 }
 
+const WARN_OUTCOMES = new Set(['failed', 'refused', 'disabled', 'warned', 'invalid', 'expired', 'grace']);
+
 /** The first REPORT_LIMIT changed resources by id and name (answers and audit entries stay small). */
 const listed = (rows: AffectedResource[]) =>
   rows.slice(0, REPORT_LIMIT).map((r) => ({ id: r.id, name: r.name }));
@@ -195,6 +197,12 @@ export class LicenseService implements LicenseGate {
     code?: string | null,
     detail?: unknown,
   ) {
+    // Every decision is also one log line (the event operators alert on); warnings for what hurts.
+    const level = WARN_OUTCOMES.has(outcome) ? 'warn' : 'info';
+    this.deps.logger[level](
+      { license: { action, actor, outcome, code: code ?? null } },
+      `license: ${message}`,
+    );
     return this.repo.audit({ action, actor, outcome, message, code: code ?? null, detail }, this.now());
   }
 
