@@ -118,6 +118,7 @@ describe('every authenticated route', () => {
       expectEnvelope(unknown, 401, 'UNAUTHORIZED');
       expect(unknown.json().error).toBe('Invalid credentials');
       expect(unknown.headers['x-ratelimit-limit'], label(r)).toBeDefined();
+      if (r.method === 'GET') expect((await h.call('HEAD', url, { key: null })).statusCode, `HEAD ${r.url}`).toBe(401);
     }
   });
 
