@@ -1,4 +1,5 @@
 import type { Database } from '@wispanel/kit';
+import type { Generated } from 'kysely';
 
 /**
  * Tables of the licensing side. Dates are ISO 8601 UTC strings (`toISOString()`) in both dialects, so they
@@ -48,7 +49,7 @@ export interface ActivationsTable {
 }
 
 export interface EventsTable {
-  id: number;
+  id: Generated<number>;
   at: string;
   license_id: string | null;
   action: string;

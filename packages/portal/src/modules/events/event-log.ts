@@ -1,5 +1,5 @@
-import type { Kysely } from 'kysely';
-import type { PortalTables } from '../../db';
+import type { Insertable, Kysely } from 'kysely';
+import type { EventsTable, PortalTables } from '../../db';
 
 /** Who did something: an admin key (by prefix), the operator's CLI, a panel, or the portal itself. */
 export interface Actor {
@@ -56,21 +56,23 @@ export class EventLog {
 
   /** Appends one event; pass a transaction to record it atomically with the change it describes. */
   async append(event: EventInput, trx: Kysely<PortalTables> = this.db): Promise<void> {
-    await trx
-      .insertInto('events')
-      .values({
-        at: this.clock().toISOString(),
-        license_id: event.licenseId ?? null,
-        action: event.action,
-        actor: `${event.actor.kind}:${event.actor.id}`,
-        ip: event.actor.ip,
-        hardware_id: event.hardwareId ?? null,
-        panel_version: event.panelVersion ?? null,
-        usage: event.usage === undefined || event.usage === null ? null : JSON.stringify(event.usage),
-        result_code: event.resultCode,
-        data: event.data ? JSON.stringify(event.data) : null,
-      } as never)
-      .execute();
+    await trx.insertInto('events').values(this.row(event)).execute();
+  }
+
+  /** The row an event becomes (for callers that insert it within a larger statement). */
+  row(event: EventInput): Insertable<EventsTable> {
+    return {
+      at: this.clock().toISOString(),
+      license_id: event.licenseId ?? null,
+      action: event.action,
+      actor: `${event.actor.kind}:${event.actor.id}`,
+      ip: event.actor.ip,
+      hardware_id: event.hardwareId ?? null,
+      panel_version: event.panelVersion ?? null,
+      usage: event.usage === undefined || event.usage === null ? null : JSON.stringify(event.usage),
+      result_code: event.resultCode,
+      data: event.data ? JSON.stringify(event.data) : null,
+    };
   }
 
   /** Newest first. */

@@ -14,7 +14,7 @@ import {
 import type { Dialect } from '@wispanel/kit';
 import type { Kysely } from 'kysely';
 import type { LicensesTable, PortalTables } from '../../db';
-import type { Actor, EventLog } from '../events/event-log';
+import type { Actor, EventInput, EventLog } from '../events/event-log';
 import { effectiveStatus, withLicenseLock } from '../licenses/license-store';
 import { newActivationId } from '../licenses/licenses.service';
 import type { LicenseKeyHasher, SigningService } from '../signing/signing-keys';
@@ -140,19 +140,26 @@ export class LicenseApiService {
     licenseId: string | null,
     code: LicenseCode,
   ): Promise<void> {
-    return this.events.append(
-      {
-        licenseId,
-        action: `license.${action}`,
-        actor,
-        hardwareId: req.hardware_id,
-        panelVersion: req.panel_version ?? null,
-        usage: req.usage ?? null,
-        resultCode: code,
-        data: req.hostname ? { hostname: req.hostname } : null,
-      },
-      trx,
-    );
+    return this.events.append(this.event(action, actor, req, licenseId, code), trx);
+  }
+
+  private event(
+    action: LicenseAction,
+    actor: Actor,
+    req: LicenseRequest,
+    licenseId: string | null,
+    code: LicenseCode,
+  ): EventInput {
+    return {
+      licenseId,
+      action: `license.${action}`,
+      actor,
+      hardwareId: req.hardware_id,
+      panelVersion: req.panel_version ?? null,
+      usage: req.usage ?? null,
+      resultCode: code,
+      data: req.hostname ? { hostname: req.hostname } : null,
+    };
   }
 
   async handle(action: LicenseAction, req: LicenseRequest, ip: string | null): Promise<LicenseApiResult> {
@@ -163,12 +170,47 @@ export class LicenseApiService {
         action === 'activate' ? this.activate(trx, actor, req, row) : this.deactivate(trx, actor, req, row),
       );
     }
-    const row = await this.db
+    // One query for the license and its tier: verify is the hot path.
+    const joined = await this.db
       .selectFrom('licenses')
-      .selectAll()
-      .where('key_hash', '=', keyHash)
+      .innerJoin('tiers', 'tiers.name', 'licenses.tier')
+      .selectAll('licenses')
+      .select([
+        'tiers.max_users',
+        'tiers.max_domains',
+        'tiers.max_databases',
+        'tiers.features',
+        'tiers.lease_days',
+        'tiers.grace_days',
+        'tiers.created_at as tier_created_at',
+        'tiers.updated_at as tier_updated_at',
+      ])
+      .where('licenses.key_hash', '=', keyHash)
       .executeTakeFirst();
-    return this.check(action, actor, req, row);
+    if (!joined) return this.check(action, actor, req, undefined, undefined);
+    const {
+      max_users,
+      max_domains,
+      max_databases,
+      features,
+      lease_days,
+      grace_days,
+      tier_created_at,
+      tier_updated_at,
+      ...row
+    } = joined;
+    const tier = tierFromRow({
+      name: row.tier,
+      max_users,
+      max_domains,
+      max_databases,
+      features,
+      lease_days,
+      grace_days,
+      created_at: tier_created_at,
+      updated_at: tier_updated_at,
+    });
+    return this.check(action, actor, req, row, tier);
   }
 
   private async activate(
@@ -265,34 +307,48 @@ export class LicenseApiService {
     actor: Actor,
     req: LicenseRequest,
     row: LicensesTable | undefined,
+    tier: Tier | undefined,
   ): Promise<LicenseApiResult> {
     const now = this.clock();
-    if (!row) {
+    if (!row || !tier) {
       await this.log(this.db, action, actor, req, null, 'NOT_FOUND');
       return this.answer(action, 'NOT_FOUND', req, now);
     }
-    const [tier, bindings] = await Promise.all([
-      this.tierOf(this.db, row.tier),
-      this.db.selectFrom('activations').selectAll().where('license_id', '=', row.id).execute(),
-    ]);
+    const bindings = await this.db
+      .selectFrom('activations')
+      .selectAll()
+      .where('license_id', '=', row.id)
+      .execute();
     const info = this.info(row, tier, bindings.length, now);
     const mine = bindings.find((b) => b.hardware_id === req.hardware_id);
     const code: LicenseCode =
       this.refusalFor(row, now) ??
       (mine ? 'VALID' : bindings.length > 0 ? 'HARDWARE_MISMATCH' : 'NOT_ACTIVATED');
     if (mine) {
-      await this.db
-        .updateTable('activations')
-        .set({
-          last_seen_at: now.toISOString(),
-          ...(req.usage ? { last_usage: JSON.stringify(req.usage) } : {}),
-          ...(req.panel_version ? { panel_version: req.panel_version } : {}),
-          ...(req.hostname ? { hostname: req.hostname } : {}),
-        })
-        .where('id', '=', mine.id)
-        .execute();
+      // Note the server as seen and log the call (one statement, one commit on PostgreSQL).
+      const seen = {
+        last_seen_at: now.toISOString(),
+        ...(req.usage ? { last_usage: JSON.stringify(req.usage) } : {}),
+        ...(req.panel_version ? { panel_version: req.panel_version } : {}),
+        ...(req.hostname ? { hostname: req.hostname } : {}),
+      };
+      const event = this.events.row(this.event(action, actor, req, row.id, code));
+      if (this.dialect === 'postgres') {
+        await this.db
+          .with('seen', (db) =>
+            db.updateTable('activations').set(seen).where('id', '=', mine.id).returning('id'),
+          )
+          .insertInto('events')
+          .values(event)
+          .execute();
+      } else {
+        // SQLite in WAL mode with synchronous=NORMAL does not sync per commit: two plain statements are cheapest.
+        await this.db.updateTable('activations').set(seen).where('id', '=', mine.id).execute();
+        await this.db.insertInto('events').values(event).execute();
+      }
+    } else {
+      await this.log(this.db, action, actor, req, row.id, code);
     }
-    await this.log(this.db, action, actor, req, row.id, code);
     if (code !== 'VALID') return this.answer(action, code, req, now, { licenseId: row.id, license: info });
     return this.answer(action, 'VALID', req, now, {
       licenseId: row.id,
