@@ -94,11 +94,12 @@ export class Supervisor {
     }
     if (this.port === 0) this.port = await freePort(this.options.host);
     writeFileSync(this.layout.supervisorPidFile, String(process.pid));
-    const pending = await this.recover();
-    if (pending) {
+    const recovered = await this.recover();
+    if (recovered === 'pending') {
       await this.applySwitch();
       return;
     }
+    if (recovered === 'launched') return;
     const outcome = await this.launchAndWait(this.layout.currentVersion() ?? undefined);
     if (outcome.ok) this.log(`release ${this.layout.currentVersion()} is up on ${this.baseUrl}`);
     else this.log(`release ${this.layout.currentVersion()} is not healthy yet: ${outcome.detail}`);
@@ -137,11 +138,16 @@ export class Supervisor {
 
   /**
    * After a crash or kill: a switch that was in flight is undone (switch back, restore the database if the new
-   * release may have run); preparation steps whose process died are marked interrupted. Returns true when a
-   * prepared release is waiting to be switched to.
+   * release may have run); preparation steps whose process died are marked interrupted. Returns `pending` when a
+   * prepared release is waiting to be switched to, `launched` when recovery already started a release.
    */
-  private async recover(): Promise<boolean> {
+  private async recover(): Promise<'pending' | 'launched' | 'none'> {
     const s = this.store.read();
+    if (s.switch?.phase === 'started' && this.layout.currentTarget() === this.layout.targetOf(s.to_version ?? '')) {
+      // The new release had passed its health check; only the commit record was missing.
+      this.finish('completed', null, `supervisor restarted after ${s.to_version} passed its health check; update committed`);
+      return 'none';
+    }
     if (s.switch) {
       await this.undoSwitch(
         s,
@@ -149,11 +155,11 @@ export class Supervisor {
         'UPDATE_INTERRUPTED',
         `the supervisor stopped during the switch to ${s.to_version} (phase ${s.switch.phase})`,
       );
-      return false;
+      return 'launched';
     }
-    if (s.state === 'restarting' && s.ready_to_switch && s.to_version) return true;
+    if (s.state === 'restarting' && s.ready_to_switch && s.to_version) return 'pending';
     reconcileInterrupted(this.store, this.layout);
-    return false;
+    return 'none';
   }
 
   private journal(

@@ -234,6 +234,8 @@ function defaultRequestSwitch(): void {
 /** A supervised panel exits with its supervisor (the IPC channel closes), so a restarted one finds the port free. */
 export function followSupervisor(): void {
   if (typeof process.send === 'function') {
-    process.once('disconnect', () => process.kill(process.pid, 'SIGTERM'));
+    // The supervisor may have died while we were still loading: then the channel is already closed.
+    if (!process.connected) setImmediate(() => process.kill(process.pid, 'SIGTERM'));
+    else process.once('disconnect', () => process.kill(process.pid, 'SIGTERM'));
   }
 }
