@@ -162,6 +162,15 @@ describe.each(dialects)('portal on %s', (dialect) => {
         ].map((l: { id: string }) => l.id),
       );
       expect(ids.size).toBe(5);
+      await issue({ tier: 'enterprise', customer_name: '100% Hosting_Co' });
+      const pct = (await admin('GET', `/licenses?q=${encodeURIComponent('0% hosting_')}`)).json();
+      expect(pct.licenses.map((l: { customer_name: string }) => l.customer_name)).toEqual([
+        '100% Hosting_Co',
+      ]);
+      expect(
+        (await admin('GET', `/licenses?q=${encodeURIComponent('%')}&tier=enterprise`)).json().pagination
+          .total,
+      ).toBe(1);
       const q = (await admin('GET', '/licenses?q=paging%203')).json();
       expect(q.licenses.map((l: { customer_name: string }) => l.customer_name)).toEqual(['Paging 3']);
       const bad = await admin('GET', '/licenses?per_page=500&status=weird');

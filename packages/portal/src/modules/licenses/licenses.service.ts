@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { LICENSE_KEY_PATTERN, maskLicenseKey } from '@wispanel/contract';
 import { AppError, type Dialect, isUniqueViolation } from '@wispanel/kit';
-import type { Kysely } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import type { ActivationsTable, LicensesTable, PortalTables } from '../../db';
 import type { Actor, EventLog, PortalEvent } from '../events/event-log';
 import type { LicenseKeyHasher } from '../signing/signing-keys';
@@ -260,8 +260,8 @@ export class LicenseService {
       const last4 = filter.q.toUpperCase().replace(/^WISP-\*{4}/, '');
       q = q.where((eb) =>
         eb.or([
-          eb(eb.fn('lower', ['customer_name']), 'like', eb.val(needle)),
-          eb(eb.fn('lower', ['customer_email']), 'like', eb.val(needle)),
+          sql<boolean>`lower(customer_name) LIKE ${needle} ESCAPE '\\'`,
+          sql<boolean>`lower(customer_email) LIKE ${needle} ESCAPE '\\'`,
           eb('key_last4', '=', last4),
           eb('id', '=', filter.q!),
         ]),
