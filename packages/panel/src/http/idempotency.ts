@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { type App, AppError, isUniqueViolation } from '@wispanel/kit';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Kysely } from 'kysely';
 import type { PanelDB } from '../db/schema';
 
@@ -135,8 +136,8 @@ declare module 'fastify' {
 export function installIdempotency(app: App, store: IdempotencyStore): void {
   app.decorateRequest('idempotency', null);
 
-  app.addHook('preHandler', async (request, reply) => {
-    if (!WRITES.has(request.method) || !request.actor) return;
+  const preHandler = async (request: FastifyRequest, reply: FastifyReply) => {
+    if (!request.actor) return;
     const header = request.headers['idempotency-key'];
     if (header === undefined) return;
     if (typeof header !== 'string' || !KEY_PATTERN.test(header)) {
@@ -170,9 +171,9 @@ export function installIdempotency(app: App, store: IdempotencyStore): void {
           .type('application/json; charset=utf-8');
         return reply.send(outcome.body);
     }
-  });
+  };
 
-  app.addHook('onSend', async (request, reply, payload) => {
+  const onSend = async (request: FastifyRequest, reply: FastifyReply, payload: unknown) => {
     const pending = request.idempotency;
     if (!pending) return payload;
     request.idempotency = null;
@@ -182,5 +183,15 @@ export function installIdempotency(app: App, store: IdempotencyStore): void {
       await store.abandon(pending.principal, pending.key);
     }
     return payload;
+  };
+
+  // Attached only to authenticated write routes, so reads pay nothing for it.
+  app.addHook('onRoute', (route) => {
+    const methods = (Array.isArray(route.method) ? route.method : [route.method]).map((m) => m.toUpperCase());
+    const config = (route.config ?? {}) as { public?: boolean };
+    if (config.public === true || !methods.some((m) => WRITES.has(m))) return;
+    const asList = <T>(v: T | T[] | undefined): T[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
+    route.preHandler = [...asList(route.preHandler), preHandler] as never;
+    route.onSend = [...asList(route.onSend), onSend] as never;
   });
 }
