@@ -94,6 +94,10 @@ const startCommand: CliRegistration = (program) => {
       '--artifact-dir <dir>',
       'release artifacts (WISPANEL_PORTAL_ARTIFACT_DIR, default <data-dir>/artifacts)',
     )
+    .option(
+      '--max-artifact-bytes <n>',
+      'artifact upload cap (WISPANEL_PORTAL_MAX_ARTIFACT_BYTES, default 2 GiB)',
+    )
     .action(async (opts: CommonOptions) => {
       const config = loadPortalConfig(opts);
       const portal = await startPortal(config, opts.json ? { logLevel: 'warn' } : {});
