@@ -798,7 +798,11 @@ export class LicenseService implements LicenseGate {
   }
 
   async disabledResources(limit: number, offset: number) {
-    return this.repo.disabled(limit, offset);
+    const r = await this.repo.disabled(limit, offset);
+    return {
+      total: r.total,
+      resources: r.resources.map((x) => ({ ...x, disabled_at: apiDate(x.disabled_at) })),
+    };
   }
 
   async auditLog(limit: number, before?: number) {
