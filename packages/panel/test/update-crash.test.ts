@@ -135,6 +135,7 @@ describe('self-update crash safety', () => {
     let latest = await publishNext();
     const results: string[] = [];
     for (const sc of SCENARIOS) {
+      const t0 = Date.now();
       const before = (await api.call('GET', '/version/info')).body.version as string;
       const marker = join(stateDir, `hook-${sc.step.replace(/[^a-z_-]/g, '_')}`);
       rmSync(marker, { force: true });
@@ -163,7 +164,7 @@ describe('self-update crash safety', () => {
       );
       await waitFor(up, 45_000, () => supervisor.output());
       const running = (await api.call('GET', '/version/info')).body.version as string;
-      results.push(`${sc.who}@${sc.step}: ${status.state} ${status.error?.code ?? ''} running ${running}`);
+      results.push(`${sc.who}@${sc.step}: ${status.state} ${status.error?.code ?? ''} running ${running} (${Date.now() - t0} ms)`);
       expect(status.state, `${sc.step}: ${JSON.stringify(status)}`).toBe(sc.expect);
       if (sc.expect === 'completed') {
         expect(running).toBe(latest);

@@ -351,8 +351,22 @@ export class Supervisor {
     const delay = Math.min(30_000, 500 * 2 ** Math.min(this.crashes - 1, 6));
     this.restartTimer = setTimeout(() => {
       this.restartTimer = null;
-      if (!this.stopping && !this.child && !this.switching) this.launch();
+      if (this.stopping || this.child || this.switching) return;
+      const child = this.launch();
+      void this.resetBackoffWhenHealthy(child);
     }, delay);
+  }
+
+  /** A restarted release that comes up healthy resets the crash back-off. */
+  private async resetBackoffWhenHealthy(child: ChildProcess): Promise<void> {
+    const deadline = Date.now() + (this.options.healthTimeoutMs ?? 90_000);
+    while (Date.now() < deadline && this.child === child) {
+      if ((await probeHealth(this.baseUrl)).ok) {
+        this.crashes = 0;
+        return;
+      }
+      await new Promise((r) => setTimeout(r, 500));
+    }
   }
 
   /** Starts `current` and waits until it is healthy (two good probes), it exits, or the window closes. */

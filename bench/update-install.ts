@@ -1,0 +1,148 @@
+/**
+ * Download + verify + unpack of a ~100 MB release artifact by the panel's update pipeline pieces, beside
+ * `curl` + `sha256sum` + `tar -x` on the same file from the same HTTPS server, measured in the same run.
+ *   npx tsx bench/update-install.ts [megabytes=100] [rounds=3]
+ * Ours: PortalDownloadClient (streamed to disk, SHA-256 on the fly) → Ed25519 check of the signed release
+ * metadata → size/SHA-256 check → unpackRelease (entry-by-entry safety checks, temp dir, rename).
+ * Baseline: `curl -sk -o F URL && sha256sum F && tar -xzf F -C DIR`. Medians of `rounds` alternating runs.
+ */
+import { execFile } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:https';
+import { join } from 'node:path';
+import { PortalDownloadClient } from '@wispanel/client';
+import {
+  generateSigningKeyPair,
+  loadSigningKey,
+  parsePublicKeySet,
+  type ReleasePayload,
+  signDocument,
+} from '@wispanel/contract';
+import { ensureSelfSignedCertificate } from '@wispanel/kit';
+import { tempDir } from '@wispanel/kit/testing';
+import * as tar from 'tar';
+import { InstallLayout } from '../packages/panel/src/modules/updates/install-layout';
+import { unpackRelease } from '../packages/panel/src/modules/updates/release-archive';
+import { checkArtifact, verifyRelease } from '../packages/panel/src/modules/updates/verify';
+
+const MB = Number(process.argv[2] ?? 100);
+const ROUNDS = Number(process.argv[3] ?? 3);
+const VERSION = '9.9.9';
+
+const work = tempDir('wispanel-bench-update-');
+process.on('exit', () => work.remove());
+
+// A release-shaped artifact: manifest, launcher, and ~MB of incompressible files (so the .tar.gz is ~MB too).
+const src = join(work.path, 'src', `wispanel-${VERSION}`);
+mkdirSync(join(src, 'bin'), { recursive: true });
+mkdirSync(join(src, 'node_modules/blob'), { recursive: true });
+writeFileSync(
+  join(src, 'release-manifest.json'),
+  JSON.stringify({ name: 'wispanel', version: VERSION, node_engine: '>=20', entry: 'bin/wispanel.mjs' }),
+);
+writeFileSync(join(src, 'bin/wispanel.mjs'), 'console.log("bench")\n');
+for (let i = 0; i < MB; i++)
+  writeFileSync(join(src, `node_modules/blob/part-${i}.bin`), randomBytes(1024 * 1024));
+const artifact = join(work.path, `wispanel-${VERSION}.tar.gz`);
+await tar.c({ gzip: { level: 1 }, file: artifact, cwd: join(work.path, 'src'), portable: true }, [
+  `wispanel-${VERSION}`,
+]);
+rmSync(join(work.path, 'src'), { recursive: true, force: true });
+const size = statSync(artifact).size;
+const sha256 = createHash('sha256').update(readFileSync(artifact)).digest('hex');
+
+const keyPair = generateSigningKeyPair();
+const keys = parsePublicKeySet({
+  keys: [
+    { kid: keyPair.kid, alg: 'ed25519', public_key: keyPair.publicKeyPem, status: 'current', created_at: '' },
+  ],
+});
+const release: ReleasePayload = {
+  v: 1,
+  version: VERSION,
+  channel: 'stable',
+  filename: `wispanel-${VERSION}.tar.gz`,
+  size,
+  sha256,
+  critical: false,
+  min_version: null,
+  created_at: new Date().toISOString(),
+};
+const releaseDoc = signDocument('release', release, loadSigningKey(keyPair.privateKeyPem));
+
+// One HTTPS server for both sides: streams the file (Range-capable is not needed for full downloads).
+mkdirSync(join(work.path, 'tls'), { recursive: true });
+const tls = await ensureSelfSignedCertificate(join(work.path, 'tls'));
+const server = createServer({ key: tls.key, cert: tls.cert }, (_req, res) => {
+  res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(size) });
+  createReadStream(artifact, { highWaterMark: 1 << 20 }).pipe(res);
+});
+await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+const addr = server.address();
+const port = typeof addr === 'object' && addr ? addr.port : 0;
+const url = `https://127.0.0.1:${port}/api/v1/download/artifact/${VERSION}?token=bench`;
+const client = new PortalDownloadClient({ baseUrl: `https://127.0.0.1:${port}`, ca: tls.cert });
+
+async function ours(round: number): Promise<number> {
+  const dir = join(work.path, `ours-${round}`);
+  mkdirSync(dir, { recursive: true });
+  const t = performance.now();
+  const got = await client.downloadArtifact(
+    { url: `/api/v1/download/artifact/${VERSION}?token=bench`, size, sha256 },
+    join(dir, 'a.tar.gz.part'),
+    { resume: false },
+  );
+  const meta = verifyRelease(releaseDoc, keys, VERSION);
+  checkArtifact({ size: got.size, sha256: got.sha256 }, meta);
+  await unpackRelease(join(dir, 'a.tar.gz.part'), new InstallLayout(join(dir, 'install')), VERSION);
+  const ms = performance.now() - t;
+  rmSync(dir, { recursive: true, force: true });
+  return ms;
+}
+
+// The baseline's curl talks to this process's server, so it runs in a child while our event loop serves.
+async function baselineAsync(round: number): Promise<number> {
+  const dir = join(work.path, `base-${round}`);
+  mkdirSync(join(dir, 'out'), { recursive: true });
+  const file = join(dir, 'a.tar.gz');
+  const t = performance.now();
+  await new Promise<void>((resolve, reject) =>
+    execFile(
+      'sh',
+      [
+        '-c',
+        `curl -sk -o "${file}" "${url}" && sha256sum "${file}" >/dev/null && tar -xzf "${file}" -C "${dir}/out"`,
+      ],
+      (err) => (err ? reject(err) : resolve()),
+    ),
+  );
+  const ms = performance.now() - t;
+  rmSync(dir, { recursive: true, force: true });
+  return ms;
+}
+
+const oursMs: number[] = [];
+const baseMs: number[] = [];
+await ours(-1); // warm-up (JIT, page cache)
+for (let i = 0; i < ROUNDS; i++) {
+  baseMs.push(await baselineAsync(i));
+  oursMs.push(await ours(i));
+}
+server.close();
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
+const o = median(oursMs);
+const b = median(baseMs);
+const mbps = (ms: number) => (size / 1e6 / (ms / 1000)).toFixed(0);
+console.log(
+  `artifact: ${(size / 1e6).toFixed(1)} MB (${MB} x 1 MiB random files), ${ROUNDS} rounds, medians`,
+);
+console.log(
+  `ours     download+sha256+signature+unpack: ${o.toFixed(0)} ms (${mbps(o)} MB/s)  runs ${oursMs.map((x) => x.toFixed(0)).join(', ')}`,
+);
+console.log(
+  `baseline curl+sha256sum+tar -x:          ${b.toFixed(0)} ms (${mbps(b)} MB/s)  runs ${baseMs.map((x) => x.toFixed(0)).join(', ')}`,
+);
+console.log(
+  `ratio ours/baseline: ${(o / b).toFixed(2)}x (lower is better; 1.00 = as fast as the shell tools)`,
+);
