@@ -281,4 +281,12 @@ describe('license lifecycle with a fake clock', () => {
     expect((await h.call('POST', '/api/v1/license/refresh')).statusCode).toBe(200);
     expect(await get('/summary')).toMatchObject({ status: 'active', is_valid: true, reason: null });
   });
+
+  it('an activation while the portal is unreachable answers 503 and keeps the license in hand', async () => {
+    portal.up = false;
+    const r = await h.call('POST', '/api/v1/license/activate', { body: { key: 'WISP-ZZZZ-YYYY-XXXX' } });
+    expect([r.statusCode, r.json().code]).toEqual([503, 'PORTAL_UNREACHABLE']);
+    expect((await get('/')).license).toMatchObject({ key: 'WISP-****JKMN', is_valid: true });
+    portal.up = true;
+  });
 });
