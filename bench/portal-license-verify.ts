@@ -32,6 +32,8 @@ interface Result {
   rps: number;
   p50: number;
   p99: number;
+  /** CPU time of this process (server + load generator) per request: steadier than req/s on a busy machine. */
+  cpuUs: number;
   errors: number;
 }
 
@@ -59,7 +61,9 @@ async function load(name: string, url: string, bodies: string[]): Promise<Result
   };
   await Promise.all(Array.from({ length: CONNECTIONS }, () => run(performance.now() + 1000, false))); // warm-up
   const start = performance.now();
+  const cpu0 = process.cpuUsage();
   await Promise.all(Array.from({ length: CONNECTIONS }, () => run(start + SECONDS * 1000, true)));
+  const cpu = process.cpuUsage(cpu0);
   const elapsed = (performance.now() - start) / 1000;
   await pool.close();
   latencies.sort((a, b) => a - b);
@@ -70,6 +74,7 @@ async function load(name: string, url: string, bodies: string[]): Promise<Result
     rps: latencies.length / elapsed,
     p50: q(0.5),
     p99: q(0.99),
+    cpuUs: (cpu.user + cpu.system) / Math.max(1, latencies.length),
     errors,
   };
 }
@@ -240,10 +245,24 @@ if (pgUrl) {
 }
 
 const baseline = results[0]!;
-console.log(`\nlicense/verify, ${CONNECTIONS} connections, ${SECONDS}s per row, node ${process.version}\n`);
-console.log('server                        req/s     p50 ms   p99 ms   vs bare (req/s)   errors');
+console.log(`\nlicense/verify, ${CONNECTIONS} connections, ${SECONDS}s per row, node ${process.version}`);
+console.log(
+  '(PostgreSQL runs in its own processes: its CPU time is not in the cpu column)\n',
+);
+console.log(
+  'server                        req/s   p50 ms   p99 ms   cpu µs/req   req/s vs bare   cpu vs bare   errors',
+);
 for (const r of results) {
   console.log(
-    `${r.name.padEnd(28)} ${r.rps.toFixed(0).padStart(7)}   ${r.p50.toFixed(2).padStart(6)}   ${r.p99.toFixed(2).padStart(6)}   ${(r.rps / baseline.rps).toFixed(3).padStart(8)}x        ${r.errors}`,
+    [
+      r.name.padEnd(28),
+      r.rps.toFixed(0).padStart(6),
+      r.p50.toFixed(2).padStart(8),
+      r.p99.toFixed(2).padStart(8),
+      r.cpuUs.toFixed(0).padStart(12),
+      `${(r.rps / baseline.rps).toFixed(3)}x`.padStart(15),
+      `${(r.cpuUs / baseline.cpuUs).toFixed(1)}x`.padStart(13),
+      String(r.errors).padStart(8),
+    ].join(' '),
   );
 }
