@@ -32,9 +32,18 @@ async function startWithDevPortal() {
   const portalDir = resolve(process.env.WISPANEL_DEV_PORTAL_DIR ?? join(panelDir, 'portal'));
   const adminKeyFile = join(portalDir, 'dev-admin-key');
   const children = [];
+  let stopping = false;
+  // Stops the children by PID and waits for them (10 s at most) before exiting.
   const stopAll = (code) => {
-    for (const c of children) if (c.exitCode === null && c.pid) process.kill(c.pid, 'SIGTERM');
-    setTimeout(() => process.exit(code), 300).unref();
+    if (stopping) return;
+    stopping = true;
+    const alive = children.filter((c) => c.exitCode === null && c.pid);
+    for (const c of alive) process.kill(c.pid, 'SIGTERM');
+    Promise.all(alive.map((c) => new Promise((r) => c.once('exit', r)))).then(() => process.exit(code));
+    setTimeout(() => {
+      for (const c of alive) if (c.exitCode === null) process.kill(c.pid, 'SIGKILL');
+      process.exit(code);
+    }, 10_000).unref();
   };
   for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => stopAll(0));
 
