@@ -1,5 +1,6 @@
-import { existsSync, readlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
+import { PortalAdminClient } from '@wispanel/client';
 import { tempDir } from '@wispanel/kit/testing';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
@@ -10,6 +11,7 @@ import {
   type Proc,
   panelApi,
   portalCli,
+  publishRelease,
   readJson,
   spawnProc,
   startPortal,
@@ -45,47 +47,32 @@ describe('self-update end to end', () => {
     const data = join(dir.path, 'data');
     const portalData = join(dir.path, 'portal');
 
-    // Releases from this tree: X and X+1 as built; X+2 dies at start, X+3 starts but is never healthy.
-    const relX = await buildRelease(X, out);
-    const [relX1, relX2, relX3] = await Promise.all([
-      buildRelease(X1, out),
-      buildRelease(X2, out),
-      buildRelease(X3, out),
-    ]);
-    const fileX2 = await withLauncher(relX2, join(dir.path, 'bad'), CRASHING_LAUNCHER);
-    const fileX3 = await withLauncher(relX3, join(dir.path, 'bad'), UNHEALTHY_LAUNCHER);
-
-    // Portal: init, a license, serving.
+    // Releases from this tree (X and X+1 as built; X+2 dies at start, X+3 starts but is never healthy), and the
+    // portal (init, a license, serving), prepared side by side.
+    const releases = (async () => {
+      const relX = await buildRelease(X, out);
+      const [relX1, relX2, relX3] = await Promise.all([
+        buildRelease(X1, out),
+        buildRelease(X2, out),
+        buildRelease(X3, out),
+      ]);
+      const fileX2 = await withLauncher(relX2, join(dir.path, 'bad'), CRASHING_LAUNCHER);
+      const fileX3 = await withLauncher(relX3, join(dir.path, 'bad'), UNHEALTHY_LAUNCHER);
+      return { relX, relX1, fileX2, fileX3 };
+    })();
     const init = await portalCli(['init', '--data-dir', portalData]);
-    const issued = await portalCli([
-      'license',
-      'issue',
-      '--data-dir',
-      portalData,
-      '--tier',
-      'pro',
-      '--term-days',
-      '30',
-    ]);
     const portal = await startPortal(portalData);
     cleanups.push(() => portal.proc.stop());
-    const changelog = join(dir.path, 'changelog.md');
-    const publish = async (file: string, version: string) => {
-      writeFileSync(changelog, `## WisPanel ${version}\n\n- change in ${version}\n`);
-      return portalCli([
-        'release',
-        'publish',
-        file,
-        '--version',
-        version,
-        '--channel',
-        'stable',
-        '--changelog',
-        changelog,
-        '--data-dir',
-        portalData,
-      ]);
-    };
+    const publish = (file: string, version: string) =>
+      publishRelease(portal.url, init.admin_key, file, version);
+    const issued = await new PortalAdminClient({
+      baseUrl: portal.url,
+      adminKey: init.admin_key,
+    }).issueLicense({
+      tier: 'pro',
+      term_days: 30,
+    });
+    const { relX, relX1, fileX2, fileX3 } = await releases;
 
     // Panel X installed and supervised.
     const installX = spawnProc(

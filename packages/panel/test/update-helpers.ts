@@ -1,5 +1,5 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createReadStream, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -226,4 +226,37 @@ export async function waitForStatus(
 
 export function readJson(path: string): Json {
   return JSON.parse(readFileSync(path, 'utf8'));
+}
+
+/** Publishes a release through the portal's admin API (create, streamed artifact upload, publish). */
+export async function publishRelease(
+  portalUrl: string,
+  adminKey: string,
+  file: string,
+  version: string,
+): Promise<Json> {
+  const headers = { 'x-admin-key': adminKey };
+  const post = async (path: string, body?: unknown) => {
+    const res = await request(`${portalUrl}/api/v1/admin/versions${path}`, {
+      method: 'POST',
+      headers: body === undefined ? headers : { ...headers, 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const json = (await res.body.json()) as Json;
+    if (res.statusCode >= 300) throw new Error(`${path}: ${res.statusCode} ${JSON.stringify(json)}`);
+    return json;
+  };
+  await post('', {
+    version,
+    channel: 'stable',
+    changelog: `## WisPanel ${version}\n\n- change in ${version}\n`,
+  });
+  const up = await request(`${portalUrl}/api/v1/admin/versions/${version}/artifact`, {
+    method: 'PUT',
+    headers: { ...headers, 'content-type': 'application/octet-stream' },
+    body: createReadStream(file),
+  });
+  const upJson = await up.body.text();
+  if (up.statusCode >= 300) throw new Error(`upload ${version}: ${up.statusCode} ${upJson}`);
+  return post(`/${version}/publish`);
 }
