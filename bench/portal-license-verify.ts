@@ -246,9 +246,7 @@ if (pgUrl) {
 
 const baseline = results[0]!;
 console.log(`\nlicense/verify, ${CONNECTIONS} connections, ${SECONDS}s per row, node ${process.version}`);
-console.log(
-  '(PostgreSQL runs in its own processes: its CPU time is not in the cpu column)\n',
-);
+console.log('(PostgreSQL runs in its own processes: its CPU time is not in the cpu column)\n');
 console.log(
   'server                        req/s   p50 ms   p99 ms   cpu µs/req   req/s vs bare   cpu vs bare   errors',
 );
