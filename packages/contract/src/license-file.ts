@@ -28,6 +28,8 @@ export interface LicensePayload {
   /** The client nonce of the request that produced this file (empty when none was sent). */
   nonce: string;
   status: 'active' | 'suspended' | 'revoked' | 'expired';
+  /** Id of the signing key, repeated inside the signed payload (the portal always sets it). */
+  kid?: string;
 }
 
 const BEGIN = '-----BEGIN WISPANEL LICENSE FILE-----';
@@ -95,6 +97,9 @@ export function verifyLicenseFile(text: string, options: VerifyLicenseOptions): 
   }
   if (payload.v !== 1 || typeof payload.valid_until !== 'string' || typeof payload.hardware_id !== 'string') {
     throw new LicenseFileError('MALFORMED', 'license payload has an unknown shape');
+  }
+  if (payload.kid !== undefined && payload.kid !== doc.kid) {
+    throw new LicenseFileError('MALFORMED', 'license payload names another signing key');
   }
   if (payload.hardware_id !== options.hardwareId) {
     throw new LicenseFileError('HARDWARE_MISMATCH', 'license file was issued for another server');

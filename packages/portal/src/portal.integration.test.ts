@@ -254,6 +254,7 @@ describe.each(dialects)('portal on %s', (dialect) => {
         hardware_id: hw(1),
       });
       expect(payload.limits).toEqual({ max_users: 250, max_domains: 1000, max_databases: -1 });
+      expect(payload.kid).toBe((await trusted()).keys().next().value);
       expect(Date.parse(payload.valid_until) - now.getTime()).toBe(14 * 86_400_000);
       const signed = verifyDocument<LicenseAnswerPayload>('license-answer', r.body.signed, await trusted());
       expect(signed).toMatchObject({

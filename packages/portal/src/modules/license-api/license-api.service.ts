@@ -71,6 +71,7 @@ export class LicenseApiService {
   }
 
   private licenseFile(info: LicenseInfo, req: LicenseRequest, now: Date): string {
+    const key = this.signing.current();
     const leaseEnd = now.getTime() + info.lease_days * DAY;
     const termEnd = info.expires_at ? Date.parse(info.expires_at) : Number.POSITIVE_INFINITY;
     const payload: LicensePayload = {
@@ -89,8 +90,9 @@ export class LicenseApiService {
       server_time: now.toISOString(),
       nonce: req.nonce ?? '',
       status: 'active',
+      kid: key.kid,
     };
-    return signLicenseFile(payload, this.signing.current());
+    return signLicenseFile(payload, key);
   }
 
   private answer(
