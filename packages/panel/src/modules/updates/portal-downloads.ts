@@ -81,6 +81,15 @@ export class ClientPortalDownloads implements PortalDownloads {
           rmSync(part, { force: true });
           throw mapped;
         }
+        if (err instanceof PortalDownloadError && err.status === 401) {
+          // Expired (or rotated-away) token: the pipeline asks for a new one and resumes from the bytes on disk.
+          throw Object.assign(
+            new UpdateError('UPDATE_DOWNLOAD_FAILED', `download token refused: ${err.message}`),
+            {
+              tokenRefused: true,
+            },
+          );
+        }
         if (err instanceof PortalDownloadError && err.status >= 400 && err.status < 500) throw mapped;
         await new Promise((r) => setTimeout(r, 250 * 2 ** attempt));
       }

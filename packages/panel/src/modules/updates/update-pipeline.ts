@@ -229,7 +229,7 @@ export class UpdatePipeline {
     this.step(jobId, 'downloading', `requesting a download token for ${release.version}`);
     await this.hook('downloading');
     const { key, hardwareId } = await this.deps.credentials();
-    const token = await portal.token({ key, hardware_id: hardwareId, version: release.version });
+    let token = await portal.token({ key, hardware_id: hardwareId, version: release.version });
     if (token.size !== release.size || token.sha256 !== release.sha256) {
       throw new UpdateError(
         'UPDATE_METADATA_MISMATCH',
@@ -241,21 +241,29 @@ export class UpdatePipeline {
     if (existsSync(`${file}.part`)) store.log('resuming a previous partial download');
     let lastWrite = 0;
     let hooked = false;
-    const downloaded = await portal.download(token, file, {
-      onProgress: (bytes, total) => {
-        const t = Date.now();
-        if (t - lastWrite < THROTTLE_MS && bytes < total) return;
-        lastWrite = t;
-        this.ownedUpdate(jobId, (s) => ({
-          ...s,
-          progress: { bytes, total, percent: Math.floor((bytes / total) * 1000) / 10 },
-        }));
-        if (!hooked && bytes >= total / 2) {
-          hooked = true;
-          void this.hook('download-half');
-        }
-      },
-    });
+    const onProgress = (bytes: number, total: number) => {
+      const t = Date.now();
+      if (t - lastWrite < THROTTLE_MS && bytes < total) return;
+      lastWrite = t;
+      this.ownedUpdate(jobId, (s) => ({
+        ...s,
+        progress: { bytes, total, percent: Math.floor((bytes / total) * 1000) / 10 },
+      }));
+      if (!hooked && bytes >= total / 2) {
+        hooked = true;
+        void this.hook('download-half');
+      }
+    };
+    let downloaded: { size: number; sha256: string } | undefined;
+    for (let attempt = 0; !downloaded; attempt++) {
+      try {
+        downloaded = await portal.download(token, file, { onProgress });
+      } catch (err) {
+        if (!(err as { tokenRefused?: boolean }).tokenRefused || attempt >= 2) throw err;
+        this.deps.store.log('download token expired; requesting a new one and resuming');
+        token = await portal.token({ key, hardware_id: hardwareId, version: release.version });
+      }
+    }
     this.step(jobId, 'verifying', 'verifying size and SHA-256 against the signed metadata');
     await this.hook('verifying');
     // The client hashed the bytes as they arrived (resumed prefix included); no second pass over the file.
