@@ -112,7 +112,7 @@ if (!env.WISPANEL_TEST_PG_URL) {
 
 const out = join(root, '.tmp');
 mkdirSync(out, { recursive: true });
-const report = join(out, 'vitest-report.json');
+const report = join(out, `vitest-report-${process.pid}.json`);
 rmSync(report, { force: true });
 const cleanup = () => pgHandle?.stop();
 process.on('SIGINT', () => {
@@ -145,6 +145,7 @@ if (existsSync(report)) {
     r.numFailedTests +
     (r.testResults ?? []).filter((t) => t.status === 'failed' && t.assertionResults.length === 0).length;
   skipped = r.numPendingTests + r.numTodoTests;
+  rmSync(report, { force: true });
 } else {
   failed = 1;
 }
