@@ -6,6 +6,9 @@ export class ConfigError extends Error {
   }
 }
 
+/** Commander gives flags in camelCase (`maxArtifactBytes`); people type them in kebab-case. */
+const kebab = (flag: string) => flag.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+
 /** Collects problems while reading settings from flags and environment. */
 export class ConfigReader {
   readonly problems: string[] = [];
@@ -34,7 +37,9 @@ export class ConfigReader {
     if (v === undefined) return fallback;
     const n = Number(v);
     if (!/^-?\d+$/.test(v.trim()) || !Number.isSafeInteger(n) || n < min || n > max) {
-      this.problems.push(`${envName} (--${flag}) must be a whole number from ${min} to ${max}, got "${v}"`);
+      this.problems.push(
+        `${envName} (--${kebab(flag)}) must be a whole number from ${min} to ${max}, got "${v}"`,
+      );
       return fallback;
     }
     return n;
@@ -45,7 +50,7 @@ export class ConfigReader {
     if (v === undefined) return fallback;
     if (['1', 'true', 'yes', 'on'].includes(v.toLowerCase())) return true;
     if (['0', 'false', 'no', 'off'].includes(v.toLowerCase())) return false;
-    this.problems.push(`${envName} (--${flag}) must be true or false, got "${v}"`);
+    this.problems.push(`${envName} (--${kebab(flag)}) must be true or false, got "${v}"`);
     return fallback;
   }
 
@@ -53,7 +58,7 @@ export class ConfigReader {
     const v = this.raw(flag, envName);
     if (v === undefined) return fallback;
     if (!(allowed as readonly string[]).includes(v)) {
-      this.problems.push(`${envName} (--${flag}) must be one of ${allowed.join(', ')}, got "${v}"`);
+      this.problems.push(`${envName} (--${kebab(flag)}) must be one of ${allowed.join(', ')}, got "${v}"`);
       return fallback;
     }
     return v as T;
