@@ -1,7 +1,6 @@
 import { writeFileSync } from 'node:fs';
-import { AppError, ConfigError, createLogger } from '@wispanel/kit';
+import { AppError, ConfigError } from '@wispanel/kit';
 import { Command, InvalidArgumentError } from 'commander';
-import { buildPortalApp } from './app';
 import { loadPortalConfig, type PortalConfig, type PortalFlags } from './config';
 import { createPortalServices, type PortalServices } from './context';
 import { initPortal } from './init';
@@ -439,5 +438,3 @@ if (isMain) {
     .parseAsync(process.argv)
     .catch((err) => fail({ json }, err));
 }
-
-export { buildPortalApp, createLogger };
