@@ -1,4 +1,4 @@
-import { existsSync, readlinkSync } from 'node:fs';
+import { existsSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PortalAdminClient } from '@wispanel/client';
 import { tempDir } from '@wispanel/kit/testing';
@@ -30,6 +30,7 @@ const X = '7.0.0';
 const X1 = '7.0.1';
 const X2 = '7.0.2';
 const X3 = '7.0.3';
+const X4 = '7.0.4';
 
 const cleanups: Array<() => unknown> = [];
 afterAll(async () => {
@@ -241,6 +242,28 @@ describe('self-update end to end', () => {
     expect(names).toContain('kept-through-updates.example');
     expect(names).toContain('created-on-x1.example');
 
+    // A tampered artifact on the portal (same size, one byte changed) is refused; X+1 keeps running.
+    const relX4 = await buildRelease(X4, out);
+    await publish(relX4.file, X4);
+    const stored = join(portalData, 'artifacts', X4, `wispanel-${X4}.tar.gz`);
+    const bytes = readFileSync(stored);
+    bytes.writeUInt8(bytes.readUInt8(bytes.length - 100) ^ 0xff, bytes.length - 100);
+    writeFileSync(stored, bytes);
+    const s4 = await api.call('POST', '/version/update');
+    expect(s4.status, JSON.stringify(s4.body)).toBe(202);
+    const done4 = await waitForStatus(
+      api,
+      (s) => s.job_id === s4.body.job_id && ['completed', 'failed', 'rolled_back'].includes(s.state),
+      60_000,
+      logs,
+    );
+    expect(done4, JSON.stringify(done4)).toMatchObject({
+      state: 'failed',
+      to_version: X4,
+      error: { code: 'UPDATE_CHECKSUM_MISMATCH' },
+    });
+    expect((await api.call('GET', '/version/info')).body.version).toBe(X1);
+
     // Status survives a restart of the whole thing.
     await supervisor.stop();
     supervisor = spawnProc(
@@ -259,8 +282,9 @@ describe('self-update end to end', () => {
       ],
       env,
     );
-    const after = await waitForStatus(api, (s) => s.state === 'rolled_back', 45_000, logs);
-    expect(after.job_id).toBe(s3.body.job_id);
+    const after = await waitForStatus(api, (s) => s.state === 'failed', 45_000, logs);
+    expect(after.job_id).toBe(s4.body.job_id);
+    expect(after.error.code).toBe('UPDATE_CHECKSUM_MISMATCH');
     // Kept: current + previous 3 at most; the failed ones stay until pruned by a later successful update.
     expect(existsSync(join(install, 'releases', X))).toBe(true);
     const json: Json = readJsonSafe(join(install, 'state/update.json'));

@@ -145,14 +145,20 @@ export async function startPortal(dataDir: string): Promise<{ url: string; proc:
     ],
     { ...process.env, WISPANEL_PORTAL_LOG_LEVEL: 'warn' },
   );
-  const url = await waitFor(
-    async () => {
-      const m = /"url":\s*"([^"]+)"/.exec(proc.output());
-      return m ? m[1] : undefined;
-    },
-    45_000,
-    () => `portal did not start: ${proc.output()}`,
-  );
+  let url: string | undefined;
+  try {
+    url = await waitFor(
+      async () => {
+        const m = /"url":\s*"([^"]+)"/.exec(proc.output());
+        return m ? m[1] : undefined;
+      },
+      45_000,
+      () => `portal did not start: ${proc.output()}`,
+    );
+  } catch (err) {
+    await proc.stop('SIGKILL');
+    throw err;
+  }
   return { url: url as string, proc };
 }
 
