@@ -68,6 +68,9 @@ async function serve(kind: Kind): Promise<void> {
     path = '/api/v1/auth/me';
     headers = { authorization: `Bearer ${init.api_key}` };
   }
+  process.on('message', (m) => {
+    if (m === 'cpu') process.send?.({ cpu: process.cpuUsage() });
+  });
   if (process.send) process.send({ port, path, headers });
   else console.error(JSON.stringify({ port, path, headers })); // standalone (e.g. under --cpu-prof)
 }
@@ -77,6 +80,20 @@ interface Target {
   path: string;
   headers: Record<string, string>;
   child: ChildProcess;
+}
+
+/** CPU time (user + system, µs) the server process has used so far. */
+function serverCpu(t: Target): Promise<number> {
+  return new Promise((resolve) => {
+    const onMessage = (m: unknown) => {
+      const cpu = (m as { cpu?: { user: number; system: number } }).cpu;
+      if (!cpu) return;
+      t.child.off('message', onMessage);
+      resolve(cpu.user + cpu.system);
+    };
+    t.child.on('message', onMessage);
+    t.child.send('cpu');
+  });
 }
 
 async function startTarget(kind: Kind): Promise<Target> {
@@ -106,7 +123,8 @@ async function load(
   t: Target,
   seconds: number,
   connections: number,
-): Promise<{ rps: number; errors: number }> {
+): Promise<{ rps: number; errors: number; cpuPerRequest: number }> {
+  const cpuBefore = await serverCpu(t);
   const pool = new Pool(t.origin, { connections, pipelining: 1, connect: { rejectUnauthorized: false } });
   let done = 0;
   let errors = 0;
@@ -127,7 +145,8 @@ async function load(
   await Promise.all(Array.from({ length: connections }, loop));
   const elapsed = (performance.now() - started) / 1000;
   await pool.close();
-  return { rps: done / elapsed, errors };
+  const cpu = (await serverCpu(t)) - cpuBefore;
+  return { rps: done / elapsed, errors, cpuPerRequest: cpu / Math.max(1, done) };
 }
 
 const median = (xs: number[]) => {
@@ -148,6 +167,7 @@ async function main(): Promise<void> {
     'panel-https',
   ];
   const results = new Map<Kind, number[]>();
+  const cpuCost = new Map<Kind, number[]>();
   const targets = new Map<Kind, Target>();
   for (const k of kinds) targets.set(k, await startTarget(k));
   try {
@@ -155,19 +175,21 @@ async function main(): Promise<void> {
     // Interleave rounds so background noise hits every target alike.
     for (let r = 0; r < rounds; r++) {
       for (const k of kinds) {
-        const { rps, errors } = await load(targets.get(k) as Target, seconds, connections);
+        const { rps, errors, cpuPerRequest } = await load(targets.get(k) as Target, seconds, connections);
         if (errors > 0) console.error(`${k}: ${errors} errors`);
         results.set(k, [...(results.get(k) ?? []), rps]);
+        cpuCost.set(k, [...(cpuCost.get(k) ?? []), cpuPerRequest]);
       }
     }
   } finally {
     for (const t of targets.values()) t.child.kill();
   }
   const m = (k: Kind) => median(results.get(k) as number[]);
+  const c = (k: Kind) => median(cpuCost.get(k) as number[]);
   console.log(
     `panel throughput: ${rounds} rounds × ${seconds}s, ${connections} keep-alive connections, node ${process.version}`,
   );
-  console.log('target                               req/s (median)   rounds');
+  console.log('target                               req/s (median)   server CPU µs/req   rounds (req/s)');
   const names: Record<Kind, string> = {
     'node-http': 'bare node:http hello',
     'fastify-http': 'bare fastify hello',
@@ -178,7 +200,7 @@ async function main(): Promise<void> {
   };
   for (const k of kinds) {
     console.log(
-      `${names[k].padEnd(36)} ${m(k).toFixed(0).padStart(10)}       ${(results.get(k) as number[]).map((x) => x.toFixed(0)).join(', ')}`,
+      `${names[k].padEnd(36)} ${m(k).toFixed(0).padStart(10)}       ${c(k).toFixed(1).padStart(10)}          ${(results.get(k) as number[]).map((x) => x.toFixed(0)).join(', ')}`,
     );
   }
   console.log(
@@ -187,6 +209,12 @@ async function main(): Promise<void> {
   console.log(`ratio panel/node:http (no TLS): ${(m('panel-http') / m('node-http')).toFixed(2)}`);
   console.log(`ratio panel/fastify (TLS): ${(m('panel-https') / m('fastify-https')).toFixed(2)}`);
   console.log(`ratio panel TLS / panel no TLS: ${(m('panel-https') / m('panel-http')).toFixed(2)}`);
+  // CPU per request is robust against a busy machine (wall-clock req/s is not): the share of one core each
+  // request costs, i.e. the throughput ratio a saturated single-core server would show.
+  console.log(
+    `CPU-cost ratio fastify/panel (no TLS): ${(c('fastify-http') / c('panel-http')).toFixed(2)}  (goal ≥ 0.50)`,
+  );
+  console.log(`CPU-cost ratio fastify/panel (TLS): ${(c('fastify-https') / c('panel-https')).toFixed(2)}`);
 }
 
 const serveIndex = process.argv.indexOf('--serve');

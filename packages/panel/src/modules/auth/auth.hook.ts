@@ -26,7 +26,7 @@
 import { type ResourceScope, type Role, scopeAllows } from '@wispanel/contract';
 import { type App, AppError, type RateLimiter, rateLimitHeaders, unauthorized } from '@wispanel/kit';
 import type { Actor } from './actor';
-import type { AuthService } from './auth.service';
+import type { AccountProfile, AuthService } from './auth.service';
 import { ipAllowed } from './ip-whitelist';
 import { API_KEY_PATTERN, SESSION_TOKEN_PATTERN, sha256Hex } from './tokens';
 
@@ -45,6 +45,8 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** The authenticated caller; set on every route with `config.auth`. */
     actor: Actor;
+    /** The caller's account row, read with the token (status, package, creator…). */
+    profile: AccountProfile | null;
   }
 }
 
@@ -66,6 +68,7 @@ export function installAuth(app: App, options: { auth: AuthService; limiter: Rat
   const table: RouteEntry[] = [];
 
   app.decorateRequest('actor', null as unknown as Actor);
+  app.decorateRequest('profile', null);
 
   app.addHook('onRoute', (route) => {
     const config = (route.config ?? {}) as { auth?: RouteAuth; public?: boolean };
@@ -132,7 +135,7 @@ export function installAuth(app: App, options: { auth: AuthService; limiter: Rat
       });
     }
 
-    const { actor, ipWhitelist } = await options.auth.authenticate(token, tokenHash);
+    const { actor, ipWhitelist, profile } = await options.auth.authenticate(token, tokenHash);
     if (!ipAllowed(ipWhitelist, request.ip)) {
       throw new AppError('FORBIDDEN', `API key is not allowed from IP address ${request.ip}`);
     }
@@ -143,6 +146,7 @@ export function installAuth(app: App, options: { auth: AuthService; limiter: Rat
       throw new AppError('FORBIDDEN', `API key is not scoped for '${need.resource}' on this request`);
     }
     request.actor = actor;
+    request.profile = profile;
   });
 
   return table;

@@ -91,7 +91,7 @@ export const authRoutes: PanelPlugin = async (app, { ctx }) => {
     },
     async (req) => {
       const a = req.actor;
-      const user = await ctx.services.users.profile(a);
+      const user = req.profile ?? (await ctx.services.users.profile(a));
       return {
         success: true as const,
         id: user.id,

@@ -27,6 +27,9 @@ interface UserColumns {
   creator_id: number | null;
   status: string;
   license_disabled_at: string | null;
+  package: string;
+  created_at: string;
+  creator: string | null;
 }
 type KeyRow = UserColumns & {
   key_id: string;
@@ -38,10 +41,36 @@ type KeyRow = UserColumns & {
 };
 type SessionRow = UserColumns & { session_id: string; token_hash: string; expires_at: string };
 
+/** The caller's account as read together with the token (saves /auth/me a second query). */
+export interface AccountProfile {
+  id: number;
+  username: string;
+  email: string;
+  role: string;
+  status: string;
+  package: string;
+  created_at: string;
+  license_disabled_at: string | null;
+  creator: string | null;
+}
+
 export interface Authenticated {
   actor: Actor;
   ipWhitelist: string[];
+  profile: AccountProfile;
 }
+
+const profileOf = (row: UserColumns): AccountProfile => ({
+  id: row.user_id,
+  username: row.username,
+  email: row.email,
+  role: row.role,
+  status: row.status,
+  package: row.package,
+  created_at: row.created_at,
+  license_disabled_at: row.license_disabled_at,
+  creator: row.creator,
+});
 
 /** Turns a bearer token into an actor, and runs UI login/logout. Knows nothing of HTTP. */
 export class AuthService {
@@ -53,16 +82,16 @@ export class AuthService {
     sqlite?: SqliteHandle,
   ) {
     const user =
-      'u.id AS user_id, u.username, u.email, u.role, u.creator_id, u.status, u.license_disabled_at';
+      'u.id AS user_id, u.username, u.email, u.role, u.creator_id, u.status, u.license_disabled_at, u.package, u.created_at, c.username AS creator';
     this.keyLookup = new HotQuery(
       db as never,
       sqlite,
-      `SELECT k.id AS key_id, k.secret_hash, k.permissions, k.ip_whitelist, k.expires_at, k.enabled, ${user} FROM api_keys k INNER JOIN users u ON u.id = k.user_id WHERE k.secret_hash = ?`,
+      `SELECT k.id AS key_id, k.secret_hash, k.permissions, k.ip_whitelist, k.expires_at, k.enabled, ${user} FROM api_keys k INNER JOIN users u ON u.id = k.user_id LEFT JOIN users c ON c.id = u.creator_id WHERE k.secret_hash = ?`,
     );
     this.sessionLookup = new HotQuery(
       db as never,
       sqlite,
-      `SELECT s.id AS session_id, s.token_hash, s.expires_at, ${user} FROM sessions s INNER JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?`,
+      `SELECT s.id AS session_id, s.token_hash, s.expires_at, ${user} FROM sessions s INNER JOIN users u ON u.id = s.user_id LEFT JOIN users c ON c.id = u.creator_id WHERE s.token_hash = ?`,
     );
   }
 
@@ -92,6 +121,7 @@ export class AuthService {
           permissions: JSON.parse(row.permissions) as string[],
         },
         ipWhitelist: JSON.parse(row.ip_whitelist) as string[],
+        profile: profileOf(row),
       };
     }
     if (SESSION_TOKEN_PATTERN.test(token)) {
@@ -111,6 +141,7 @@ export class AuthService {
           permissions: ['all'],
         },
         ipWhitelist: [],
+        profile: profileOf(row),
       };
     }
     throw unauthorized('Invalid credentials');
