@@ -129,6 +129,9 @@ export class UpdatePipeline {
     allowDowngrade?: boolean;
     source: string;
   }): Promise<{ job: UpdateStatus; done: Promise<void> }> {
+    if (options.version !== undefined && !semver.valid(options.version)) {
+      throw new UpdateError('VALIDATION_ERROR', `version must be a semantic version x.y.z, got "${options.version}"`);
+    }
     const jobId = randomBytes(8).toString('hex');
     const now = () => this.clock().toISOString();
     const previous = this.deps.store.read();
