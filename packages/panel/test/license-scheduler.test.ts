@@ -259,6 +259,23 @@ describe('license lifecycle with a fake clock', () => {
     expect((await h.call('POST', '/api/v1/license/enforce', { body: { x: 1 } })).statusCode).toBe(400);
   });
 
+  it('odd paging and bodies are a 400 naming the problem, never a 500', async () => {
+    const k = (await h.key('admin', { permissions: ['license'] })).secret;
+    for (const url of [
+      '/disabled-resources?offset=99999999999999999999',
+      '/disabled-resources?offset=1.5',
+      '/audit?before=99999999999999999999',
+      '/audit?limit=1001',
+    ]) {
+      const r = await h.call('GET', `/api/v1/license${url}`, { key: k });
+      expect([url, r.statusCode, r.json().code]).toEqual([url, 400, 'VALIDATION_ERROR']);
+    }
+    for (const body of ['[]', '[1]', '"x"', '{"a":1}']) {
+      const r = await h.call('POST', '/api/v1/license/enforce', { key: k, body });
+      expect([body, r.statusCode, r.json().error]).toEqual([body, 400, 'This endpoint takes no body']);
+    }
+  });
+
   it('an unsigned refusal changes nothing; a signed suspension takes effect until a new file arrives', async () => {
     portal.refuse = 'SUSPENDED';
     portal.signRefusals = false;

@@ -25,17 +25,19 @@ const LicenseOverview = Type.Object({
   usage: Type.Object({ accounts: Type.Integer(), databases: Type.Integer(), domains: Type.Integer() }),
 });
 
+/** Database integers: a larger offset or id is a 400, not an overflow in SQLite/PostgreSQL (a 500). */
+const MAX_INT = 2_147_483_647;
 const PageQuery = Type.Object(
   {
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
-    offset: Type.Optional(Type.Integer({ minimum: 0 })),
+    offset: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_INT })),
   },
   { additionalProperties: false },
 );
 const AuditQuery = Type.Object(
   {
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
-    before: Type.Optional(Type.Integer({ minimum: 1 })),
+    before: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_INT })),
   },
   { additionalProperties: false },
 );
@@ -132,11 +134,12 @@ export const licenseRoutes: PanelPlugin = async (app, { ctx }) => {
     handler: (actor: string, req: { actor: never }) => Promise<unknown>,
   ) =>
     app.post(url, { config: { auth }, schema: { tags, summary } }, async (req) => {
-      if (
-        req.body !== undefined &&
-        req.body !== null &&
-        !(typeof req.body === 'object' && Object.keys(req.body).length === 0)
-      ) {
+      const body = req.body;
+      const empty =
+        body === undefined ||
+        body === null ||
+        (typeof body === 'object' && !Array.isArray(body) && Object.keys(body).length === 0);
+      if (!empty) {
         throw new AppError('VALIDATION_ERROR', 'This endpoint takes no body');
       }
       return handler(req.actor.username, req as never);
