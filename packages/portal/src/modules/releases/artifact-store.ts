@@ -58,7 +58,11 @@ export class ArtifactStore {
     version: string,
     filename: string,
     source: Readable,
-    options: { expectedLength?: number } = {},
+    options: {
+      expectedLength?: number;
+      /** Called with the received size and digest before the file is moved into place; throwing refuses it. */
+      accept?: (received: { size: number; sha256: string }) => void;
+    } = {},
   ): Promise<StoredArtifact> {
     if (!ARTIFACT_FILENAME.test(filename)) throw new Error(`invalid artifact filename: ${filename}`);
     if (options.expectedLength !== undefined && options.expectedLength > this.maxBytes) {
@@ -84,6 +88,8 @@ export class ArtifactStore {
       if (options.expectedLength !== undefined && size !== options.expectedLength) {
         throw new ArtifactLengthMismatchError(options.expectedLength, size);
       }
+      const sha256 = hash.digest('hex');
+      options.accept?.({ size, sha256 });
       const fh = await open(temp, 'r');
       try {
         await fh.sync();
@@ -94,7 +100,7 @@ export class ArtifactStore {
       const target = this.resolve(relative);
       await mkdir(join(this.dir, version), { recursive: true });
       await rename(temp, target);
-      return { path: relative, size, sha256: hash.digest('hex') };
+      return { path: relative, size, sha256 };
     } catch (err) {
       await rm(temp, { force: true });
       throw err;

@@ -118,6 +118,29 @@ describe.each(dialects)('releases and downloads services on $name', ({ open }) =
     expect((await releases.publish(actor, '1.5.1').catch((e) => e)).code).toBe('CONFLICT');
   });
 
+  it('a refused re-upload (wrong SHA-256, empty) leaves the earlier artifact in place', async () => {
+    const good = randomBytes(5000);
+    await releases.create(actor, { version: '1.5.2' });
+    await releases.uploadArtifact(actor, '1.5.2', Readable.from([good]));
+    const file = join(dir.path, 'artifacts', '1.5.2', 'wispanel-1.5.2.tar.gz');
+    const wrong = await releases
+      .uploadArtifact(actor, '1.5.2', Readable.from([randomBytes(5000)]), { expectedSha256: '0'.repeat(64) })
+      .catch((e) => e);
+    expect([wrong.code, Object.keys(wrong.details)]).toEqual(['VALIDATION_ERROR', ['sha256']]);
+    const empty = await releases
+      .uploadArtifact(actor, '1.5.2', Readable.from([Buffer.alloc(0)]))
+      .catch((e) => e);
+    expect([empty.code, empty.details]).toEqual([
+      'VALIDATION_ERROR',
+      { artifact: ['The artifact is empty.'] },
+    ]);
+    expect(readFileSync(file).equals(good)).toBe(true);
+    expect(readdirSync(join(dir.path, 'artifacts', '.incoming'))).toEqual([]);
+    expect((await releases.get('1.5.2')).artifact?.sha256).toBe(
+      createHash('sha256').update(good).digest('hex'),
+    );
+  });
+
   it('check-update answers signed, bound to nonce and hardware id', async () => {
     const res = await downloads.checkUpdate({
       key: 'WISP-AAAA-BBBB-CCCC',

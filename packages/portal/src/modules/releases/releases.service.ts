@@ -264,8 +264,19 @@ export class ReleasesService {
     }
     let stored: Awaited<ReturnType<ArtifactStore['write']>>;
     try {
+      // Checked before the file replaces an earlier upload of this draft: a refused upload stores nothing.
       stored = await this.deps.store.write(version, filename, source, {
         expectedLength: options.expectedLength,
+        accept: ({ size, sha256 }) => {
+          if (size === 0) {
+            throw validationError('The artifact is empty', { artifact: ['The artifact is empty.'] });
+          }
+          if (options.expectedSha256 !== undefined && options.expectedSha256 !== sha256) {
+            throw validationError('Artifact SHA-256 does not match the announced digest', {
+              sha256: [`The artifact's SHA-256 is ${sha256}, not ${options.expectedSha256}.`],
+            });
+          }
+        },
       });
     } catch (err) {
       if (err instanceof ArtifactTooLargeError) {
@@ -277,12 +288,6 @@ export class ReleasesService {
         });
       }
       throw err;
-    }
-    if (options.expectedSha256 !== undefined && options.expectedSha256 !== stored.sha256) {
-      await this.deps.store.remove(stored.path);
-      throw validationError('Artifact SHA-256 does not match the announced digest', {
-        sha256: [`The artifact's SHA-256 is ${stored.sha256}, not ${options.expectedSha256}.`],
-      });
     }
     const at = this.now().toISOString();
     const next: ReleaseRow = {
