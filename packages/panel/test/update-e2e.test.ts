@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PortalAdminClient } from '@wispanel/client';
 import { tempDir } from '@wispanel/kit/testing';
@@ -31,6 +31,7 @@ const X1 = '7.0.1';
 const X2 = '7.0.2';
 const X3 = '7.0.3';
 const X4 = '7.0.4';
+const X5 = '7.0.5';
 
 const cleanups: Array<() => unknown> = [];
 afterAll(async () => {
@@ -285,10 +286,28 @@ describe('self-update end to end', () => {
     const after = await waitForStatus(api, (s) => s.state === 'failed', 45_000, logs);
     expect(after.job_id).toBe(s4.body.job_id);
     expect(after.error.code).toBe('UPDATE_CHECKSUM_MISMATCH');
-    // Kept: current + previous 3 at most; the failed ones stay until pruned by a later successful update.
-    expect(existsSync(join(install, 'releases', X))).toBe(true);
     const json: Json = readJsonSafe(join(install, 'state/update.json'));
     expect(json.switch).toBeNull();
+
+    // The same pipeline from the command line (`wispanel update`), handing over to the running supervisor.
+    const relX5 = await buildRelease(X5, out);
+    await publish(relX5.file, X5);
+    const cli = spawnProc(
+      process.execPath,
+      [bin, 'update', '--version', X5, '--install-dir', install, '--data-dir', data, '--json'],
+      env,
+    );
+    const cliOut = await waitFor(
+      async () => (cli.child.exitCode !== null ? cli.output() : undefined),
+      60_000,
+      () => `wispanel update did not finish: ${cli.output()}\n${logs().slice(-3000)}`,
+    );
+    expect(cli.child.exitCode, cliOut).toBe(0);
+    const final = JSON.parse(cliOut.slice(cliOut.lastIndexOf('{"job_id"')).split('\n')[0] as string);
+    expect(final).toMatchObject({ state: 'completed', from_version: X1, to_version: X5 });
+    await waitFor(async () => (await api.call('GET', '/version/info')).body.version === X5, 30_000, logs);
+    // Releases that failed were removed at rollback; the ones that ran are kept (current + up to 3 previous).
+    expect(readdirSync(join(install, 'releases')).sort()).toEqual([X, X1, X5]);
   });
 });
 

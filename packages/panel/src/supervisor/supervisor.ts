@@ -248,6 +248,10 @@ export class Supervisor {
     }
     const back = this.layout.currentVersion();
     const rolledBack = switched || mayHaveRun;
+    // The release that failed is not kept as a "previous release" (a retry downloads and checks it again).
+    if (s.to_version && s.to_version !== back && this.layout.hasRelease(s.to_version)) {
+      rmSync(this.layout.releaseDir(s.to_version), { recursive: true, force: true });
+    }
     this.finish(
       rolledBack ? 'rolled_back' : 'failed',
       { code, message: rolledBack ? `${detail}; rolled back to ${back}` : `${detail}; ${back} kept running` },

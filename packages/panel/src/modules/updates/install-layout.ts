@@ -107,8 +107,8 @@ export class InstallLayout {
   }
 
   /**
-   * Keeps the current release and the `keep` most recently installed others; removes the rest, and any
-   * half-unpacked leftovers. Returns the removed versions.
+   * Keeps the current release and `keep` others (the `protect`ed ones first, then the most recently installed);
+   * removes the rest, and any half-unpacked leftovers. Returns the removed versions.
    */
   prune(keep: number, protect: string[] = []): string[] {
     const current = this.currentVersion();
@@ -116,6 +116,8 @@ export class InstallLayout {
       .filter((v) => v !== current && !protect.includes(v))
       .map((v) => ({ v, t: statSync(this.releaseDir(v)).mtimeMs }))
       .sort((a, b) => b.t - a.t || semver.rcompare(a.v, b.v));
+    // Protected releases (the one just switched away from) count towards `keep` and go first.
+    others.unshift(...protect.filter((v) => v !== current && this.hasRelease(v)).map((v) => ({ v, t: 0 })));
     const removed: string[] = [];
     for (const { v } of others.slice(keep)) {
       rmSync(this.releaseDir(v), { recursive: true, force: true });
