@@ -1,3 +1,4 @@
+import SQLite from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPanelHarness, type PanelHarness } from './harness';
 
@@ -92,6 +93,27 @@ describe('API keys', () => {
       'Invalid credentials',
     );
     expect((await h.call('GET', `/api/v1/users/admin/api-keys/${k.id}`)).statusCode).toBe(404);
+  });
+
+  it('sees a change written by another process on the very next request (auth lookups are cached)', async () => {
+    const k = await h.key('admin', { name: 'external' });
+    for (let i = 0; i < 3; i++)
+      expect((await h.call('GET', '/api/v1/auth/me', { key: k.secret })).statusCode).toBe(200);
+    const other = new SQLite(h.config.databaseUrl);
+    try {
+      other.prepare('UPDATE api_keys SET enabled = 0 WHERE id = ?').run(k.id);
+      expect((await h.call('GET', '/api/v1/auth/me', { key: k.secret })).json().error).toBe(
+        'API key is disabled',
+      );
+      other.prepare('UPDATE api_keys SET enabled = 1 WHERE id = ?').run(k.id);
+      expect((await h.call('GET', '/api/v1/auth/me', { key: k.secret })).statusCode).toBe(200);
+      other.prepare('DELETE FROM api_keys WHERE id = ?').run(k.id);
+      expect((await h.call('GET', '/api/v1/auth/me', { key: k.secret })).json().error).toBe(
+        'Invalid credentials',
+      );
+    } finally {
+      other.close();
+    }
   });
 
   it('keeps last_used in memory and writes it in a batch, not per request', async () => {

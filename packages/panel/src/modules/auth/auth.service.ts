@@ -87,11 +87,13 @@ export class AuthService {
       db as never,
       sqlite,
       `SELECT k.id AS key_id, k.secret_hash, k.permissions, k.ip_whitelist, k.expires_at, k.enabled, ${user} FROM api_keys k INNER JOIN users u ON u.id = k.user_id LEFT JOIN users c ON c.id = u.creator_id WHERE k.secret_hash = ?`,
+      { cache: true },
     );
     this.sessionLookup = new HotQuery(
       db as never,
       sqlite,
       `SELECT s.id AS session_id, s.token_hash, s.expires_at, ${user} FROM sessions s INNER JOIN users u ON u.id = s.user_id LEFT JOIN users c ON c.id = u.creator_id WHERE s.token_hash = ?`,
+      { cache: true },
     );
   }
 
