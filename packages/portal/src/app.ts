@@ -3,6 +3,7 @@ import { type App, createApp, createLogger } from '@wispanel/kit';
 import type { FastifyBaseLogger } from 'fastify';
 import { createPortalServices, type PortalDeps, type PortalServices } from './context';
 import { portalErrorStatus, renderPortalError } from './http/errors';
+import { rejectNulCharacters } from './http/hooks';
 import { OPENAPI_RESPONSES } from './http/openapi-responses';
 import { downloadsRoutes } from './modules/downloads/downloads.routes';
 import { keysRoutes } from './modules/keys/keys.routes';
@@ -57,6 +58,7 @@ export async function buildPortalApp(deps: BuildPortalAppDeps): Promise<App> {
   app.addHook('preValidation', async (request) => {
     if (request.body === undefined && ['POST', 'PATCH', 'PUT'].includes(request.method)) request.body = {};
   });
+  app.addHook('preValidation', rejectNulCharacters);
   await app.register(swagger, {
     openapi: {
       openapi: '3.0.3',

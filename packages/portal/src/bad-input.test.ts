@@ -1,7 +1,8 @@
+import { testPostgresUrl } from '@wispanel/kit/testing';
 import type { InjectOptions } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { familyOf } from './http/errors';
-import { createTestPortal, type TestPortal } from './testing';
+import { createTestPortal, type TestDialect, type TestPortal } from './testing';
 
 /**
  * Every route of the portal (read from its own OpenAPI document, so routes added later are covered too) gets
@@ -241,3 +242,67 @@ describe('rate limiting on the public API', () => {
     }
   });
 });
+
+/** PostgreSQL text cannot hold U+0000 and BIGINT stops at 2^63: both once surfaced as 500s from the driver. */
+describe.each<TestDialect>(testPostgresUrl ? ['sqlite', 'postgres'] : ['sqlite'])(
+  'NUL characters and out-of-range numbers on %s',
+  (dialect) => {
+    let p: TestPortal;
+    let key: string;
+    let id: string;
+    beforeAll(async () => {
+      p = await createTestPortal(dialect);
+      const issued = await p.app.inject({
+        method: 'POST',
+        url: '/api/v1/admin/licenses',
+        headers: { 'x-admin-key': p.adminKey },
+        payload: { tier: 'pro', term_days: 30 },
+      });
+      key = issued.json().license_key;
+      id = issued.json().license.id;
+    });
+    afterAll(() => p?.close());
+
+    it('answers 422 naming the field, never 500, and stores nothing', async () => {
+      const hw = 'a'.repeat(64);
+      const cases: Array<[InjectOptions['method'], string, Record<string, unknown> | undefined, string]> = [
+        ['POST', '/api/v1/license/activate', { key, hardware_id: hw, hostname: 'a\u0000b' }, 'hostname'],
+        [
+          'POST',
+          '/api/v1/license/verify',
+          { key, hardware_id: hw, panel_version: '\u0000' },
+          'panel_version',
+        ],
+        ['POST', '/api/v1/admin/licenses', { tier: 'pro', notes: 'x\u0000' }, 'notes'],
+        ['POST', `/api/v1/admin/licenses/${id}/suspend`, { reason: '\u0000' }, 'reason'],
+        ['PATCH', '/api/v1/admin/tiers/pro', { features: ['ok', 'b\u0000'] }, 'features.1'],
+        ['GET', '/api/v1/admin/licenses/%00', undefined, 'id'],
+        ['GET', '/api/v1/admin/tiers/%00', undefined, 'name'],
+        ['GET', '/api/v1/admin/licenses?q=%00', undefined, 'q'],
+        ['GET', '/api/v1/admin/licenses?tier=a%00', undefined, 'tier'],
+        ['GET', '/api/v1/admin/events?action=%00', undefined, 'action'],
+        ['GET', '/api/v1/admin/events?license_id=%00', undefined, 'license_id'],
+        ['DELETE', `/api/v1/admin/licenses/${id}/activations/%00`, undefined, 'activation'],
+        ['GET', '/api/v1/admin/events?before=9223372036854775807', undefined, 'before'],
+      ];
+      for (const [method, url, payload, field] of cases) {
+        const res = await p.app.inject({
+          method,
+          url,
+          headers: { 'x-admin-key': p.adminKey },
+          ...(payload ? { payload } : {}),
+        });
+        const body = res.json();
+        expect(res.statusCode, `${method} ${url} → ${res.body}`).toBe(422);
+        expect(body.code, url).toBe('VALIDATION_ERROR');
+        expect(Object.keys(body.details), url).toEqual([field]);
+      }
+      const license = await p.app.inject({
+        method: 'GET',
+        url: `/api/v1/admin/licenses/${id}`,
+        headers: { 'x-admin-key': p.adminKey },
+      });
+      expect(license.json().license).toMatchObject({ status: 'active', activations: [] });
+    });
+  },
+);

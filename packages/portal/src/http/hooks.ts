@@ -2,6 +2,7 @@ import { AppError, type RateLimiter, rateLimitHeaders } from '@wispanel/kit';
 import type { FastifyReply, FastifyRequest, onRequestHookHandler } from 'fastify';
 import type { AdminKeys } from '../modules/admin-keys/admin-keys';
 import type { Actor } from '../modules/events/event-log';
+import { humanField } from './errors';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -44,4 +45,40 @@ export function publicRateLimitHook(limiter: RateLimiter): onRequestHookHandler 
     }
     reply.headers(headers);
   };
+}
+
+/** The first string inside `value` (a parsed JSON body, query or params) holding U+0000, as a dotted path. */
+function nulPath(value: unknown, path: string, depth = 0): string | null {
+  if (typeof value === 'string') return value.includes('\u0000') ? path : null;
+  if (value === null || typeof value !== 'object' || depth > 64) return null;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const found = nulPath(value[i], `${path}.${i}`, depth + 1);
+      if (found) return found;
+    }
+    return null;
+  }
+  if (Buffer.isBuffer(value) || typeof (value as { pipe?: unknown }).pipe === 'function') return null; // raw body
+  for (const k in value) {
+    const found = nulPath((value as Record<string, unknown>)[k], path ? `${path}.${k}` : k, depth + 1);
+    if (found) return found;
+  }
+  return null;
+}
+
+/**
+ * `preValidation` for every portal route: a NUL character (U+0000) anywhere in the body, query or path is a
+ * 422 naming the field. PostgreSQL text cannot store it (the driver error would be a 500) and no field of the
+ * portal has a use for it, so both databases refuse it the same way.
+ */
+export async function rejectNulCharacters(request: FastifyRequest): Promise<void> {
+  const field =
+    nulPath(request.params, '') ??
+    nulPath(request.query, '') ??
+    (typeof request.body === 'string' ? nulPath(request.body, 'body') : nulPath(request.body, ''));
+  if (field) {
+    throw new AppError('VALIDATION_ERROR', 'NUL characters are not allowed', {
+      details: { [field]: [`The ${humanField(field)} field must not contain NUL characters.`] },
+    });
+  }
 }
