@@ -79,7 +79,8 @@ describe('releases end to end', () => {
     const bytes = randomBytes(4 * 1024 * 1024);
     writeFileSync(artifact, bytes);
     writeFileSync(join(dir.path, 'CHANGELOG.md'), '### Fixed\n- the thing\n');
-    const [published, issued] = await Promise.all([
+    // The portal starts while the CLI publishes into the same data dir: a running portal sees the release at once.
+    const [published, issued, portal] = await Promise.all([
       cli(
         [
           'release',
@@ -98,7 +99,9 @@ describe('releases end to end', () => {
         true,
       ),
       cli(['license', 'issue', '--data-dir', data, '--tier', 'pro', '--term-days', '30']),
+      start(data),
     ]);
+    cleanups.push(portal.stop);
     const sha = createHash('sha256').update(bytes).digest('hex');
     expect(published.release).toMatchObject({
       version: '1.5.0',
@@ -107,8 +110,6 @@ describe('releases end to end', () => {
       artifact: { filename: 'wispanel-1.5.0.tar.gz', size: bytes.length, sha256: sha },
     });
 
-    const portal = await start(data);
-    cleanups.push(portal.stop);
     const activated = await fetch(`${portal.url}/api/v1/license/activate`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
@@ -157,11 +158,12 @@ describe('releases end to end', () => {
     expect(readFileSync(dest).equals(bytes)).toBe(true);
 
     // Yanked while the portal runs (same database): never offered again.
-    await fetch(`${portal.url}/api/v1/admin/versions/1.5.0/yank`, {
+    const yanked = await fetch(`${portal.url}/api/v1/admin/versions/1.5.0/yank`, {
       method: 'POST',
       headers: { 'x-admin-key': init.admin_key, 'content-type': 'application/json' },
       body: '{}',
     });
+    expect(yanked.status).toBe(200);
     const after = await client.checkUpdate({
       key: issued.license_key,
       hardware_id: HW,
