@@ -1,6 +1,12 @@
+import { join } from 'node:path';
 import type { LicensePayload } from '@wispanel/contract';
+import { migrate, openDatabase } from '@wispanel/kit';
+import { tempDir } from '@wispanel/kit/testing';
 import { describe, expect, it } from 'vitest';
+import type { PanelDB } from '../src/db/schema';
+import { migrations } from '../src/migrations';
 import { planEnforcement } from '../src/modules/license/enforcement-plan';
+import { LicenseRepository } from '../src/modules/license/license.repository';
 import { DAY_MS, evaluateLicense, type LicenseEvaluationInput } from '../src/modules/license/license-state';
 import { acceptSignedTime, observeSystemTime, trustedFloor } from '../src/modules/license/trusted-clock';
 
@@ -197,5 +203,67 @@ describe('enforcement plan', () => {
     const r = rows(6).map((x) => (x.id > 2 ? { ...x, license_disabled_at: 't' } : x));
     expect(planEnforcement(r, 4)).toEqual({ disable: [], reenable: [3, 4], excess: 2 });
     expect(planEnforcement(r, -1).reenable).toEqual([3, 4, 5, 6]);
+  });
+
+  // The plan above is the reference model (and the bench's baseline); the panel runs set-based SQL. This
+  // checks that the SQL does exactly what the model says, on a real SQLite file with random states.
+  it('the set-based SQL the panel runs does exactly what the plan says (SQLite, random states)', async () => {
+    const dir = tempDir('wispanel-enforce-model-');
+    const database = openDatabase<PanelDB>(join(dir.path, 'panel.db'));
+    try {
+      await migrate(database, migrations);
+      const db = database.db;
+      const repo = new LicenseRepository(db);
+      const now = new Date().toISOString();
+      const base = { license_disabled_reason: null, created_at: now, updated_at: now };
+      await db
+        .insertInto('users')
+        .values({
+          ...base,
+          username: 'admin',
+          email: 'a@example.com',
+          password_hash: 'x',
+          role: 'admin',
+          package: 'default',
+          creator_id: null,
+          status: 'active',
+          license_disabled_at: null,
+        })
+        .execute();
+      let seed = 7;
+      const rand = (n: number) => {
+        seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648;
+        return seed % n;
+      };
+      for (let i = 1; i <= 40; i++) {
+        await db
+          .insertInto('domains')
+          .values({
+            ...base,
+            domain: `d${i}.example.com`,
+            owner_id: 1,
+            status: rand(5) === 0 ? 'suspended' : 'active',
+            license_disabled_at: rand(3) === 0 ? now : null,
+          })
+          .execute();
+      }
+      const rowsNow = () =>
+        db.selectFrom('domains').select(['id', 'status', 'license_disabled_at']).orderBy('id').execute();
+      for (const limit of [0, 3, 17, 25, 39, 40, 55, -1, 10]) {
+        const plan = planEnforcement(await rowsNow(), limit);
+        const back = await repo.reenableWithin('domain', limit);
+        expect([limit, back.resources.map((r) => r.id)]).toEqual([limit, plan.reenable]);
+        const after = planEnforcement(await rowsNow(), limit);
+        const off = await repo.disableExcess('domain', limit, 'model', new Date());
+        expect([limit, off.resources.map((r) => r.id)]).toEqual([limit, after.disable]);
+        expect(off.count).toBe(after.disable.length);
+        expect(planEnforcement(await rowsNow(), limit)).toMatchObject({ disable: [], reenable: [] });
+      }
+      const suspended = (await rowsNow()).filter((r) => r.status === 'suspended');
+      expect(suspended.length).toBeGreaterThan(0);
+    } finally {
+      await database.close();
+      dir.remove();
+    }
   });
 });
