@@ -313,10 +313,12 @@ export class DownloadsService {
         ip,
       );
     if (decision.kind === 'unsatisfiable') {
-      await record('RANGE_NOT_SATISFIABLE', { range: range.header ?? null });
+      // The client's header, cut short: it goes into the answer and the event log.
+      const asked = (range.header ?? '').slice(0, 64);
+      await record('RANGE_NOT_SATISFIABLE', { range: asked });
       throw new AppError(
         'RANGE_NOT_SATISFIABLE',
-        `Range ${range.header} cannot be served from ${size} bytes`,
+        `Range ${asked}${(range.header ?? '').length > 64 ? '…' : ''} cannot be served from ${size} bytes`,
         {
           headers: { 'content-range': `bytes */${size}`, 'accept-ranges': 'bytes' },
         },
