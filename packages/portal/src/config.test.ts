@@ -61,4 +61,19 @@ describe('portal configuration', () => {
         expect(problems).toContain(word);
     }
   });
+
+  it('never echoes a password from a refused URL', () => {
+    try {
+      loadPortalConfig(
+        { redisUrl: 'rediss://:hunter2@cache:6380', databaseUrl: 'mysql://app:s3cret@db/portal' },
+        {},
+      );
+      expect.unreachable();
+    } catch (err) {
+      const problems = (err as ConfigError).problems.join('\n');
+      expect(problems).toContain('rediss://cache:6380');
+      expect(problems).toContain('mysql://db/portal');
+      expect(problems).not.toMatch(/hunter2|s3cret|app:/);
+    }
+  });
 });

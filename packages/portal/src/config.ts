@@ -42,6 +42,11 @@ export interface PortalFlags {
 }
 
 /** Reads flags first, then `WISPANEL_PORTAL_*`, then defaults; throws ConfigError naming every bad value. */
+/** A URL as it may appear in a message: without user name and password. */
+function withoutCredentials(url: string): string {
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@]*@/i, '$1');
+}
+
 export function loadPortalConfig(
   flags: PortalFlags = {},
   env: Record<string, string | undefined> = process.env,
@@ -56,7 +61,7 @@ export function loadPortalConfig(
     : resolve(dataDir, 'portal.db');
   if (rawDb && /^[a-z]+:\/\//i.test(rawDb) && !isPostgresUrl(rawDb) && !rawDb.startsWith('sqlite:')) {
     r.problem(
-      `WISPANEL_PORTAL_DATABASE_URL (--database-url) must be postgres://… or a SQLite file, got "${rawDb}"`,
+      `WISPANEL_PORTAL_DATABASE_URL (--database-url) must be postgres://… or a SQLite file, got "${withoutCredentials(rawDb)}"`,
     );
   }
   const host = r.string('host', 'WISPANEL_PORTAL_HOST', '127.0.0.1');
@@ -70,7 +75,7 @@ export function loadPortalConfig(
   const redisUrl = r.string('redisUrl', 'WISPANEL_PORTAL_REDIS_URL') ?? null;
   if (redisUrl && !/^redis:\/\//.test(redisUrl)) {
     r.problem(
-      `WISPANEL_PORTAL_REDIS_URL (--redis-url) must start with redis:// (rediss:// is not supported: use a local TLS tunnel), got "${redisUrl}"`,
+      `WISPANEL_PORTAL_REDIS_URL (--redis-url) must start with redis:// (rediss:// is not supported: use a local TLS tunnel), got "${withoutCredentials(redisUrl)}"`,
     );
   }
   const maxArtifactBytes = r.int(
