@@ -63,7 +63,9 @@ async function serve(kind: Kind): Promise<void> {
       {},
     );
     const init = await initializeDataDir(config);
-    const panel = await startPanel(config, { logger: createLogger({ level: 'info', name: 'panel' }) });
+    const panel = await startPanel(config, {
+      logger: createLogger({ level: process.env.BENCH_LOG_LEVEL ?? 'info', name: 'panel' }),
+    });
     port = panel.port;
     path = '/api/v1/auth/me';
     headers = { authorization: `Bearer ${init.api_key}` };
