@@ -1,6 +1,7 @@
 import { AppError } from '@wispanel/kit';
 import { Type } from 'typebox';
 import type { PanelPlugin } from '../../http/plugin';
+import type { Actor } from '../auth/actor';
 import { startLicenseScheduler } from './license.module';
 
 const auth = { resource: 'license', roles: ['admin'] } as const;
@@ -128,31 +129,23 @@ export const licenseRoutes: PanelPlugin = async (app, { ctx }) => {
     async (req) => license.activate(req.actor, licenseKeyFrom(req.body)),
   );
 
-  const action = (
-    url: string,
-    summary: string,
-    handler: (actor: string, req: { actor: never }) => Promise<unknown>,
-  ) =>
+  const action = (url: string, summary: string, handler: (actor: Actor) => Promise<unknown>) =>
     app.post(url, { config: { auth }, schema: { tags, summary } }, async (req) => {
       const body = req.body;
       const empty =
         body === undefined ||
         body === null ||
         (typeof body === 'object' && !Array.isArray(body) && Object.keys(body).length === 0);
-      if (!empty) {
-        throw new AppError('VALIDATION_ERROR', 'This endpoint takes no body');
-      }
-      return handler(req.actor.username, req as never);
+      if (!empty) throw new AppError('VALIDATION_ERROR', 'This endpoint takes no body');
+      return handler(req.actor);
     });
 
-  action('/license/verify', 'Re-check the stored license file and ask the portal', (_a, req) =>
-    license.verify(req.actor),
-  );
-  action('/license/refresh', 'Fetch a new lease file from the portal', (a) => license.refresh(a));
+  action('/license/verify', 'Re-check the stored license file and ask the portal', (a) => license.verify(a));
+  action('/license/refresh', 'Fetch a new lease file from the portal', (a) => license.refresh(a.username));
   action('/license/enforce', 'Disable the resources over the limits, newest first', (a) =>
-    license.enforce(a),
+    license.enforce(a.username),
   );
   action('/license/re-enable', 'Re-enable what enforcement disabled, as far as limits allow', (a) =>
-    license.reenable(a),
+    license.reenable(a.username),
   );
 };
