@@ -84,6 +84,8 @@ const port = typeof addr === 'object' && addr ? addr.port : 0;
 const url = `https://127.0.0.1:${port}/api/v1/download/artifact/${VERSION}?token=bench`;
 const client = new PortalDownloadClient({ baseUrl: `https://127.0.0.1:${port}`, ca: tls.cert });
 
+const phases = { download: [] as number[], verify: [] as number[], unpack: [] as number[] };
+
 async function ours(round: number): Promise<number> {
   const dir = join(work.path, `ours-${round}`);
   mkdirSync(dir, { recursive: true });
@@ -93,12 +95,19 @@ async function ours(round: number): Promise<number> {
     join(dir, 'a.tar.gz.part'),
     { resume: false },
   );
+  const t1 = performance.now();
   const meta = verifyRelease(releaseDoc, keys, VERSION);
   checkArtifact({ size: got.size, sha256: got.sha256 }, meta);
+  const t2 = performance.now();
   await unpackRelease(join(dir, 'a.tar.gz.part'), new InstallLayout(join(dir, 'install')), VERSION);
-  const ms = performance.now() - t;
+  const t3 = performance.now();
+  if (round >= 0) {
+    phases.download.push(t1 - t);
+    phases.verify.push(t2 - t1);
+    phases.unpack.push(t3 - t2);
+  }
   rmSync(dir, { recursive: true, force: true });
-  return ms;
+  return t3 - t;
 }
 
 // The baseline's curl talks to this process's server, so it runs in a child while our event loop serves.
@@ -142,6 +151,9 @@ console.log(
 );
 console.log(
   `baseline curl+sha256sum+tar -x:          ${b.toFixed(0)} ms (${mbps(b)} MB/s)  runs ${baseMs.map((x) => x.toFixed(0)).join(', ')}`,
+);
+console.log(
+  `ours by phase (medians): download+sha256 ${median(phases.download).toFixed(0)} ms, signature+checks ${median(phases.verify).toFixed(1)} ms, unpack ${median(phases.unpack).toFixed(0)} ms`,
 );
 console.log(
   `ratio ours/baseline: ${(o / b).toFixed(2)}x (lower is better; 1.00 = as fast as the shell tools)`,
