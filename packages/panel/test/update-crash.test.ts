@@ -164,7 +164,9 @@ describe('self-update crash safety', () => {
       );
       await waitFor(up, 45_000, () => supervisor.output());
       const running = (await api.call('GET', '/version/info')).body.version as string;
-      results.push(`${sc.who}@${sc.step}: ${status.state} ${status.error?.code ?? ''} running ${running} (${Date.now() - t0} ms)`);
+      results.push(
+        `${sc.who}@${sc.step}: ${status.state} ${status.error?.code ?? ''} running ${running} (${Date.now() - t0} ms)`,
+      );
       expect(status.state, `${sc.step}: ${JSON.stringify(status)}`).toBe(sc.expect);
       if (sc.expect === 'completed') {
         expect(running).toBe(latest);

@@ -143,9 +143,16 @@ export class Supervisor {
    */
   private async recover(): Promise<'pending' | 'launched' | 'none'> {
     const s = this.store.read();
-    if (s.switch?.phase === 'started' && this.layout.currentTarget() === this.layout.targetOf(s.to_version ?? '')) {
+    if (
+      s.switch?.phase === 'started' &&
+      this.layout.currentTarget() === this.layout.targetOf(s.to_version ?? '')
+    ) {
       // The new release had passed its health check; only the commit record was missing.
-      this.finish('completed', null, `supervisor restarted after ${s.to_version} passed its health check; update committed`);
+      this.finish(
+        'completed',
+        null,
+        `supervisor restarted after ${s.to_version} passed its health check; update committed`,
+      );
       return 'none';
     }
     if (s.switch) {

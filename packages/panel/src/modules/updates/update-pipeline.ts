@@ -130,7 +130,10 @@ export class UpdatePipeline {
     source: string;
   }): Promise<{ job: UpdateStatus; done: Promise<void> }> {
     if (options.version !== undefined && !semver.valid(options.version)) {
-      throw new UpdateError('VALIDATION_ERROR', `version must be a semantic version x.y.z, got "${options.version}"`);
+      throw new UpdateError(
+        'VALIDATION_ERROR',
+        `version must be a semantic version x.y.z, got "${options.version}"`,
+      );
     }
     const jobId = randomBytes(8).toString('hex');
     const now = () => this.clock().toISOString();
