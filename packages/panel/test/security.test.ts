@@ -70,7 +70,11 @@ const authed = () => routes.filter((r) => !r.public);
 const label = (r: RouteEntry) => `${r.method} ${r.url}`;
 
 function expectEnvelope(
-  res: { statusCode: number; headers: Record<string, unknown>; json: () => any },
+  res: {
+    statusCode: number;
+    headers: Record<string, unknown>;
+    json: () => { error: string; message: string };
+  },
   status: number,
   code: string,
 ) {
@@ -118,7 +122,8 @@ describe('every authenticated route', () => {
       expectEnvelope(unknown, 401, 'UNAUTHORIZED');
       expect(unknown.json().error).toBe('Invalid credentials');
       expect(unknown.headers['x-ratelimit-limit'], label(r)).toBeDefined();
-      if (r.method === 'GET') expect((await h.call('HEAD', url, { key: null })).statusCode, `HEAD ${r.url}`).toBe(401);
+      if (r.method === 'GET')
+        expect((await h.call('HEAD', url, { key: null })).statusCode, `HEAD ${r.url}`).toBe(401);
     }
   });
 
