@@ -101,7 +101,14 @@ async function startWithDevPortal() {
     process.stderr.write(`[portal] development portal stopped (${code}); the panel keeps its lease\n`),
   );
 
-  const keysRes = await fetch(`${portalUrl}/api/v1/keys`);
+  const keysRes = await fetch(`${portalUrl}/api/v1/keys`, { signal: AbortSignal.timeout(10_000) }).catch(
+    (err) => ({ ok: false, status: err.message }),
+  );
+  if (!keysRes.ok) {
+    process.stderr.write(`development portal keys could not be fetched (${keysRes.status})\n`);
+    stopAll(1);
+    return;
+  }
   const keysText = await keysRes.text();
   mkdirSync(panelDir, { recursive: true });
   const keysFile = join(panelDir, 'dev-portal-keys.json');
