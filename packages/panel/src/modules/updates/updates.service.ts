@@ -19,7 +19,7 @@ export interface UpdatesServiceDeps {
   hardwareId: string | undefined;
   portal?: PortalDownloads;
   portalKeys?: TrustedKeys;
-  /** How the prepared release is handed to the supervisor (default: IPC, else SIGUSR2 to its pid). */
+  /** How the prepared release is handed to the supervisor (default: IPC). */
   requestSwitch?: () => void;
 }
 
@@ -221,14 +221,12 @@ const unconfiguredPortal: PortalDownloads = {
     Promise.reject(new UpdateError('PORTAL_NOT_CONFIGURED', 'No portal is configured: --portal-url')),
 };
 
-/** Panel → supervisor: IPC when the supervisor spawned us, else SIGUSR2 to its pid. */
+/**
+ * Panel → supervisor, over the IPC channel the supervisor opened when it spawned us. When the channel is gone
+ * the supervisor is dead; the release stays marked ready and a restarted supervisor switches to it.
+ */
 function defaultRequestSwitch(): void {
-  if (typeof process.send === 'function' && process.connected) {
-    process.send({ type: 'wispanel:switch' });
-    return;
-  }
-  const pid = Number(process.env.WISPANEL_SUPERVISOR_PID);
-  if (pid > 0) process.kill(pid, 'SIGUSR2');
+  if (typeof process.send === 'function' && process.connected) process.send({ type: 'wispanel:switch' });
 }
 
 /** A supervised panel exits with its supervisor (the IPC channel closes), so a restarted one finds the port free. */
