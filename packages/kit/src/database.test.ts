@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { isUniqueViolation, type Migration, migrate, openDatabase } from './database';
 import { createTestPostgresDatabase, tempDir, testPostgresUrl } from './testing';
 
@@ -47,6 +47,35 @@ describe('database', () => {
       await exercise(pgdb.url);
     } finally {
       await pgdb.drop();
+    }
+  });
+
+  it('reuses one prepared statement per SQL text on SQLite, and still sees schema changes', async () => {
+    const database = openDatabase<{ items: { id: number; name: string } }>(`${dir.path}/cache.db`);
+    try {
+      await migrate(database, migrations);
+      await database.db
+        .insertInto('items')
+        .values([{ name: 'a' }, { name: 'b' }] as never)
+        .execute();
+      const prepare = vi.spyOn(database.sqlite!, 'prepare');
+      const byName = (name: string) =>
+        database.db.selectFrom('items').selectAll().where('name', '=', name).execute();
+      expect(await byName('a')).toEqual([{ id: 1, name: 'a' }]);
+      expect(await byName('b')).toEqual([{ id: 2, name: 'b' }]);
+      expect(await byName('zz')).toEqual([]);
+      expect(prepare).toHaveBeenCalledTimes(1);
+      await sql`ALTER TABLE items ADD COLUMN note TEXT`.execute(database.db);
+      expect(await byName('a')).toEqual([{ id: 1, name: 'a', note: null }]);
+      await database.db.transaction().execute(async (trx) => {
+        await trx.selectFrom('items').selectAll().execute();
+      });
+      await database.db.transaction().execute(async (trx) => {
+        await trx.selectFrom('items').selectAll().execute();
+      });
+      prepare.mockRestore();
+    } finally {
+      await database.close();
     }
   });
 });
