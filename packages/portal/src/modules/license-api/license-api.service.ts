@@ -12,8 +12,8 @@ import {
   signLicenseFile,
 } from '@wispanel/contract';
 import type { Dialect } from '@wispanel/kit';
-import type { Kysely } from 'kysely';
-import type { LicensesTable, PortalTables } from '../../db';
+import type { CompiledQuery, Kysely } from 'kysely';
+import type { ActivationsTable, LicensesTable, PortalTables } from '../../db';
 import type { Actor, EventInput, EventLog } from '../events/event-log';
 import { effectiveStatus, withLicenseLock } from '../licenses/license-store';
 import { newActivationId } from '../licenses/licenses.service';
@@ -21,6 +21,17 @@ import type { LicenseKeyHasher, SigningService } from '../signing/signing-keys';
 import { type Tier, tierFromRow } from '../tiers/tiers.service';
 
 const DAY = 86_400_000;
+
+type LicenseWithTier = LicensesTable & {
+  max_users: number;
+  max_domains: number;
+  max_databases: number;
+  features: string;
+  lease_days: number;
+  grace_days: number;
+  tier_created_at: string;
+  tier_updated_at: string;
+};
 
 const REFUSAL_TEXT: Record<string, string> = {
   NOT_FOUND: 'License key not found',
@@ -46,7 +57,36 @@ export class LicenseApiService {
     private readonly signing: SigningService,
     private readonly events: EventLog,
     private readonly clock: () => Date,
-  ) {}
+  ) {
+    this.hot = {
+      license: db
+        .selectFrom('licenses')
+        .innerJoin('tiers', 'tiers.name', 'licenses.tier')
+        .selectAll('licenses')
+        .select([
+          'tiers.max_users',
+          'tiers.max_domains',
+          'tiers.max_databases',
+          'tiers.features',
+          'tiers.lease_days',
+          'tiers.grace_days',
+          'tiers.created_at as tier_created_at',
+          'tiers.updated_at as tier_updated_at',
+        ])
+        .where('licenses.key_hash', '=', '')
+        .compile(),
+      bindings: db.selectFrom('activations').selectAll().where('license_id', '=', '').compile(),
+    };
+  }
+
+  /**
+   * The two reads of verify/refresh, built and compiled once (Kysely otherwise rebuilds and recompiles them on
+   * every request): the placeholder values are replaced by the real ones at run time.
+   */
+  private readonly hot: {
+    license: CompiledQuery<LicenseWithTier>;
+    bindings: CompiledQuery<ActivationsTable>;
+  };
 
   private async tierOf(trx: Kysely<PortalTables>, name: string): Promise<Tier> {
     const row = await trx.selectFrom('tiers').selectAll().where('name', '=', name).executeTakeFirstOrThrow();
@@ -172,23 +212,10 @@ export class LicenseApiService {
         action === 'activate' ? this.activate(trx, actor, req, row) : this.deactivate(trx, actor, req, row),
       );
     }
-    // One query for the license and its tier: verify is the hot path.
-    const joined = await this.db
-      .selectFrom('licenses')
-      .innerJoin('tiers', 'tiers.name', 'licenses.tier')
-      .selectAll('licenses')
-      .select([
-        'tiers.max_users',
-        'tiers.max_domains',
-        'tiers.max_databases',
-        'tiers.features',
-        'tiers.lease_days',
-        'tiers.grace_days',
-        'tiers.created_at as tier_created_at',
-        'tiers.updated_at as tier_updated_at',
-      ])
-      .where('licenses.key_hash', '=', keyHash)
-      .executeTakeFirst();
+    // One query for the license and its tier: verify is the hot path (compiled once, run with this key).
+    const joined = (
+      await this.db.executeQuery<LicenseWithTier>({ ...this.hot.license, parameters: [keyHash] })
+    ).rows[0];
     if (!joined) return this.check(action, actor, req, undefined, undefined);
     const {
       max_users,
@@ -316,11 +343,10 @@ export class LicenseApiService {
       await this.log(this.db, action, actor, req, null, 'NOT_FOUND');
       return this.answer(action, 'NOT_FOUND', req, now);
     }
-    const bindings = await this.db
-      .selectFrom('activations')
-      .selectAll()
-      .where('license_id', '=', row.id)
-      .execute();
+    const { rows: bindings } = await this.db.executeQuery<ActivationsTable>({
+      ...this.hot.bindings,
+      parameters: [row.id],
+    });
     const info = this.info(row, tier, bindings.length, now);
     const mine = bindings.find((b) => b.hardware_id === req.hardware_id);
     const code: LicenseCode =
