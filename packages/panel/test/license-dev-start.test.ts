@@ -28,7 +28,7 @@ afterAll(async () => {
 function waitForBanner(c: ChildProcess): Promise<string> {
   return new Promise((resolve, reject) => {
     let out = '';
-    const timer = setTimeout(() => reject(new Error(`no banner:\n${out}`)), 60_000);
+    const timer = setTimeout(() => reject(new Error(`no banner:\n${out}`)), 150_000);
     c.stdout?.on('data', (d) => {
       out += d;
       if (/curl -k https?:\S+\/license\/ /.test(out)) {
@@ -92,5 +92,5 @@ describe('npm start development default', () => {
       tier: 'pro',
       portal: { development: true, url: portalUrl },
     });
-  }, 90_000);
+  }, 180_000);
 });

@@ -194,7 +194,7 @@ beforeAll(async () => {
     });
   adminKey = init.find((j) => j?.api_key)?.api_key;
   expect(adminKey).toMatch(/^wsp_/);
-}, 90_000);
+}, 180_000);
 
 afterAll(async () => {
   await Promise.all(children.map(stop));
