@@ -109,6 +109,40 @@ describe('unpackRelease', () => {
     });
   }
 
+  // Each link passes the per-entry check on its own; together `up` resolves to the releases dir.
+  const chains: Array<[string, RawEntry[]]> = [
+    [
+      'symlink chain escaping (dot -> ., up -> dot/..)',
+      [
+        { name: 'wispanel-2.0.0/dot', type: '2', link: '.' },
+        { name: 'wispanel-2.0.0/up', type: '2', link: 'dot/..' },
+      ],
+    ],
+    [
+      'symlink chain escaping, link first (up -> dot/.., dot -> bin/..)',
+      [
+        { name: 'wispanel-2.0.0/up', type: '2', link: 'dot/..' },
+        { name: 'wispanel-2.0.0/dot', type: '2', link: 'bin/..' },
+      ],
+    ],
+    [
+      'dangling symlink through a link',
+      [
+        { name: 'wispanel-2.0.0/dot', type: '2', link: '.' },
+        { name: 'wispanel-2.0.0/up', type: '2', link: 'dot/../nowhere/x' },
+      ],
+    ],
+  ];
+  for (const [what, evil] of chains) {
+    it(`rejects the whole archive for a ${what}`, async () => {
+      const { layout, file } = setup([...goodEntries('2.0.0'), ...evil]);
+      await expect(unpackRelease(file, layout, '2.0.0')).rejects.toMatchObject({
+        code: 'UPDATE_UNSAFE_ARCHIVE',
+      });
+      expect(existsSync(layout.releaseDir('2.0.0'))).toBe(false);
+    });
+  }
+
   it('rejects an archive whose manifest names another version', async () => {
     const { layout, file } = setup(goodEntries('2.0.0'));
     await expect(unpackRelease(file, layout, '2.0.1')).rejects.toMatchObject({

@@ -1,6 +1,15 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
-import { isAbsolute, join, posix } from 'node:path';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  realpathSync,
+  renameSync,
+  rmSync,
+} from 'node:fs';
+import { dirname, isAbsolute, join, posix, relative, sep } from 'node:path';
 import * as tar from 'tar';
 import type { InstallLayout, ReleaseManifest } from './install-layout';
 import { UpdateError } from './update-error';
@@ -53,6 +62,7 @@ export async function unpackRelease(
   const tmp = join(layout.releasesDir, `.${version}.partial-${randomBytes(4).toString('hex')}`);
   mkdirSync(tmp);
   const problems: string[] = [];
+  let failed = false;
   try {
     await tar.x({
       file,
@@ -63,11 +73,12 @@ export async function unpackRelease(
       filter: (path, entry) => {
         const e = entry as unknown as { type: string; linkpath?: string };
         const reason = unsafeEntryReason({ path, type: e.type, linkpath: e.linkpath }, topDir);
-        if (reason) problems.push(reason);
+        if (reason && problems.length < 100) problems.push(reason);
+        if (reason) failed = true;
         return reason === null;
       },
       onwarn: (_code, message) => {
-        problems.push(String(message));
+        if (problems.length < 100) problems.push(String(message));
       },
     });
   } catch (err) {
@@ -77,7 +88,8 @@ export async function unpackRelease(
       `release archive cannot be unpacked: ${(err as Error).message}`,
     );
   }
-  if (problems.length > 0) {
+  if (!failed && problems.length === 0) problems.push(...escapingLinks(tmp));
+  if (failed || problems.length > 0) {
     rmSync(tmp, { recursive: true, force: true });
     throw new UpdateError(
       'UPDATE_UNSAFE_ARCHIVE',
@@ -106,4 +118,38 @@ export async function unpackRelease(
   rmSync(dir, { recursive: true, force: true });
   renameSync(tmp, dir);
   return { dir, manifest };
+}
+
+/**
+ * The per-entry check is lexical, one link at a time; links that are each harmless can still combine
+ * (`dot -> .` then `up -> dot/..` resolves to the releases dir). So after unpacking, every symlink is resolved
+ * by the kernel; its target (or, when dangling, the longest existing prefix) must stay inside the release.
+ */
+function escapingLinks(root: string): string[] {
+  const base = realpathSync.native(root);
+  const raw = (link: string) => `${dirname(link)}/${readlinkSync(link)}`;
+  const inside = (p: string) => p === base || p.startsWith(base + sep);
+  const problems: string[] = [];
+  for (const e of readdirSync(root, { recursive: true, withFileTypes: true })) {
+    if (!e.isSymbolicLink()) continue;
+    const link = join(e.parentPath, e.name);
+    // realpath.native: the kernel's resolution (the JS realpath folds `link/..` lexically and is fooled).
+    // A dangling link is judged by the longest prefix of its target that exists, cut at '/' without
+    // normalising (`dot/../nowhere` must resolve `dot` first).
+    let path = raw(link);
+    let target = path;
+    for (;;) {
+      try {
+        target = realpathSync.native(path);
+        break;
+      } catch {
+        const cut = path.lastIndexOf('/');
+        if (cut <= 0) break;
+        path = path.slice(0, cut);
+      }
+    }
+    if (!inside(target)) problems.push(`link ${relative(root, link)} resolves outside the release`);
+    if (problems.length >= 3) break;
+  }
+  return problems;
 }
