@@ -304,5 +304,29 @@ describe.each<TestDialect>(testPostgresUrl ? ['sqlite', 'postgres'] : ['sqlite']
       });
       expect(license.json().license).toMatchObject({ status: 'active', activations: [] });
     });
+
+    it('refuses to extend a term past the year 9999 (the date would no longer compare as text)', async () => {
+      const h = { 'x-admin-key': p.adminKey };
+      const far = await p.app.inject({
+        method: 'POST',
+        url: '/api/v1/admin/licenses',
+        headers: h,
+        payload: { tier: 'pro', expires_at: '9999-12-01T00:00:00Z' },
+      });
+      const farId = far.json().license.id;
+      const res = await p.app.inject({
+        method: 'POST',
+        url: `/api/v1/admin/licenses/${farId}/extend`,
+        headers: h,
+        payload: { days: 100 },
+      });
+      expect(res.statusCode, res.body).toBe(422);
+      expect(Object.keys(res.json().details)).toEqual(['days']);
+      const after = await p.app.inject({ method: 'GET', url: `/api/v1/admin/licenses/${farId}`, headers: h });
+      expect(after.json().license).toMatchObject({
+        status: 'active',
+        expires_at: '9999-12-01T00:00:00.000Z',
+      });
+    });
   },
 );

@@ -83,6 +83,7 @@ export interface ActivatedLicense {
 }
 
 const DAY = 86_400_000;
+const LAST_DATE = Date.parse('9999-12-31T23:59:59.999Z');
 
 export function activationFromRow(a: ActivationsTable): ActivationView {
   return {
@@ -368,7 +369,14 @@ export class LicenseService {
         if (row.expires_at === null)
           throw new AppError('CONFLICT', 'License is perpetual; set expires_at instead');
         const base = Math.max(Date.parse(row.expires_at), this.clock().getTime());
-        return { expires_at: new Date(base + (input.days ?? 0) * DAY).toISOString() };
+        const end = base + (input.days ?? 0) * DAY;
+        // Dates are stored and compared as ISO text, which holds only up to the year 9999.
+        if (end > LAST_DATE) {
+          throw new AppError('VALIDATION_ERROR', 'The term cannot end after the year 9999', {
+            details: { days: ['The days field would move the term past 9999-12-31.'] },
+          });
+        }
+        return { expires_at: new Date(end).toISOString() };
       },
       (row) => ({ from: row.expires_at, ...input }),
     );
