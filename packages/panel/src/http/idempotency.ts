@@ -95,12 +95,7 @@ export class IdempotencyStore {
       if (row.status_code === 0) {
         // A first attempt that never finished (process killed mid-request) does not block retries forever.
         if (Date.parse(row.created_at) > now.getTime() - STALE_PENDING_MS) return { kind: 'in_progress' };
-        await this.db
-          .deleteFrom('idempotency_keys')
-          .where('principal', '=', principal)
-          .where('idem_key', '=', key)
-          .where('status_code', '=', 0)
-          .execute();
+        await this.abandon(principal, key);
         continue;
       }
       return { kind: 'replay', status: row.status_code, body: row.response_body ?? '' };

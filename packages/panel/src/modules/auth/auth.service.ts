@@ -72,6 +72,15 @@ const profileOf = (row: UserColumns): AccountProfile => ({
   creator: row.creator,
 });
 
+/** The account part of an actor, as read together with a key or session. */
+const accountOf = (row: UserColumns) => ({
+  userId: row.user_id,
+  username: row.username,
+  email: row.email,
+  role: row.role as Role,
+  creatorId: row.creator_id,
+});
+
 /** Turns a bearer token into an actor, and runs UI login/logout. Knows nothing of HTTP. */
 export class AuthService {
   constructor(
@@ -113,11 +122,7 @@ export class AuthService {
       this.lastUsed.touch(row.key_id, now);
       return {
         actor: {
-          userId: row.user_id,
-          username: row.username,
-          email: row.email,
-          role: row.role as Role,
-          creatorId: row.creator_id,
+          ...accountOf(row),
           via: 'api_key',
           keyId: row.key_id,
           permissions: JSON.parse(row.permissions) as string[],
@@ -132,16 +137,7 @@ export class AuthService {
       if (Date.parse(row.expires_at) <= now.getTime()) throw unauthorized('Session has expired');
       this.assertAccountUsable(row.status, row.license_disabled_at);
       return {
-        actor: {
-          userId: row.user_id,
-          username: row.username,
-          email: row.email,
-          role: row.role as Role,
-          creatorId: row.creator_id,
-          via: 'session',
-          sessionId: row.session_id,
-          permissions: ['all'],
-        },
+        actor: { ...accountOf(row), via: 'session', sessionId: row.session_id, permissions: ['all'] },
         ipWhitelist: [],
         profile: profileOf(row),
       };

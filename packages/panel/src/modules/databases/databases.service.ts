@@ -3,7 +3,7 @@ import type { Kysely } from 'kysely';
 import type { PanelDB } from '../../db/schema';
 import type { Actor } from '../auth/actor';
 import type { LicenseGate } from '../resources/license-gate';
-import { lockForCreate, ownedBy, type Page, pagination, stateFields } from '../resources/ownership';
+import { listOwned, lockForCreate, ownedBy, type Page, setStatus, stateFields } from '../resources/ownership';
 import type { Provisioner } from '../resources/provisioner';
 
 export const DB_NAME_PATTERN = '^[a-zA-Z0-9_]+$';
@@ -81,20 +81,8 @@ export class DatabaseService {
   }
 
   async list(actor: Actor, page: Page) {
-    const [rows, total] = await Promise.all([
-      this.base()
-        .where(ownedBy(actor, 'databases'))
-        .orderBy('databases.id')
-        .limit(page.per_page)
-        .offset((page.page - 1) * page.per_page)
-        .execute(),
-      this.db
-        .selectFrom('databases')
-        .select((eb) => eb.fn.countAll<number>().as('n'))
-        .where(ownedBy(actor, 'databases'))
-        .executeTakeFirstOrThrow(),
-    ]);
-    return { databases: rows.map(databaseView), pagination: pagination(page, Number(total.n)) };
+    const { rows, pagination } = await listOwned<DatabaseRow>(this.db, 'databases', this.base(), actor, page);
+    return { databases: rows.map(databaseView), pagination };
   }
 
   private async visibleDomain(actor: Actor, domain: string) {
@@ -204,11 +192,7 @@ export class DatabaseService {
   async setSuspended(actor: Actor, name: string, suspended: boolean) {
     const row = await this.find(actor, name);
     if (actor.role === 'user') throw forbidden('Only an admin or reseller may suspend a database');
-    await this.db
-      .updateTable('databases')
-      .set({ status: suspended ? 'suspended' : 'active', updated_at: this.clock().toISOString() })
-      .where('id', '=', row.id)
-      .execute();
+    await setStatus(this.db, 'databases', row.id, suspended, this.clock());
     await this.provisioner.apply({
       action: suspended ? 'suspend' : 'unsuspend',
       kind: 'database',

@@ -13,10 +13,11 @@ import type { Actor } from '../auth/actor';
 import type { LicenseGate } from '../resources/license-gate';
 import {
   canManageOwner,
+  listOwned,
   lockForCreate,
   ownedBy,
   type Page,
-  pagination,
+  setStatus,
   stateFields,
   visibleUsers,
 } from '../resources/ownership';
@@ -77,20 +78,8 @@ export class DomainService {
   }
 
   async list(actor: Actor, page: Page) {
-    const [rows, total] = await Promise.all([
-      this.base()
-        .where(ownedBy(actor, 'domains'))
-        .orderBy('domains.id')
-        .limit(page.per_page)
-        .offset((page.page - 1) * page.per_page)
-        .execute(),
-      this.db
-        .selectFrom('domains')
-        .select((eb) => eb.fn.countAll<number>().as('n'))
-        .where(ownedBy(actor, 'domains'))
-        .executeTakeFirstOrThrow(),
-    ]);
-    return { domains: rows.map(domainView), pagination: pagination(page, Number(total.n)) };
+    const { rows, pagination } = await listOwned<DomainRow>(this.db, 'domains', this.base(), actor, page);
+    return { domains: rows.map(domainView), pagination };
   }
 
   /** The owner an actor names (default: itself), which must be an account the actor may manage. */
@@ -171,11 +160,7 @@ export class DomainService {
   async setSuspended(actor: Actor, domain: string, suspended: boolean) {
     const row = await this.find(actor, domain);
     if (actor.role === 'user') throw forbidden('Only an admin or reseller may suspend a domain');
-    await this.db
-      .updateTable('domains')
-      .set({ status: suspended ? 'suspended' : 'active', updated_at: this.clock().toISOString() })
-      .where('id', '=', row.id)
-      .execute();
+    await setStatus(this.db, 'domains', row.id, suspended, this.clock());
     await this.provisioner.apply({
       action: suspended ? 'suspend' : 'unsuspend',
       kind: 'domain',

@@ -80,3 +80,46 @@ export function stateFields(row: {
     license_disabled_reason: row.license_disabled_reason,
   };
 }
+
+/**
+ * One page of an owner-scoped table (domains or databases): the rows of `base` the actor may see, in id order,
+ * and the total count under the same filter.
+ */
+export async function listOwned<Row>(
+  db: Kysely<PanelDB>,
+  table: 'domains' | 'databases',
+  // biome-ignore lint/suspicious/noExplicitAny: the joined select each service builds on its own table
+  base: any,
+  actor: Actor,
+  page: Page,
+): Promise<{ rows: Row[]; pagination: ReturnType<typeof pagination> }> {
+  const [rows, total] = await Promise.all([
+    base
+      .where(ownedBy(actor, table))
+      .orderBy(`${table}.id`)
+      .limit(page.per_page)
+      .offset((page.page - 1) * page.per_page)
+      .execute() as Promise<Row[]>,
+    db
+      .selectFrom(table)
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where(ownedBy(actor, table))
+      .executeTakeFirstOrThrow(),
+  ]);
+  return { rows, pagination: pagination(page, Number(total.n)) };
+}
+
+/** Sets the admin suspension state of one row of a resource table. */
+export async function setStatus(
+  db: Kysely<PanelDB>,
+  table: 'users' | 'domains' | 'databases',
+  id: number,
+  suspended: boolean,
+  now: Date,
+): Promise<void> {
+  await db
+    .updateTable(table)
+    .set({ status: suspended ? 'suspended' : 'active', updated_at: now.toISOString() })
+    .where('id', '=', id)
+    .execute();
+}

@@ -5,6 +5,7 @@ import type { Kysely, Selectable, Updateable } from 'kysely';
 import { HotQuery } from '../../db/hot-query';
 import type { PanelDB, UserTable } from '../../db/schema';
 import type { Actor } from '../auth/actor';
+import type { AccountProfile } from '../auth/auth.service';
 import { hashPassword } from '../auth/auth.service';
 import type { LicenseGate } from '../resources/license-gate';
 import {
@@ -12,6 +13,7 @@ import {
   lockForCreate,
   type Page,
   pagination,
+  setStatus,
   stateFields,
   visibleUsers,
 } from '../resources/ownership';
@@ -34,17 +36,8 @@ export interface UpdateUserInput {
   package?: string;
 }
 
-export interface ProfileRow {
-  id: number;
-  username: string;
-  email: string;
-  role: string;
-  status: string;
-  package: string;
-  created_at: string;
-  license_disabled_at: string | null;
-  creator: string | null;
-}
+/** The caller's own account: the same columns the authenticator reads with the token. */
+export type ProfileRow = AccountProfile;
 
 type UserRow = Selectable<UserTable> & { creator: string | null };
 
@@ -213,11 +206,7 @@ export class UserService {
     if (user.id === actor.userId)
       throw forbidden(`You cannot ${suspended ? 'suspend' : 'unsuspend'} your own account`);
     if (!canManageOwner(actor, user)) throw forbidden('Not allowed');
-    await this.db
-      .updateTable('users')
-      .set({ status: suspended ? 'suspended' : 'active', updated_at: this.clock().toISOString() })
-      .where('id', '=', user.id)
-      .execute();
+    await setStatus(this.db, 'users', user.id, suspended, this.clock());
     await this.provisioner.apply({
       action: suspended ? 'suspend' : 'unsuspend',
       kind: 'account',
