@@ -1,7 +1,7 @@
 import { copyFileSync, existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import SQLite from 'better-sqlite3';
-import { fsyncDir } from '../modules/updates/update-state';
+import { fsyncDir } from '../lib/atomic-file';
 
 /** SQLite file behind a database URL, or null for PostgreSQL (backed up by the operator's own tooling). */
 export function sqliteFileOf(databaseUrl: string): string | null {

@@ -12,7 +12,7 @@ import {
 } from 'node:fs';
 import { basename, join } from 'node:path';
 import semver from 'semver';
-import { fsyncDir } from './update-state';
+import { fsyncDir } from '../../lib/atomic-file';
 
 export interface ReleaseManifest {
   name: string;
