@@ -230,6 +230,11 @@ describe('UpdatePipeline', () => {
     });
   });
 
+  it('takes a named version in any form semver accepts (v1.1.0 is 1.1.0)', async () => {
+    expect(await outcome('v-prefixed', {}, 'v1.1.0')).toBe('restarting');
+    expect(await outcome('v-older', {}, 'v0.9.0')).toBe('UPDATE_DOWNGRADE_REFUSED');
+  });
+
   it('installs an older version only when the downgrade is explicit, from its own signed metadata', async () => {
     expect(await outcome('downgrade', {}, '0.9.0', true)).toBe('restarting');
   });

@@ -129,11 +129,16 @@ export class UpdatePipeline {
     allowDowngrade?: boolean;
     source: string;
   }): Promise<{ job: UpdateStatus; done: Promise<void> }> {
-    if (options.version !== undefined && !semver.valid(options.version)) {
-      throw new UpdateError(
-        'VALIDATION_ERROR',
-        `version must be a semantic version x.y.z, got "${options.version}"`,
-      );
+    if (options.version !== undefined) {
+      // One spelling from here on (v1.2.3 → 1.2.3): the portal and the signed metadata use the bare form.
+      const version = semver.valid(options.version);
+      if (!version) {
+        throw new UpdateError(
+          'VALIDATION_ERROR',
+          `version must be a semantic version x.y.z, got "${options.version}"`,
+        );
+      }
+      options = { ...options, version };
     }
     const jobId = randomBytes(8).toString('hex');
     const now = () => this.clock().toISOString();
