@@ -41,7 +41,9 @@ const MAX_CACHED = 10_000;
  * With `cache: true` (SQLite only) answers are kept in memory until anything in the database changes (see
  * SqliteChangeStamp), so a repeated lookup costs a counter read instead of a join. A revoked key, a suspension
  * or a license mark written by this process is seen on the very next request; one written by another process
- * within OTHER_PROCESS_CHECK_MS.
+ * within OTHER_PROCESS_CHECK_MS. While a transaction is open on the shared connection a cached lookup waits
+ * for it through Kysely (so it never reads uncommitted rows) and is not cached: never call a cached lookup from
+ * inside a transaction callback (it would wait for itself).
  */
 export class HotQuery<Row> {
   private statement: Statement | undefined;
@@ -71,6 +73,14 @@ export class HotQuery<Row> {
   async get(...params: unknown[]): Promise<Row | undefined> {
     if (!this.sqlite) {
       const result = await this.db.executeQuery<Row>(CompiledQuery.raw(this.pgText, params));
+      return result.rows[0];
+    }
+    if (this.stamp && this.sqlite.inTransaction) {
+      // Another request's Kysely transaction holds the shared connection: a direct read would see its
+      // uncommitted rows (a key re-enabled or an account unsuspended by a transaction that then rolls back),
+      // and caching that read would keep them after the rollback (ROLLBACK does not move total_changes()).
+      // Kysely's connection lock makes this read wait for the commit or rollback; it is not cached.
+      const result = await this.db.executeQuery<Row>(CompiledQuery.raw(this.text, params));
       return result.rows[0];
     }
     this.statement ??= this.sqlite.prepare(this.text);
