@@ -1,4 +1,13 @@
-import type { LicenseAction, LicenseAnswer, LicenseRequest, PublicKeySet } from '@wispanel/contract';
+import type {
+  LicenseAction,
+  LicenseAnswer,
+  LicenseRequest,
+  PortalEventRecord,
+  PortalLicense,
+  PortalLicenseDetail,
+  PortalTier,
+  PublicKeySet,
+} from '@wispanel/contract';
 import { Agent, type Dispatcher, request } from 'undici';
 
 /**
@@ -143,62 +152,6 @@ export class PortalLicenseClient {
   }
 }
 
-export interface PortalTier {
-  name: string;
-  max_users: number;
-  max_domains: number;
-  max_databases: number;
-  features: string[];
-  lease_days: number;
-  grace_days: number;
-  created_at: string;
-  updated_at: string;
-}
-
-export interface PortalLicense {
-  id: string;
-  key_masked: string;
-  key_last4: string;
-  tier: string;
-  status: 'active' | 'suspended' | 'revoked' | 'expired';
-  issued_at: string;
-  expires_at: string | null;
-  max_activations: number;
-  activations_used: number;
-  customer_name: string;
-  customer_email: string;
-  notes: string;
-  created_at: string;
-  updated_at: string;
-}
-
-export interface PortalLicenseDetail extends PortalLicense {
-  activations: Array<{
-    id: string;
-    hardware_id: string;
-    hostname: string;
-    panel_version: string;
-    activated_at: string;
-    last_seen_at: string;
-    last_usage: { accounts: number; domains: number; databases: number } | null;
-  }>;
-  recent_events: PortalEventRecord[];
-}
-
-export interface PortalEventRecord {
-  id: number;
-  at: string;
-  license_id: string | null;
-  action: string;
-  actor: string;
-  ip: string | null;
-  hardware_id: string | null;
-  panel_version: string | null;
-  usage: unknown;
-  result_code: string;
-  data: Record<string, unknown> | null;
-}
-
 export interface IssueLicenseInput {
   tier: string;
   term_days?: number;
@@ -319,3 +272,5 @@ export class PortalAdminClient {
     );
   }
 }
+
+export type { PortalEventRecord, PortalLicense, PortalLicenseDetail, PortalTier };

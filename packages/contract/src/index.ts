@@ -1,6 +1,7 @@
 export * from './errors';
 export * from './license-api';
 export * from './license-file';
+export * from './portal-admin';
 export * from './releases';
 export * from './scopes';
 export * from './signing';

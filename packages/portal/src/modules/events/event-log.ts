@@ -1,3 +1,4 @@
+import type { PortalEventRecord } from '@wispanel/contract';
 import type { Insertable, Kysely } from 'kysely';
 import type { EventsTable, PortalTables } from '../../db';
 
@@ -25,19 +26,7 @@ export interface EventInput {
   data?: Record<string, unknown> | null;
 }
 
-export interface PortalEvent {
-  id: number;
-  at: string;
-  license_id: string | null;
-  action: string;
-  actor: string;
-  ip: string | null;
-  hardware_id: string | null;
-  panel_version: string | null;
-  usage: unknown;
-  result_code: string;
-  data: Record<string, unknown> | null;
-}
+export type PortalEvent = PortalEventRecord;
 
 export interface EventFilter {
   licenseId?: string;

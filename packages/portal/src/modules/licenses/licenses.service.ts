@@ -1,48 +1,28 @@
 import { randomBytes } from 'node:crypto';
+import type {
+  PortalActivation,
+  PortalLicense,
+  PortalLicenseDetail,
+  PortalLicenseStatus,
+} from '@wispanel/contract';
 import { LICENSE_KEY_PATTERN, maskLicenseKey } from '@wispanel/contract';
 import { AppError, type Dialect, isUniqueViolation } from '@wispanel/kit';
 import { type Kysely, sql } from 'kysely';
 import type { ActivationsTable, LicensesTable, PortalTables } from '../../db';
-import type { Actor, EventLog, PortalEvent } from '../events/event-log';
+import type { Actor, EventLog } from '../events/event-log';
 import type { LicenseKeyHasher } from '../signing/signing-keys';
 import type { TierService } from '../tiers/tiers.service';
 import { generateLicenseKey, newLicenseId } from './license-keys';
 import { effectiveStatus, withLicenseLock } from './license-store';
 
-export type LicenseStatus = 'active' | 'suspended' | 'revoked' | 'expired';
+export type LicenseStatus = PortalLicenseStatus;
 
 /** A license as the admin API shows it: never the key, only its last four characters. */
-export interface LicenseView {
-  id: string;
-  key_masked: string;
-  key_last4: string;
-  tier: string;
-  status: LicenseStatus;
-  issued_at: string;
-  expires_at: string | null;
-  max_activations: number;
-  activations_used: number;
-  customer_name: string;
-  customer_email: string;
-  notes: string;
-  created_at: string;
-  updated_at: string;
-}
+export type LicenseView = PortalLicense;
 
-export interface ActivationView {
-  id: string;
-  hardware_id: string;
-  hostname: string;
-  panel_version: string;
-  activated_at: string;
-  last_seen_at: string;
-  last_usage: { accounts: number; domains: number; databases: number } | null;
-}
+export type ActivationView = PortalActivation;
 
-export interface LicenseDetail extends LicenseView {
-  activations: ActivationView[];
-  recent_events: PortalEvent[];
-}
+export type LicenseDetail = PortalLicenseDetail;
 
 export interface IssueInput {
   tier: string;

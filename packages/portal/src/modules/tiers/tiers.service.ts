@@ -1,22 +1,10 @@
+import type { PortalTier } from '@wispanel/contract';
 import { AppError, isUniqueViolation } from '@wispanel/kit';
 import type { Kysely } from 'kysely';
 import type { PortalTables, TiersTable } from '../../db';
 import type { Actor, EventLog } from '../events/event-log';
 
-/** A tier: the limits and features a license grants. -1 = unlimited. */
-export interface Tier {
-  name: string;
-  max_users: number;
-  max_domains: number;
-  max_databases: number;
-  features: string[];
-  /** How long a signed license file stays valid without contacting the portal. */
-  lease_days: number;
-  /** Days a panel keeps working after the lease or the term ended, before it counts as unlicensed. */
-  grace_days: number;
-  created_at: string;
-  updated_at: string;
-}
+export type Tier = PortalTier;
 
 export type TierInput = Omit<Tier, 'created_at' | 'updated_at'>;
 export type TierPatch = Partial<Omit<TierInput, 'name'>>;
