@@ -2,6 +2,7 @@ import swagger from '@fastify/swagger';
 import { type App, createApp, MemoryRateLimiter } from '@wispanel/kit';
 import type { PanelContext, PanelDeps } from './context';
 import { IdempotencyStore, installIdempotency } from './http/idempotency';
+import { installNulGuard } from './http/nul-guard';
 import type { PanelPlugin } from './http/plugin';
 import { apiKeyRoutes } from './modules/api-keys/api-keys.routes';
 import { ApiKeyService } from './modules/api-keys/api-keys.service';
@@ -125,6 +126,7 @@ export async function buildPanelApp(deps: PanelDeps, options: BuildOptions = {})
   });
 
   const routes = installAuth(app, { auth, limiter });
+  installNulGuard(app);
   installIdempotency(app, ctx.services.idempotency);
   app.decorate('panel', { routes, ctx });
 

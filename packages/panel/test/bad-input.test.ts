@@ -4,6 +4,7 @@
  * field; path parameters get unicode and path tricks. Every answer must be a documented 4xx in the envelope,
  * and nothing may be half-written.
  */
+import { createTestPostgresDatabase, testPostgresUrl } from '@wispanel/kit/testing';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RouteEntry } from '../src/modules/auth/auth.hook';
@@ -200,6 +201,39 @@ describe('bad input on every write route', () => {
     }
     for (const q of ['page=abc', 'page=0', 'per_page=1000', 'per_page=-1']) {
       expect4xx(await h.call('GET', `/api/v1/domains?${q}`), q, 400);
+    }
+  });
+});
+
+// PostgreSQL refuses a NUL character in any text parameter; SQLite takes it. Every route with a path
+// parameter, and login, get one on PostgreSQL: a named 400, never a 500.
+describe.skipIf(!testPostgresUrl)('NUL characters on PostgreSQL', () => {
+  it('answers 400 VALIDATION_ERROR to a NUL in path parameters, query and login fields', async () => {
+    const pg = await createTestPostgresDatabase();
+    const p = await createPanelHarness({ flags: { databaseUrl: pg.url, rateLimit: 100_000 } });
+    try {
+      for (const r of routes.filter((x) => x.url.includes(':') && !x.public)) {
+        const u = r.url.replace(/:([A-Za-z0-9_]+)/g, '%00');
+        const res = await p.call(r.method, u, { body: r.hasBody ? (VALID[label(r)] ?? {}) : undefined });
+        expect4xx(res, `${label(r)} %00`, 400);
+        expect(res.json().code).toBe('VALIDATION_ERROR');
+      }
+      for (const body of [
+        { username: 'a\u0000b', password: 'x' },
+        { email: '\u0000@example.com', password: 'x' },
+        { username: 'admin', password: '\u0000' },
+      ]) {
+        const res = await p.call('POST', '/api/v1/auth/login', { key: null, body });
+        expect4xx(res, `login ${JSON.stringify(body)}`, 400);
+      }
+      const login = await p.call('POST', '/api/v1/auth/login', {
+        key: null,
+        body: { username: 'a\u0000b', password: 'x' },
+      });
+      expect(login.json().message).toBe('username: must not contain a NUL character');
+    } finally {
+      await p.close();
+      await pg.drop();
     }
   });
 });
