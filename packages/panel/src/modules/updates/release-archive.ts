@@ -83,6 +83,14 @@ export async function unpackRelease(
     });
   } catch (err) {
     rmSync(tmp, { recursive: true, force: true });
+    const errno = (err as NodeJS.ErrnoException).code;
+    if (errno === 'ENOSPC' || errno === 'EDQUOT') {
+      // Not the archive's fault: the disk filled while unpacking (what was unpacked is removed again).
+      throw new UpdateError(
+        'UPDATE_PREFLIGHT_FAILED',
+        `disk full while unpacking the release into ${layout.releasesDir}: ${(err as Error).message}`,
+      );
+    }
     throw new UpdateError(
       'UPDATE_UNSAFE_ARCHIVE',
       `release archive cannot be unpacked: ${(err as Error).message}`,
