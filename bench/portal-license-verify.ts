@@ -1,23 +1,13 @@
-/**
- * `POST /api/v1/license/verify` throughput and latency on the portal over SQLite and over PostgreSQL, beside a
- * bare node:http server answering a fixed JSON body, measured in the same run with the same load generator.
- *
- *   npx tsx bench/portal-license-verify.ts [--seconds 5] [--connections 32]
- *
- * PostgreSQL: uses WISPANEL_TEST_PG_URL if set, else starts a throwaway cluster (like scripts/test.mjs) when
- * PostgreSQL is installed, else skips that row. Each verify does what production does: look the key up,
- * read the tier and bindings, note the server as seen, append an event, sign the answer (Ed25519).
- */
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { PortalAdminClient } from '@wispanel/client';
+import { createTestPostgresDatabase } from '@wispanel/kit/testing';
 import { initPortal, loadPortalConfig, startPortal } from '@wispanel/portal';
-import pg from 'pg';
 import { Pool } from 'undici';
+import { startPostgres } from '../scripts/postgres.mjs';
 
 const { values } = parseArgs({
   options: { seconds: { type: 'string', default: '5' }, connections: { type: 'string', default: '32' } },
@@ -144,82 +134,6 @@ async function portal(name: string, databaseUrl: string | undefined): Promise<Re
   }
 }
 
-/** A throwaway PostgreSQL cluster (as scripts/test.mjs starts one), stopped by PID. */
-async function startPostgres(): Promise<{ url: string; stop: () => void } | null> {
-  const base = '/usr/lib/postgresql';
-  if (!existsSync(base)) return null;
-  const version = readdirSync(base).find((v) => existsSync(join(base, v, 'bin', 'initdb')));
-  if (!version) return null;
-  const bin = join(base, version, 'bin');
-  const dir = mkdtempSync(join(tmpdir(), 'wispanel-bench-pg-'));
-  chmodSync(dir, 0o777);
-  const data = join(dir, 'data');
-  mkdirSync(data);
-  const asRoot = process.getuid?.() === 0;
-  if (asRoot) execFileSync('chown', ['-R', 'postgres:postgres', dir]);
-  const cmd = (c: string, args: string[]) =>
-    asRoot
-      ? (['runuser', ['-u', 'postgres', '--', join(bin, c), ...args]] as const)
-      : ([join(bin, c), args] as const);
-  const [initCmd, initArgs] = cmd('initdb', ['-D', data, '-A', 'trust', '-U', 'postgres', '--no-sync']);
-  execFileSync(initCmd, [...initArgs], { stdio: 'pipe' });
-  const port = 20000 + Math.floor(Math.random() * 20000);
-  const [pgCmd, pgArgs] = cmd('postgres', [
-    '-D',
-    data,
-    '-p',
-    String(port),
-    '-k',
-    dir,
-    '-c',
-    'listen_addresses=127.0.0.1',
-    '-c',
-    'max_connections=200',
-  ]);
-  spawn(pgCmd, [...pgArgs], { stdio: 'ignore', detached: true });
-  for (let i = 0; i < 100; i++) {
-    if (spawnSync(join(bin, 'pg_isready'), ['-h', '127.0.0.1', '-p', String(port)]).status === 0) break;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  const pid = Number(readFileSync(join(data, 'postmaster.pid'), 'utf8').split('\n')[0]);
-  return {
-    url: `postgres://postgres@127.0.0.1:${port}/postgres`,
-    stop: () => {
-      try {
-        process.kill(pid, 'SIGINT');
-      } catch {}
-      for (let i = 0; i < 50; i++) {
-        try {
-          process.kill(pid, 0);
-        } catch {
-          break;
-        }
-        spawnSync('sleep', ['0.1']);
-      }
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}
-
-async function freshPgDatabase(serverUrl: string): Promise<{ url: string; drop: () => Promise<void> }> {
-  const name = `bench_${Date.now().toString(36)}`;
-  const c = new pg.Client({ connectionString: serverUrl });
-  await c.connect();
-  await c.query(`CREATE DATABASE ${name}`);
-  await c.end();
-  const u = new URL(serverUrl);
-  u.pathname = `/${name}`;
-  return {
-    url: u.toString(),
-    drop: async () => {
-      const d = new pg.Client({ connectionString: serverUrl });
-      await d.connect();
-      await d.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await d.end();
-    },
-  };
-}
-
 const results: Result[] = [];
 const bodiesForBare = Array.from({ length: LICENSES }, (_, i) =>
   JSON.stringify({
@@ -230,10 +144,10 @@ const bodiesForBare = Array.from({ length: LICENSES }, (_, i) =>
 );
 results.push(await bare(bodiesForBare));
 results.push(await portal('portal verify, SQLite', undefined));
-const pgServer = process.env.WISPANEL_TEST_PG_URL ? null : await startPostgres();
+const pgServer = process.env.WISPANEL_TEST_PG_URL ? null : await startPostgres({ durable: true });
 const pgUrl = process.env.WISPANEL_TEST_PG_URL ?? pgServer?.url;
 if (pgUrl) {
-  const db = await freshPgDatabase(pgUrl);
+  const db = await createTestPostgresDatabase(pgUrl);
   try {
     results.push(await portal('portal verify, PostgreSQL', db.url));
   } finally {

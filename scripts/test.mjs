@@ -2,92 +2,14 @@
 // Runs the whole test suite. Starts a throwaway PostgreSQL cluster for the portal's PostgreSQL tests when
 // none is given in WISPANEL_TEST_PG_URL, stops it by PID afterwards, and ends with a plain
 // "N passed, N failed" line. Extra arguments go to vitest (e.g. a file filter).
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { startPostgres } from './postgres.mjs';
 
 const root = new URL('..', import.meta.url).pathname;
 const args = process.argv.slice(2);
 const inCi = process.env.CI === 'true';
-
-function findPgBin() {
-  const base = '/usr/lib/postgresql';
-  if (!existsSync(base)) return null;
-  const versions = readdirSync(base).filter((v) => existsSync(join(base, v, 'bin', 'initdb')));
-  versions.sort((a, b) => Number(b) - Number(a));
-  return versions.length ? join(base, versions[0], 'bin') : null;
-}
-
-async function startPostgres() {
-  const bin = findPgBin();
-  if (!bin) return null;
-  const dir = mkdtempSync(join(tmpdir(), 'wispanel-pg-'));
-  chmodSync(dir, 0o777);
-  const data = join(dir, 'data');
-  const asRoot = process.getuid?.() === 0;
-  const run = (cmd, cmdArgs) => {
-    const full = join(bin, cmd);
-    return asRoot
-      ? execFileSync('runuser', ['-u', 'postgres', '--', full, ...cmdArgs], { stdio: 'pipe' })
-      : execFileSync(full, cmdArgs, { stdio: 'pipe' });
-  };
-  mkdirSync(data);
-  if (asRoot) execFileSync('chown', ['-R', 'postgres:postgres', dir]);
-  run('initdb', ['-D', data, '-A', 'trust', '-U', 'postgres', '--no-sync', '-E', 'UTF8']);
-  const port = 20000 + Math.floor(Math.random() * 20000);
-  const pgArgs = [
-    '-D',
-    data,
-    '-p',
-    String(port),
-    '-k',
-    dir,
-    '-c',
-    'listen_addresses=127.0.0.1',
-    '-c',
-    'fsync=off',
-    '-c',
-    'synchronous_commit=off',
-    '-c',
-    'full_page_writes=off',
-    '-c',
-    'max_connections=200',
-  ];
-  const child = asRoot
-    ? spawn('runuser', ['-u', 'postgres', '--', join(bin, 'postgres'), ...pgArgs], {
-        stdio: 'ignore',
-        detached: true,
-      })
-    : spawn(join(bin, 'postgres'), pgArgs, { stdio: 'ignore', detached: true });
-  const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
-  for (let i = 0; i < 100; i++) {
-    const r = spawnSync(join(bin, 'pg_isready'), ['-h', '127.0.0.1', '-p', String(port)], {
-      stdio: 'ignore',
-    });
-    if (r.status === 0) break;
-    await new Promise((r2) => setTimeout(r2, 100));
-  }
-  const pidFile = join(data, 'postmaster.pid');
-  const pid = existsSync(pidFile) ? Number(readFileSync(pidFile, 'utf8').split('\n')[0]) : child.pid;
-  return {
-    url,
-    stop() {
-      try {
-        process.kill(pid, 'SIGINT');
-      } catch {}
-      for (let i = 0; i < 50; i++) {
-        try {
-          process.kill(pid, 0);
-        } catch {
-          break;
-        }
-        spawnSync('sleep', ['0.1']);
-      }
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}
 
 let pgHandle = null;
 const env = { ...process.env };

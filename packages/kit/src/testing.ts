@@ -10,19 +10,21 @@ import pg from 'pg';
 export const testPostgresUrl: string | undefined = process.env.WISPANEL_TEST_PG_URL;
 
 /** Creates a fresh, empty PostgreSQL database on the test server and returns its URL and a drop function. */
-export async function createTestPostgresDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {
-  if (!testPostgresUrl) throw new Error('WISPANEL_TEST_PG_URL is not set');
+export async function createTestPostgresDatabase(
+  serverUrl: string | undefined = testPostgresUrl,
+): Promise<{ url: string; drop: () => Promise<void> }> {
+  if (!serverUrl) throw new Error('WISPANEL_TEST_PG_URL is not set');
   const name = `t_${randomBytes(6).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: testPostgresUrl });
+  const admin = new pg.Client({ connectionString: serverUrl });
   await admin.connect();
   await admin.query(`CREATE DATABASE ${name}`);
   await admin.end();
-  const url = new URL(testPostgresUrl);
+  const url = new URL(serverUrl);
   url.pathname = `/${name}`;
   return {
     url: url.toString(),
     drop: async () => {
-      const c = new pg.Client({ connectionString: testPostgresUrl });
+      const c = new pg.Client({ connectionString: serverUrl });
       await c.connect();
       await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
       await c.end();
