@@ -31,7 +31,7 @@ describe('UI login', () => {
       package: 'default',
       auth: { method: 'session' },
     });
-    expect(me.headers['x-ratelimit-limit']).toBeDefined();
+    expect(me.headers['x-ratelimit-limit']).toBe(String(h.config.rateLimitPerMinute));
     expect((await h.call('POST', '/api/v1/auth/logout', { key: token })).statusCode).toBe(200);
     expect((await h.call('GET', '/api/v1/auth/me', { key: token })).statusCode).toBe(401);
     const session = await h.deps.db.selectFrom('sessions').selectAll().execute();

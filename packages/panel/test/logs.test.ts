@@ -25,14 +25,17 @@ describe('JSON logs', () => {
       await h.call('POST', '/api/v1/databases', { body: { name: 'logdb', password: 'db secret 456789' } });
       await h.call('GET', '/api/v1/auth/me', { key: `wsp_${'0'.repeat(48)}` });
       logger.flush();
-      await new Promise((r) => setTimeout(r, 200));
-      const text = readFileSync(file, 'utf8');
-      const lines = text
-        .trim()
-        .split('\n')
-        .map((l) => JSON.parse(l));
-      const requests = lines.filter((l) => l.msg === 'request');
-      expect(requests.length).toBeGreaterThanOrEqual(7);
+      // The destination writes asynchronously: read until the seven requests above are all there.
+      const read = () => readFileSync(file, 'utf8');
+      const requestLines = () =>
+        read()
+          .split('\n')
+          .filter((l) => l.trim() !== '')
+          .map((l) => JSON.parse(l))
+          .filter((l) => l.msg === 'request');
+      await expect.poll(() => requestLines().length, { timeout: 5_000, interval: 20 }).toBe(7);
+      const text = read();
+      const requests = requestLines();
       expect(requests[0]).toMatchObject({
         method: expect.any(String),
         url: expect.any(String),
