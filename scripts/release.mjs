@@ -177,21 +177,49 @@ const hash = treeHash();
 const cacheRoot = join(root, '.tmp/release-cache');
 const cached = join(cacheRoot, hash);
 let cacheHit = existsSync(join(cached, 'dist/wispanel.mjs'));
-if (!cacheHit) {
-  const building = `${cached}.building-${process.pid}`;
-  rmSync(building, { recursive: true, force: true });
-  await buildPayload(building);
-  // A complete cache dir is never removed (another build may be copying from it); only a broken one is.
-  if (existsSync(cached) && !existsSync(join(cached, 'dist/wispanel.mjs')))
-    rmSync(cached, { recursive: true, force: true });
+// Builds of the same tree started together (the update tests build X, X+1… in parallel, two test files at
+// once) wait for the one holding `<hash>.lock` instead of each bundling: one esbuild run per tree.
+const lock = `${cached}.lock`;
+let locked = false;
+while (!cacheHit && !locked) {
+  mkdirSync(cacheRoot, { recursive: true });
   try {
-    renameSync(building, cached);
+    mkdirSync(lock);
+    locked = true;
+    cacheHit = existsSync(join(cached, 'dist/wispanel.mjs'));
   } catch (err) {
-    // Another build of the same tree won the race: its result is identical.
-    if (!existsSync(join(cached, 'dist/wispanel.mjs'))) throw err;
-    rmSync(building, { recursive: true, force: true });
-    cacheHit = true;
+    if (err.code !== 'EEXIST') throw err;
+    let age = 0;
+    try {
+      age = Date.now() - statSync(lock).mtimeMs;
+    } catch {
+      continue; // released just now
+    }
+    if (age > 300_000)
+      rmSync(lock, { recursive: true, force: true }); // a build that died holding it
+    else await new Promise((r) => setTimeout(r, 100));
+    cacheHit = existsSync(join(cached, 'dist/wispanel.mjs'));
   }
+}
+try {
+  if (!cacheHit) {
+    const building = `${cached}.building-${process.pid}`;
+    rmSync(building, { recursive: true, force: true });
+    await buildPayload(building);
+    // A complete cache dir is never removed (another build may be copying from it); only a broken one is.
+    if (existsSync(cached) && !existsSync(join(cached, 'dist/wispanel.mjs')))
+      rmSync(cached, { recursive: true, force: true });
+    try {
+      renameSync(building, cached);
+    } catch (err) {
+      // Another build of the same tree won the race: its result is identical.
+      if (!existsSync(join(cached, 'dist/wispanel.mjs'))) throw err;
+      rmSync(building, { recursive: true, force: true });
+      cacheHit = true;
+    }
+  }
+} finally {
+  if (locked) rmSync(lock, { recursive: true, force: true });
 }
 
 const top = `wispanel-${version}`;

@@ -5,6 +5,7 @@ import { tempDir } from '@wispanel/kit/testing';
 import SQLite from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
+  type BuiltRelease,
   buildRelease,
   freePort,
   type Proc,
@@ -69,9 +70,28 @@ describe('self-update crash safety', () => {
     cleanups.push(() => portal.proc.stop());
     const admin = new PortalAdminClient({ baseUrl: portal.url, adminKey: init.admin_key });
     const issued = await admin.issueLicense({ tier: 'pro', term_days: 30 });
+    // Every release the run needs (X, then one more after each completed scenario) is built before it is
+    // needed: X first (it fills the bundle cache), the rest in the background while the portal and panel start.
+    const builds = new Map<string, Promise<BuiltRelease>>();
+    const build = (v: string) => {
+      let b = builds.get(v);
+      if (!b) {
+        b = buildRelease(v, out);
+        b.catch(() => {}); // awaited (and reported) when used
+        builds.set(v, b);
+      }
+      return b;
+    };
+    const needed = 1 + SCENARIOS.filter((sc) => sc.expect === 'completed').length;
+    void first.then(
+      () => {
+        for (let i = 1; i <= needed; i++) build(`8.0.${i}`);
+      },
+      () => {},
+    );
     const publishNext = async () => {
       minor++;
-      const rel = await buildRelease(version(), out);
+      const rel = await build(version());
       await publishRelease(portal.url, init.admin_key, rel.file, rel.version);
       return rel.version;
     };
@@ -134,6 +154,7 @@ describe('self-update crash safety', () => {
 
     let latest = await publishNext();
     const results: string[] = [];
+    let previousJob: unknown = null;
     for (const sc of SCENARIOS) {
       const t0 = Date.now();
       const before = (await api.call('GET', '/version/info')).body.version as string;
@@ -158,11 +179,13 @@ describe('self-update crash safety', () => {
       }
       const status = await waitForStatus(
         api,
-        (s) => ['completed', 'failed', 'rolled_back'].includes(s.state) && s.state !== 'idle',
+        // This scenario's job, not the previous one's final state still in the file.
+        (s) => s.job_id !== previousJob && ['completed', 'failed', 'rolled_back'].includes(s.state),
         60_000,
         () => supervisor.output(),
       );
       await waitFor(up, 45_000, () => supervisor.output());
+      previousJob = status.job_id;
       const running = (await api.call('GET', '/version/info')).body.version as string;
       results.push(
         `${sc.who}@${sc.step}: ${status.state} ${status.error?.code ?? ''} running ${running} (${Date.now() - t0} ms)`,
