@@ -1,9 +1,9 @@
-import { AppError, conflict, type Dialect, forbidden, isUniqueViolation, notFound } from '@wispanel/kit';
+import { AppError, type Dialect, forbidden, notFound } from '@wispanel/kit';
 import type { Kysely } from 'kysely';
 import type { PanelDB } from '../../db/schema';
 import type { Actor } from '../auth/actor';
 import type { LicenseGate } from '../resources/license-gate';
-import { listOwned, lockForCreate, ownedBy, type Page, setStatus, stateFields } from '../resources/ownership';
+import { insertOwned, listOwned, ownedBy, type Page, setStatus, stateFields } from '../resources/ownership';
 import type { Provisioner } from '../resources/provisioner';
 
 export const DB_NAME_PATTERN = '^[a-zA-Z0-9_]+$';
@@ -121,35 +121,16 @@ export class DatabaseService {
       }
     }
     const now = this.clock().toISOString();
-    try {
-      await this.db.transaction().execute(async (tx) => {
-        await lockForCreate(tx, this.dialect);
-        const clash = await tx
-          .selectFrom('databases')
-          .select('id')
-          .where('name', '=', name)
-          .executeTakeFirst();
-        if (clash) throw conflict(`Database '${name}' already exists`);
-        await this.gate.assertCanCreate('database', actor, tx);
-        await tx
-          .insertInto('databases')
-          .values({
-            name,
-            owner_id: owner.id,
-            db_user: dbUser,
-            domain_id: domainId,
-            status: 'active',
-            license_disabled_at: null,
-            license_disabled_reason: null,
-            created_at: now,
-            updated_at: now,
-          })
-          .execute();
-      });
-    } catch (err) {
-      if (isUniqueViolation(err)) throw conflict(`Database '${name}' already exists`);
-      throw err;
-    }
+    await insertOwned(
+      this.db,
+      this.dialect,
+      this.gate,
+      actor,
+      { kind: 'database', table: 'databases', label: 'Database' },
+      { column: 'name', value: name },
+      { name, owner_id: owner.id, db_user: dbUser, domain_id: domainId },
+      now,
+    );
     await this.provisioner.apply({
       action: 'create',
       kind: 'database',

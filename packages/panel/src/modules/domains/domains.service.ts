@@ -1,20 +1,12 @@
-import {
-  AppError,
-  conflict,
-  type Dialect,
-  forbidden,
-  isUniqueViolation,
-  notFound,
-  validationError,
-} from '@wispanel/kit';
+import { AppError, type Dialect, forbidden, notFound, validationError } from '@wispanel/kit';
 import type { Kysely } from 'kysely';
 import type { PanelDB } from '../../db/schema';
 import type { Actor } from '../auth/actor';
 import type { LicenseGate } from '../resources/license-gate';
 import {
   canManageOwner,
+  insertOwned,
   listOwned,
-  lockForCreate,
   ownedBy,
   type Page,
   setStatus,
@@ -111,33 +103,16 @@ export class DomainService {
     const domain = DomainService.normalize(input.domain);
     const owner = await this.resolveOwner(actor, input.owner);
     const now = this.clock().toISOString();
-    try {
-      await this.db.transaction().execute(async (tx) => {
-        await lockForCreate(tx, this.dialect);
-        const clash = await tx
-          .selectFrom('domains')
-          .select('id')
-          .where('domain', '=', domain)
-          .executeTakeFirst();
-        if (clash) throw conflict(`Domain '${domain}' already exists`);
-        await this.gate.assertCanCreate('domain', actor, tx);
-        await tx
-          .insertInto('domains')
-          .values({
-            domain,
-            owner_id: owner.id,
-            status: 'active',
-            license_disabled_at: null,
-            license_disabled_reason: null,
-            created_at: now,
-            updated_at: now,
-          })
-          .execute();
-      });
-    } catch (err) {
-      if (isUniqueViolation(err)) throw conflict(`Domain '${domain}' already exists`);
-      throw err;
-    }
+    await insertOwned(
+      this.db,
+      this.dialect,
+      this.gate,
+      actor,
+      { kind: 'domain', table: 'domains', label: 'Domain' },
+      { column: 'domain', value: domain },
+      { domain, owner_id: owner.id },
+      now,
+    );
     await this.provisioner.apply({ action: 'create', kind: 'domain', name: domain, owner: owner.username });
     return this.get(actor, domain);
   }

@@ -1,8 +1,9 @@
-import type { Dialect } from '@wispanel/kit';
+import { conflict, type Dialect, isUniqueViolation } from '@wispanel/kit';
 import type { ExpressionBuilder, Kysely } from 'kysely';
 import { sql } from 'kysely';
 import type { PanelDB } from '../../db/schema';
 import type { Actor } from '../auth/actor';
+import type { LicenseGate } from './license-gate';
 
 /**
  * Ownership (SPEC B1): an admin sees everything, a reseller their own things and their users' things, a user
@@ -122,4 +123,50 @@ export async function setStatus(
     .set({ status: suspended ? 'suspended' : 'active', updated_at: now.toISOString() })
     .where('id', '=', id)
     .execute();
+}
+
+/**
+ * Creates one owned resource row race-free: under the create lock, 409 if `unique` is taken, the license
+ * gate, then the insert with the fresh state every resource starts in (active, no license mark). A unique
+ * violation from a concurrent writer is the same 409.
+ */
+export async function insertOwned(
+  db: Kysely<PanelDB>,
+  dialect: Dialect,
+  gate: LicenseGate,
+  actor: Actor,
+  what: { kind: 'domain' | 'database'; table: 'domains' | 'databases'; label: string },
+  unique: { column: 'domain' | 'name'; value: string },
+  values: Record<string, unknown>,
+  now: string,
+): Promise<void> {
+  const taken = () => conflict(`${what.label} '${unique.value}' already exists`);
+  try {
+    await db.transaction().execute(async (tx) => {
+      await lockForCreate(tx, dialect);
+      const clash = await tx
+        .selectFrom(what.table)
+        // biome-ignore lint/suspicious/noExplicitAny: the unique column of either table
+        .select('id' as any)
+        // biome-ignore lint/suspicious/noExplicitAny: the unique column of either table
+        .where(unique.column as any, '=', unique.value)
+        .executeTakeFirst();
+      if (clash) throw taken();
+      await gate.assertCanCreate(what.kind, actor, tx);
+      await tx
+        .insertInto(what.table)
+        .values({
+          ...values,
+          status: 'active',
+          license_disabled_at: null,
+          license_disabled_reason: null,
+          created_at: now,
+          updated_at: now,
+        } as never)
+        .execute();
+    });
+  } catch (err) {
+    if (isUniqueViolation(err)) throw taken();
+    throw err;
+  }
 }
