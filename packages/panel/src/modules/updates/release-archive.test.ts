@@ -92,6 +92,12 @@ describe('unpackRelease', () => {
     ['symlink escaping', { name: 'wispanel-2.0.0/esc', type: '2', link: '../../../../etc' }],
     ['absolute symlink', { name: 'wispanel-2.0.0/abs', type: '2', link: '/etc/passwd' }],
     ['hard link escaping', { name: 'wispanel-2.0.0/hl', type: '1', link: '/etc/passwd' }],
+    [
+      'relative hard link escaping',
+      { name: 'wispanel-2.0.0/hl', type: '1', link: 'wispanel-2.0.0/../../a.tar.gz' },
+    ],
+    ['hard link to another top dir', { name: 'wispanel-2.0.0/hl', type: '1', link: 'other/a.tar.gz' }],
+    ['top directory as a symlink', { name: 'wispanel-2.0.0x', type: '2', link: '.' }],
     ['character device', { name: 'wispanel-2.0.0/null', type: '3' }],
     ['block device', { name: 'wispanel-2.0.0/sda', type: '4' }],
     ['fifo', { name: 'wispanel-2.0.0/fifo', type: '6' }],
