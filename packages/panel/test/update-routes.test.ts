@@ -81,6 +81,20 @@ describe('version routes', () => {
     expect(bad.json().message).toMatch(/semantic version/);
   });
 
+  it('a development portal whose keys cannot be fetched is a 503 naming it, not a 500', async () => {
+    const dev = await createPanelHarness({
+      flags: { portalUrl: 'http://127.0.0.1:9', portalDev: true },
+    });
+    try {
+      const res = await dev.call('GET', '/api/v1/version/check');
+      expect(res.statusCode).toBe(503);
+      expect(res.json()).toMatchObject({ code: 'PORTAL_UNREACHABLE', status: 503 });
+      expect(res.json().message).toContain('http://127.0.0.1:9/api/v1/keys');
+    } finally {
+      await dev.close();
+    }
+  });
+
   it('without a portal, check and update say so (503), and the status records why the job failed', async () => {
     const check = await supervised.call('GET', '/api/v1/version/check');
     expect(check.statusCode).toBe(503);

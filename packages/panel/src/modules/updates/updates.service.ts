@@ -115,8 +115,14 @@ export class UpdatesService {
       );
     }
     if (this.keys === null && this.deps.config.portalDev) {
-      const res = await fetch(`${this.deps.config.portalUrl.replace(/\/+$/, '')}/api/v1/keys`);
-      this.keys = parsePublicKeySet(await res.text());
+      const url = `${this.deps.config.portalUrl.replace(/\/+$/, '')}/api/v1/keys`;
+      try {
+        const res = await fetch(url, { signal: AbortSignal.timeout(10_000) });
+        this.keys = parsePublicKeySet(await res.text());
+      } catch (err) {
+        // An unreachable development portal or an answer that is no key set: 502 naming it, not a 500.
+        throw new UpdateError('PORTAL_UNREACHABLE', `portal keys from ${url}: ${(err as Error).message}`);
+      }
     }
     const key = this.deps.licenseKey();
     if (!key) {
