@@ -37,6 +37,11 @@ describe('Idempotency-Key', () => {
     const codes = results.map((r) => r.statusCode).sort();
     expect(codes.filter((c) => c === 201).length).toBeGreaterThanOrEqual(1);
     expect(codes.every((c) => c === 201 || c === 409)).toBe(true);
+    // A 409 must be "still in progress", never "already exists" (which would mean the work ran twice),
+    // and every 201 is the one answer, replayed.
+    for (const r of results.filter((x) => x.statusCode === 409))
+      expect(r.json().message).toBe('A request with this Idempotency-Key is still in progress; retry later');
+    expect(new Set(results.filter((x) => x.statusCode === 201).map((x) => x.json().id)).size).toBe(1);
     const rows = await h.deps.db
       .selectFrom('domains')
       .select('id')
