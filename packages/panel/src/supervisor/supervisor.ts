@@ -63,6 +63,7 @@ export class Supervisor {
   private switching: Promise<void> | null = null;
   private restartTimer: NodeJS.Timeout | null = null;
   private crashes = 0;
+  private switchAgain = false;
   private port: number;
   private tail: string[] = [];
   private readonly log: (line: string) => void;
@@ -126,13 +127,21 @@ export class Supervisor {
 
   /** Switches to the release the pipeline marked ready (IPC from the panel, SIGUSR2 from `wispanel update`). */
   applySwitch(): Promise<void> {
-    if (!this.switching) {
-      this.switching = this.doSwitch()
-        .catch((err) => this.log(`switch failed unexpectedly: ${(err as Error).stack ?? err}`))
-        .finally(() => {
-          this.switching = null;
-        });
+    if (this.switching) {
+      // A request that arrives while a switch (or its rollback's relaunch) is still running — the old release
+      // answers, the next update is prepared before the rollback finished — is run right after, not dropped.
+      this.switchAgain = true;
+      return this.switching;
     }
+    this.switching = this.doSwitch()
+      .catch((err) => this.log(`switch failed unexpectedly: ${(err as Error).stack ?? err}`))
+      .finally(() => {
+        this.switching = null;
+        if (this.switchAgain && !this.stopping) {
+          this.switchAgain = false;
+          void this.applySwitch();
+        }
+      });
     return this.switching;
   }
 
