@@ -1,14 +1,4 @@
-import { randomBytes } from 'node:crypto';
-import {
-  closeSync,
-  fsyncSync,
-  openSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  statSync,
-  writeSync,
-} from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   type LicenseAnswerPayload,
@@ -19,6 +9,7 @@ import {
   verifyDocument,
   verifyLicenseFile,
 } from '@wispanel/contract';
+import { writeFileAtomic } from '../../lib/atomic-file';
 
 export const LICENSE_FILE_NAME = 'license.lic';
 
@@ -94,20 +85,7 @@ export class LicenseFileStore {
   }
 
   write(text: string): void {
-    const tmp = `${this.path}.${randomBytes(6).toString('hex')}.tmp`;
-    const fd = openSync(tmp, 'w', 0o600);
-    try {
-      writeSync(fd, text);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    try {
-      renameSync(tmp, this.path);
-    } catch (err) {
-      rmSync(tmp, { force: true });
-      throw err;
-    }
+    writeFileAtomic(this.path, text);
     this.cache = null;
   }
 
