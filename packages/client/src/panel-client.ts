@@ -1,4 +1,5 @@
-import { Agent, type Dispatcher, request } from 'undici';
+import { type Dispatcher, request } from 'undici';
+import { dispatcherFor, originOf } from './http';
 
 /**
  * Typed client for the panel API (`https://HOST:2083/api/v1`, docs/panel-api.md). Every non-2xx answer
@@ -116,18 +117,9 @@ export class PanelClient {
   private token: string | undefined;
 
   constructor(options: PanelClientOptions) {
-    const u = new URL(options.baseUrl);
-    this.origin = `${u.protocol}//${u.host}${u.pathname.replace(/\/+$/, '').replace(/\/api\/v1$/, '')}`;
+    this.origin = originOf(options.baseUrl);
     this.token = options.token;
-    const t = options.timeoutMs ?? 15_000;
-    this.dispatcher =
-      options.dispatcher ??
-      new Agent({
-        connect: options.ca ? { ca: options.ca } : {},
-        headersTimeout: t,
-        bodyTimeout: t,
-        connectTimeout: t,
-      });
+    this.dispatcher = dispatcherFor(options);
   }
 
   /** Any panel route; resolves with the parsed JSON of a 2xx answer. */

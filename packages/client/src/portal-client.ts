@@ -8,7 +8,8 @@ import type {
   PortalTier,
   PublicKeySet,
 } from '@wispanel/contract';
-import { Agent, type Dispatcher, request } from 'undici';
+import { type Dispatcher, request } from 'undici';
+import { dispatcherFor, originOf } from './http';
 
 /**
  * Typed clients for the portal's license API (`/api/v1/license/*`, public) and admin API (`/api/v1/admin/*`,
@@ -44,27 +45,13 @@ export interface LicenseApiResponse {
   answer: LicenseAnswer;
 }
 
-function originOf(baseUrl: string): string {
-  const u = new URL(baseUrl);
-  const path = u.pathname.replace(/\/+$/, '').replace(/\/api\/v1$/, '');
-  return `${u.protocol}//${u.host}${path}`;
-}
-
 class PortalHttp {
   readonly origin: string;
   private readonly dispatcher: Dispatcher;
 
   constructor(options: PortalClientOptions) {
     this.origin = originOf(options.baseUrl);
-    const t = options.timeoutMs ?? 15_000;
-    this.dispatcher =
-      options.dispatcher ??
-      new Agent({
-        connect: options.ca ? { ca: options.ca } : {},
-        headersTimeout: t,
-        bodyTimeout: t,
-        connectTimeout: t,
-      });
+    this.dispatcher = dispatcherFor(options);
   }
 
   async call(

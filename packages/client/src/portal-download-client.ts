@@ -5,6 +5,7 @@ import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { CheckUpdateRequest, CheckUpdateResponse, DownloadTokenResponse } from '@wispanel/contract';
 import { Agent, type Dispatcher, request } from 'undici';
+import { originOf } from './http';
 
 /**
  * Typed client for the portal's public download API (`/api/v1/download/*`): check-update, token, and the
@@ -67,12 +68,6 @@ export interface DownloadOptions {
 }
 
 const CONTENT_RANGE = /^bytes (\d+)-(\d+)\/(\d+)$/;
-
-function originOf(baseUrl: string): string {
-  const u = new URL(baseUrl);
-  const path = u.pathname.replace(/\/+$/, '').replace(/\/api\/v1$/, '');
-  return `${u.protocol}//${u.host}${path}`;
-}
 
 async function hashFile(path: string, hash: ReturnType<typeof createHash>): Promise<void> {
   for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
