@@ -70,19 +70,30 @@ export class HotQuery<Row> {
     }
   }
 
+  /** Returned by `getSync` when the answer needs a round trip (PostgreSQL, or an open transaction on SQLite). */
+  static readonly ASYNC: unique symbol = Symbol('HotQuery.ASYNC');
+
   async get(...params: unknown[]): Promise<Row | undefined> {
-    if (!this.sqlite) {
-      const result = await this.db.executeQuery<Row>(CompiledQuery.raw(this.pgText, params));
-      return result.rows[0];
-    }
-    if (this.stamp && this.sqlite.inTransaction) {
-      // Another request's Kysely transaction holds the shared connection: a direct read would see its
-      // uncommitted rows (a key re-enabled or an account unsuspended by a transaction that then rolls back),
-      // and caching that read would keep them after the rollback (ROLLBACK does not move total_changes()).
-      // Kysely's connection lock makes this read wait for the commit or rollback; it is not cached.
-      const result = await this.db.executeQuery<Row>(CompiledQuery.raw(this.text, params));
-      return result.rows[0];
-    }
+    const answer = this.getSync(...params);
+    if (answer !== HotQuery.ASYNC) return answer;
+    // PostgreSQL, or another request's Kysely transaction holds the shared SQLite connection: a direct read
+    // would see its uncommitted rows (a key re-enabled or an account unsuspended by a transaction that then
+    // rolls back), and caching that read would keep them after the rollback (ROLLBACK does not move
+    // total_changes()). Kysely's connection lock makes this read wait for the commit or rollback; not cached.
+    const result = await this.db.executeQuery<Row>(
+      CompiledQuery.raw(this.sqlite ? this.text : this.pgText, params),
+    );
+    return result.rows[0];
+  }
+
+  /**
+   * The answer without leaving the current tick when that is possible (SQLite outside a transaction: a cached
+   * row or one prepared-statement read), else HotQuery.ASYNC — then call `get`. Lets the per-request auth hook
+   * stay synchronous on the common path.
+   */
+  getSync(...params: unknown[]): Row | undefined | typeof HotQuery.ASYNC {
+    if (!this.sqlite) return HotQuery.ASYNC;
+    if (this.stamp && this.sqlite.inTransaction) return HotQuery.ASYNC;
     this.statement ??= this.sqlite.prepare(this.text);
     if (!this.stamp) return this.statement.get(...params) as Row | undefined;
     const now = this.stamp.current();
@@ -90,7 +101,7 @@ export class HotQuery<Row> {
       this.cache.clear();
       this.cachedAt = now;
     }
-    const key = params.join('\u0000');
+    const key = params.length === 1 ? String(params[0]) : params.join('\u0000');
     const hit = this.cache.get(key);
     if (hit !== undefined) return hit;
     const row = this.statement.get(...params) as Row | undefined;

@@ -12,7 +12,8 @@
  * - `auth.roles`: the account roles allowed at all (`['admin']` for license and version routes).
  * - A route with neither `auth` nor `public: true` throws at registration (fails closed).
  *
- * One global onRequest hook then runs, in order:
+ * Each authenticated route then gets one onRequest hook (added here at registration, with its declaration
+ * bound — public routes get none), which runs, in order:
  *   1. rate limit per token (X-RateLimit-Limit/Remaining/Reset on every response to a token; 429 RATE_LIMITED
  *      + Retry-After over the limit)
  *   2. authentication: `Authorization: Bearer wsp_<48 hex>` API key or `wss_<64 hex>` UI session token
@@ -24,9 +25,17 @@
  * resource is answered 404 NOT_FOUND, as if it did not exist.
  */
 import { type ResourceScope, type Role, scopeAllows } from '@wispanel/contract';
-import { type App, AppError, type RateLimiter, rateLimitHeaders, unauthorized } from '@wispanel/kit';
+import {
+  type App,
+  AppError,
+  type RateLimitDecision,
+  type RateLimiter,
+  rateLimitHeaders,
+  unauthorized,
+} from '@wispanel/kit';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Actor } from './actor';
-import type { AccountProfile, AuthService } from './auth.service';
+import type { AccountProfile, Authenticated, AuthService } from './auth.service';
 import { ipAllowed } from './ip-whitelist';
 import { API_KEY_PATTERN, SESSION_TOKEN_PATTERN, sha256Hex } from './tokens';
 
@@ -93,6 +102,12 @@ export function installAuth(app: App, options: { auth: AuthService; limiter: Rat
           typeof schema.description === 'string' ? `${schema.description}\n\n${note}` : note;
       }
     }
+    if (config.public !== true && config.auth) {
+      // A new array: fastify's automatic HEAD twin copies the options before onRoute and gets its own hook.
+      const existing = route.onRequest;
+      const hook = authHook(config.auth);
+      route.onRequest = existing ? [...(Array.isArray(existing) ? existing : [existing]), hook] : [hook];
+    }
     for (const method of methods) {
       if (
         method === 'HEAD' &&
@@ -111,43 +126,82 @@ export function installAuth(app: App, options: { auth: AuthService; limiter: Rat
     }
   });
 
-  app.addHook('onRequest', async (request, reply) => {
-    if (request.is404) return;
-    const config = request.routeOptions.config as { auth?: RouteAuth; public?: boolean };
-    if (config.public === true) return;
-    const need = config.auth;
-    if (!need) throw new AppError('INTERNAL_ERROR', 'Route has no auth declaration');
+  /**
+   * Callback-style and synchronous on the common path (in-memory rate limiter, SQLite lookup): an async hook
+   * costs a promise and a microtask turn per request. A limiter or lookup that answers with a promise (Redis,
+   * PostgreSQL, an open transaction) continues asynchronously.
+   */
+  function authHook(need: RouteAuth) {
+    return function authenticate(request: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void) {
+      let granted: Authenticated | Promise<Authenticated>;
+      try {
+        const header = request.headers.authorization;
+        if (!header) throw unauthorized('Missing authorization');
+        const token = BEARER.exec(header)?.[1];
+        if (!token || !(API_KEY_PATTERN.test(token) || SESSION_TOKEN_PATTERN.test(token))) {
+          throw unauthorized('Invalid credentials');
+        }
+        const tokenHash = sha256Hex(token);
+        const decision = options.limiter.hit(tokenHash);
+        granted =
+          decision instanceof Promise
+            ? decision.then((d) => admit(d, token, tokenHash, reply))
+            : admit(decision, token, tokenHash, reply);
+      } catch (err) {
+        done(err as Error);
+        return;
+      }
+      // finish() calls done() outside the try: fastify runs the handler from there, and an error of the
+      // handler must not come back here as a second done().
+      if (granted instanceof Promise) granted.then((g) => finish(g, need, request, done), done);
+      else finish(granted, need, request, done);
+    };
+  }
 
-    const header = request.headers.authorization;
-    if (!header) throw unauthorized('Missing authorization');
-    const token = BEARER.exec(header)?.[1];
-    if (!token || !(API_KEY_PATTERN.test(token) || SESSION_TOKEN_PATTERN.test(token))) {
-      throw unauthorized('Invalid credentials');
-    }
-    const tokenHash = sha256Hex(token);
-
-    const decision = await options.limiter.hit(tokenHash);
-    const headers = rateLimitHeaders(decision);
-    reply.headers(headers);
+  /** Rate-limit headers (every response to a token), 429 over the limit, then the token's grant. */
+  function admit(
+    decision: RateLimitDecision,
+    token: string,
+    tokenHash: string,
+    reply: FastifyReply,
+  ): Authenticated | Promise<Authenticated> {
     if (!decision.allowed) {
+      const headers = rateLimitHeaders(decision);
+      reply.headers(headers);
       throw new AppError('RATE_LIMITED', `Rate limit exceeded: ${decision.limit} requests per minute`, {
         headers,
       });
     }
+    // The same three headers rateLimitHeaders() gives, set one by one (no intermediate object per request).
+    reply.header('x-ratelimit-limit', decision.limit);
+    reply.header('x-ratelimit-remaining', decision.remaining);
+    reply.header('x-ratelimit-reset', decision.resetAt);
+    return options.auth.authenticate(token, tokenHash);
+  }
 
-    const { actor, ipWhitelist, profile } = await options.auth.authenticate(token, tokenHash);
-    if (!ipAllowed(ipWhitelist, request.ip)) {
-      throw new AppError('FORBIDDEN', `API key is not allowed from IP address ${request.ip}`);
+  function finish(
+    granted: Authenticated,
+    need: RouteAuth,
+    request: FastifyRequest,
+    done: (err?: Error) => void,
+  ): void {
+    const { actor, ipWhitelist, profile } = granted;
+    let refused: AppError | undefined;
+    if (ipWhitelist.length > 0 && !ipAllowed(ipWhitelist, request.ip)) {
+      refused = new AppError('FORBIDDEN', `API key is not allowed from IP address ${request.ip}`);
+    } else if (!need.roles.includes(actor.role)) {
+      refused = new AppError('FORBIDDEN', `This action requires role ${need.roles.join(' or ')}`);
+    } else if (need.resource && !scopeAllows(actor.permissions, need.resource, request.method)) {
+      refused = new AppError('FORBIDDEN', `API key is not scoped for '${need.resource}' on this request`);
     }
-    if (!need.roles.includes(actor.role)) {
-      throw new AppError('FORBIDDEN', `This action requires role ${need.roles.join(' or ')}`);
-    }
-    if (need.resource && !scopeAllows(actor.permissions, need.resource, request.method)) {
-      throw new AppError('FORBIDDEN', `API key is not scoped for '${need.resource}' on this request`);
+    if (refused) {
+      done(refused);
+      return;
     }
     request.actor = actor;
     request.profile = profile;
-  });
+    done();
+  }
 
   return table;
 }

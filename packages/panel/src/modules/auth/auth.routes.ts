@@ -2,6 +2,8 @@ import { AppError, MemoryRateLimiter, rateLimitHeaders, validationError } from '
 import { Type } from 'typebox';
 import { ALL_ROLES, type PanelPlugin } from '../../http/plugin';
 import { OkMessage } from '../../http/schemas';
+import type { Actor } from './actor';
+import type { AccountProfile } from './auth.service';
 
 const Login = Type.Object(
   {
@@ -89,22 +91,27 @@ export const authRoutes: PanelPlugin = async (app, { ctx }) => {
       config: { auth: { resource: null, roles: ALL_ROLES } },
       schema: { tags, summary: 'Who am I', response: { 200: Me } },
     },
-    async (req) => {
+    // Not async: the profile read with the token answers it synchronously (no promise per request).
+    (req) => {
       const a = req.actor;
-      const user = req.profile ?? (await ctx.services.users.profile(a));
-      return {
-        success: true as const,
-        id: user.id,
-        username: user.username,
-        email: user.email,
-        role: user.role,
-        status: user.status,
-        package: user.package,
-        creator: user.creator,
-        disabled_by_license: user.license_disabled_at !== null,
-        created_at: user.created_at,
-        auth: { method: a.via, ...(a.keyId ? { key_id: a.keyId } : {}), permissions: a.permissions },
-      };
+      if (req.profile) return me(a, req.profile);
+      return ctx.services.users.profile(a).then((user) => me(a, user));
     },
   );
 };
+
+function me(a: Actor, user: AccountProfile) {
+  return {
+    success: true as const,
+    id: user.id,
+    username: user.username,
+    email: user.email,
+    role: user.role,
+    status: user.status,
+    package: user.package,
+    creator: user.creator,
+    disabled_by_license: user.license_disabled_at !== null,
+    created_at: user.created_at,
+    auth: { method: a.via, ...(a.keyId ? { key_id: a.keyId } : {}), permissions: a.permissions },
+  };
+}

@@ -81,6 +81,14 @@ const accountOf = (row: UserColumns) => ({
   creatorId: row.creator_id,
 });
 
+function freezeGrant(grant: Authenticated): Authenticated {
+  Object.freeze(grant.actor.permissions);
+  Object.freeze(grant.actor);
+  Object.freeze(grant.ipWhitelist);
+  Object.freeze(grant.profile);
+  return Object.freeze(grant);
+}
+
 /** Turns a bearer token into an actor, and runs UI login/logout. Knows nothing of HTTP. */
 export class AuthService {
   constructor(
@@ -109,18 +117,39 @@ export class AuthService {
   private readonly keyLookup: HotQuery<KeyRow>;
   private readonly sessionLookup: HotQuery<SessionRow>;
 
-  /** Throws 401 UNAUTHORIZED (unknown/expired/disabled) or 403 FORBIDDEN (account suspended). */
-  async authenticate(token: string, tokenHash = sha256Hex(token)): Promise<Authenticated> {
-    const now = this.clock();
+  /**
+   * Throws 401 UNAUTHORIZED (unknown/expired/disabled) or 403 FORBIDDEN (account suspended). Answers without a
+   * promise when the lookup can (SQLite, see HotQuery.getSync), so the per-request hook stays synchronous.
+   */
+  authenticate(token: string, tokenHash = sha256Hex(token)): Authenticated | Promise<Authenticated> {
     if (API_KEY_PATTERN.test(token)) {
-      const row = await this.keyLookup.get(tokenHash);
-      if (!row || !digestsEqual(row.secret_hash, tokenHash)) throw unauthorized('Invalid credentials');
-      if (!row.enabled) throw unauthorized('API key is disabled');
-      if (row.expires_at && Date.parse(row.expires_at) <= now.getTime())
-        throw unauthorized('API key has expired');
-      this.assertAccountUsable(row.status, row.license_disabled_at);
-      this.lastUsed.touch(row.key_id, now);
-      return {
+      const row = this.keyLookup.getSync(tokenHash);
+      if (row === HotQuery.ASYNC)
+        return this.keyLookup.get(tokenHash).then((r) => this.fromKeyRow(r, tokenHash));
+      return this.fromKeyRow(row, tokenHash);
+    }
+    if (SESSION_TOKEN_PATTERN.test(token)) {
+      const row = this.sessionLookup.getSync(tokenHash);
+      if (row === HotQuery.ASYNC)
+        return this.sessionLookup.get(tokenHash).then((r) => this.fromSessionRow(r, tokenHash));
+      return this.fromSessionRow(row, tokenHash);
+    }
+    throw unauthorized('Invalid credentials');
+  }
+
+  /**
+   * What a row grants, computed once per row object: the cached lookup hands out the same object until anything
+   * in the database changes, so the JSON columns are parsed and the digest compared once, not per request.
+   * Frozen, because every request with that token shares it.
+   */
+  private readonly granted = new WeakMap<object, Authenticated>();
+
+  private fromKeyRow(row: KeyRow | undefined, tokenHash: string): Authenticated {
+    if (!row) throw unauthorized('Invalid credentials');
+    let grant = this.granted.get(row);
+    if (!grant) {
+      if (!digestsEqual(row.secret_hash, tokenHash)) throw unauthorized('Invalid credentials');
+      grant = freezeGrant({
         actor: {
           ...accountOf(row),
           via: 'api_key',
@@ -129,20 +158,33 @@ export class AuthService {
         },
         ipWhitelist: JSON.parse(row.ip_whitelist) as string[],
         profile: profileOf(row),
-      };
+      });
+      this.granted.set(row, grant);
     }
-    if (SESSION_TOKEN_PATTERN.test(token)) {
-      const row = await this.sessionLookup.get(tokenHash);
-      if (!row || !digestsEqual(row.token_hash, tokenHash)) throw unauthorized('Invalid credentials');
-      if (Date.parse(row.expires_at) <= now.getTime()) throw unauthorized('Session has expired');
-      this.assertAccountUsable(row.status, row.license_disabled_at);
-      return {
+    if (!row.enabled) throw unauthorized('API key is disabled');
+    const now = this.clock();
+    if (row.expires_at && Date.parse(row.expires_at) <= now.getTime())
+      throw unauthorized('API key has expired');
+    this.assertAccountUsable(row.status, row.license_disabled_at);
+    this.lastUsed.touch(row.key_id, now);
+    return grant;
+  }
+
+  private fromSessionRow(row: SessionRow | undefined, tokenHash: string): Authenticated {
+    if (!row) throw unauthorized('Invalid credentials');
+    let grant = this.granted.get(row);
+    if (!grant) {
+      if (!digestsEqual(row.token_hash, tokenHash)) throw unauthorized('Invalid credentials');
+      grant = freezeGrant({
         actor: { ...accountOf(row), via: 'session', sessionId: row.session_id, permissions: ['all'] },
         ipWhitelist: [],
         profile: profileOf(row),
-      };
+      });
+      this.granted.set(row, grant);
     }
-    throw unauthorized('Invalid credentials');
+    if (Date.parse(row.expires_at) <= this.clock().getTime()) throw unauthorized('Session has expired');
+    this.assertAccountUsable(row.status, row.license_disabled_at);
+    return grant;
   }
 
   private assertAccountUsable(status: string, licenseDisabledAt: string | null): void {

@@ -7,8 +7,9 @@ import type { PanelDB } from '../../db/schema';
  * authenticated request never costs a database write. Readers merge `get()` over the stored value.
  */
 export class LastUsedTracker {
-  private readonly pending = new Map<string, string>();
-  private readonly latest = new Map<string, string>();
+  // Epoch milliseconds: an ISO string per request showed in the request-path profile; converted when read.
+  private readonly pending = new Map<string, number>();
+  private readonly latest = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -24,13 +25,14 @@ export class LastUsedTracker {
   }
 
   touch(keyId: string, at: Date): void {
-    const iso = at.toISOString();
-    this.pending.set(keyId, iso);
-    this.latest.set(keyId, iso);
+    const ms = at.getTime();
+    this.pending.set(keyId, ms);
+    this.latest.set(keyId, ms);
   }
 
   get(keyId: string): string | undefined {
-    return this.latest.get(keyId);
+    const ms = this.latest.get(keyId);
+    return ms === undefined ? undefined : new Date(ms).toISOString();
   }
 
   forget(keyId: string): void {
@@ -45,7 +47,11 @@ export class LastUsedTracker {
     try {
       await this.db.transaction().execute(async (tx) => {
         for (const [id, at] of batch)
-          await tx.updateTable('api_keys').set({ last_used: at }).where('id', '=', id).execute();
+          await tx
+            .updateTable('api_keys')
+            .set({ last_used: new Date(at).toISOString() })
+            .where('id', '=', id)
+            .execute();
       });
       if (this.latest.size > 10_000) this.latest.clear();
     } catch (err) {
