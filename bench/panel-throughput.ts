@@ -3,12 +3,16 @@
  * lookup in SQLite, role/scope checks, handler, JSON logs at info level) with TLS off and on, against bare
  * node:http and bare fastify hello-world servers, measured in the same run with the same load generator.
  *
- *   npx tsx bench/panel-throughput.ts [--seconds 5] [--rounds 3] [--connections 32]
+ *   npx tsx bench/panel-throughput.ts [--seconds 3] [--rounds 5] [--connections 32] [--loader wrk|undici]
  *
- * Each server runs in its own child process (one core), the load generator (undici, keep-alive) here.
+ * Each server runs in its own child process (one core). The load generator is wrk (C, one thread, keep-alive;
+ * `apt-get install wrk`) when it is installed, else undici in this process. wrk is preferred: undici needs
+ * about as much CPU per request as a bare server, so with it the fast targets measure the load generator
+ * (bare fastify ~19k req/s with undici, ~34k with wrk on the same machine), which flatters the ratio.
+ * Rounds are interleaved (every target once per round) so the machine's noise hits every target alike.
  * Prints requests/s medians and the ratios; goal: panel without TLS ≥ 0.5 × bare fastify.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, spawn, spawnSync } from 'node:child_process';
 import { createServer as createHttpServer } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { fileURLToPath } from 'node:url';
@@ -120,12 +124,17 @@ async function startTarget(kind: Kind): Promise<Target> {
   };
 }
 
+type Loader = 'wrk' | 'undici';
+const hasWrk = () => spawnSync('wrk', ['--version']).error === undefined;
+
 /** Keep-alive load: `connections` concurrent request loops for `seconds`; returns requests per second. */
 async function load(
   t: Target,
   seconds: number,
   connections: number,
+  loader: Loader,
 ): Promise<{ rps: number; errors: number; cpuPerRequest: number }> {
+  if (loader === 'wrk') return loadWrk(t, seconds, connections);
   const cpuBefore = await serverCpu(t);
   const pool = new Pool(t.origin, { connections, pipelining: 1, connect: { rejectUnauthorized: false } });
   let done = 0;
@@ -151,15 +160,41 @@ async function load(
   return { rps: done / elapsed, errors, cpuPerRequest: cpu / Math.max(1, done) };
 }
 
+/** The same measurement with wrk as the load generator (one thread, `connections` keep-alive connections). */
+async function loadWrk(
+  t: Target,
+  seconds: number,
+  connections: number,
+): Promise<{ rps: number; errors: number; cpuPerRequest: number }> {
+  const cpuBefore = await serverCpu(t);
+  const args = ['-t1', `-c${connections}`, `-d${seconds}s`];
+  for (const [k, v] of Object.entries(t.headers)) args.push('-H', `${k}: ${v}`);
+  args.push(`${t.origin}${t.path}`);
+  const out = await new Promise<string>((resolve, reject) =>
+    execFile('wrk', args, (err, stdout) => (err ? reject(err) : resolve(stdout))),
+  );
+  const cpu = (await serverCpu(t)) - cpuBefore;
+  const total = Number(/(\d+) requests in/.exec(out)?.[1] ?? 0);
+  const seconds_ = Number(/requests in ([\d.]+)s/.exec(out)?.[1] ?? seconds);
+  const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0);
+  const socketErrors = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
+  const errors = non2xx + (socketErrors ? socketErrors.slice(1).reduce((a, b) => a + Number(b), 0) : 0);
+  const ok = total - non2xx;
+  return { rps: ok / seconds_, errors, cpuPerRequest: cpu / Math.max(1, ok) };
+}
+
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)] as number;
 };
 
 async function main(): Promise<void> {
-  const seconds = arg('seconds', 5);
-  const rounds = arg('rounds', 3);
+  const seconds = arg('seconds', 3);
+  const rounds = arg('rounds', 5);
   const connections = arg('connections', 32);
+  const li = process.argv.indexOf('--loader');
+  const loader: Loader = li >= 0 ? (process.argv[li + 1] as Loader) : hasWrk() ? 'wrk' : 'undici';
+  if (loader === 'wrk' && !hasWrk()) throw new Error('wrk is not installed (apt-get install wrk)');
   const kinds: Kind[] = [
     'node-http',
     'fastify-http',
@@ -173,11 +208,16 @@ async function main(): Promise<void> {
   const targets = new Map<Kind, Target>();
   for (const k of kinds) targets.set(k, await startTarget(k));
   try {
-    for (const t of targets.values()) await load(t, 1, connections); // warm-up (JIT, TLS sessions, caches)
+    for (const t of targets.values()) await load(t, 2, connections, loader); // warm-up (JIT, TLS sessions, caches)
     // Interleave rounds so background noise hits every target alike.
     for (let r = 0; r < rounds; r++) {
       for (const k of kinds) {
-        const { rps, errors, cpuPerRequest } = await load(targets.get(k) as Target, seconds, connections);
+        const { rps, errors, cpuPerRequest } = await load(
+          targets.get(k) as Target,
+          seconds,
+          connections,
+          loader,
+        );
         if (errors > 0) console.error(`${k}: ${errors} errors`);
         results.set(k, [...(results.get(k) ?? []), rps]);
         cpuCost.set(k, [...(cpuCost.get(k) ?? []), cpuPerRequest]);
@@ -189,7 +229,7 @@ async function main(): Promise<void> {
   const m = (k: Kind) => median(results.get(k) as number[]);
   const c = (k: Kind) => median(cpuCost.get(k) as number[]);
   console.log(
-    `panel throughput: ${rounds} rounds × ${seconds}s, ${connections} keep-alive connections, node ${process.version}`,
+    `panel throughput: ${rounds} rounds × ${seconds}s, ${connections} keep-alive connections, load generator ${loader}, node ${process.version}`,
   );
   console.log('target                               req/s (median)   server CPU µs/req   rounds (req/s)');
   const names: Record<Kind, string> = {
