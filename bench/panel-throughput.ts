@@ -24,7 +24,14 @@ import { loadPanelConfig } from '../packages/panel/src/config';
 import { startPanel } from '../packages/panel/src/main';
 import { initializeDataDir } from '../packages/panel/src/setup';
 
-type Kind = 'node-http' | 'fastify-http' | 'panel-http' | 'node-https' | 'fastify-https' | 'panel-https';
+type Kind =
+  | 'node-http'
+  | 'fastify-http'
+  | 'panel-http'
+  | 'panel-quiet-http'
+  | 'node-https'
+  | 'fastify-https'
+  | 'panel-https';
 const arg = (name: string, fallback: number) => {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 ? Number(process.argv[i + 1]) : fallback;
@@ -68,7 +75,11 @@ async function serve(kind: Kind): Promise<void> {
     );
     const init = await initializeDataDir(config);
     const panel = await startPanel(config, {
-      logger: createLogger({ level: process.env.BENCH_LOG_LEVEL ?? 'info', name: 'panel' }),
+      // panel-quiet: the same stack with the per-request line off (level warn), to show what logging costs.
+      logger: createLogger({
+        level: kind === 'panel-quiet-http' ? 'warn' : (process.env.BENCH_LOG_LEVEL ?? 'info'),
+        name: 'panel',
+      }),
     });
     port = panel.port;
     path = '/api/v1/auth/me';
@@ -199,6 +210,7 @@ async function main(): Promise<void> {
     'node-http',
     'fastify-http',
     'panel-http',
+    'panel-quiet-http',
     'node-https',
     'fastify-https',
     'panel-https',
@@ -236,6 +248,7 @@ async function main(): Promise<void> {
     'node-http': 'bare node:http hello',
     'fastify-http': 'bare fastify hello',
     'panel-http': 'panel GET /auth/me (no TLS)',
+    'panel-quiet-http': 'same, request log line off (warn)',
     'node-https': 'bare node:https hello',
     'fastify-https': 'bare fastify hello (TLS)',
     'panel-https': 'panel GET /auth/me (TLS)',
@@ -247,6 +260,9 @@ async function main(): Promise<void> {
   }
   console.log(
     `ratio panel/fastify (no TLS): ${(m('panel-http') / m('fastify-http')).toFixed(2)}  (goal ≥ 0.50)`,
+  );
+  console.log(
+    `ratio panel with / without the request log line (no TLS): ${(m('panel-http') / m('panel-quiet-http')).toFixed(2)}  (must not halve: > 0.5)`,
   );
   console.log(`ratio panel/node:http (no TLS): ${(m('panel-http') / m('node-http')).toFixed(2)}`);
   console.log(`ratio panel/fastify (TLS): ${(m('panel-https') / m('fastify-https')).toFixed(2)}`);
