@@ -61,7 +61,7 @@ export function createPortalServices(deps: PortalDeps): PortalServices {
   const signing = deps.signing ?? new FileSigningService(config.keysDir);
   const hasher = new LicenseKeyHasher(config.keysDir);
   const events = new EventLog(db, clock);
-  const adminKeys = new AdminKeys(db, clock);
+  const adminKeys = new AdminKeys(db, database.dialect, clock, events);
   const tiers = new TierService(db, events, clock);
   const licenses = new LicenseService(db, database.dialect, hasher, tiers, events, clock);
   const licenseApi = new LicenseApiService(db, database.dialect, hasher, signing, events, clock);

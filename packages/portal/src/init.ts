@@ -23,7 +23,7 @@ export async function initPortal(config: PortalConfig): Promise<InitResult> {
   const keys = initKeyStore(config.keysDir);
   const database = await openPortalDatabase(config);
   try {
-    const admin = new AdminKeys(database.db);
+    const admin = new AdminKeys(database.db, database.dialect);
     let adminKey: string | null = null;
     if ((await admin.count()) === 0) adminKey = (await admin.create('initial')).key;
     const signing = new FileSigningService(config.keysDir);
