@@ -85,6 +85,78 @@ describe('LogSink', () => {
   }, 20_000);
 });
 
+/**
+ * Runs the `stall` fixture with a reader that reads nothing until the fixture says it has stalled (and `delayMs`
+ * more), then reads everything.
+ */
+function runStall(flush: boolean, delayMs: number) {
+  const child = spawn(process.execPath, ['--import', 'tsx', FIXTURE, 'stall', flush ? 'flush' : ''], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const out: Buffer[] = [];
+  let err = '';
+  child.stdout.on('data', (b: Buffer) => out.push(b));
+  child.stdout.pause();
+  child.stderr.on('data', (b: Buffer) => {
+    err += b.toString();
+    if (err.includes('stalled\n')) setTimeout(() => child.stdout.resume(), delayMs);
+  });
+  return new Promise<{ code: number | null; stdout: string; written: number }>((resolve) =>
+    child.on('close', (code) =>
+      resolve({
+        code,
+        stdout: Buffer.concat(out).toString(),
+        written: (JSON.parse(err.trim().split('\n').at(-1) as string) as { written: number }).written,
+      }),
+    ),
+  );
+}
+
+/** Every line 0..written-1 arrives in order, or is counted by a `dropped` warning standing exactly in its gap. */
+function expectAccountedInPlace(stdout: string, written: number) {
+  const got = lines(stdout);
+  let next = 0;
+  let pendingWarning = 0;
+  let warnings = 0;
+  for (const l of got) {
+    if (l.msg === 'log lines dropped: the log reader did not keep up') {
+      // (Two in a row when the reader stayed away across two write-outs: one gap, counted in two parts.)
+      pendingWarning += Number(l.dropped);
+      warnings++;
+      continue;
+    }
+    expect(l.msg).toBe('line');
+    // A gap in the numbers is exactly the count of the warning right before the line that follows it.
+    expect(l.n, `line after ${next - 1}`).toBe(next + pendingWarning);
+    next = (l.n as number) + 1;
+    pendingWarning = 0;
+  }
+  expect(warnings, 'the test must make the sink drop lines').toBeGreaterThan(0);
+  // The lines logged once the reader was back all arrived.
+  expect(next).toBe(written);
+  expect(pendingWarning).toBe(0);
+}
+
+describe('LogSink with a reader that stalls past the bound', () => {
+  it('drops and counts lines, puts each `dropped` warning where its lines are missing, and recovers', async () => {
+    const { code, stdout, written } = await runStall(false, 0);
+    expect(code).toBe(0);
+    expectAccountedInPlace(stdout, written);
+  }, 20_000);
+
+  it('keeps logging after a flush() that waited for the reader', async () => {
+    const { code, stdout, written } = await runStall(true, 0);
+    expect(code).toBe(0);
+    expectAccountedInPlace(stdout, written);
+  }, 20_000);
+
+  it('loses nothing when flush() gives up on a reader that stays away longer', async () => {
+    const { code, stdout, written } = await runStall(true, 2_500);
+    expect(code).toBe(0);
+    expectAccountedInPlace(stdout, written);
+  }, 20_000);
+});
+
 describe('request log line', () => {
   it('is the line pino writes for child({ reqId }).info({ method, url, status, ms }, "request")', () => {
     const dir = tempDir();

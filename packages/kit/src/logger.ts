@@ -85,24 +85,28 @@ export class LogSink {
     this.writeOut(false);
   };
 
-  /** Writes what is pending; `wait` retries a full pipe until it drains (up to 2 s) instead of deferring. */
+  /**
+   * Writes what is pending; `wait` retries a full pipe until it drains (up to 2 s) before deferring the rest.
+   * Whatever the destination does not take stays pending, whole and in order, for a retry on a timer.
+   */
   private writeOut(wait: boolean): void {
     if (this.failed) return;
-    if (this.dropped > 0 && this.blocked === null) {
-      const n = this.dropped;
-      this.dropped = 0;
+    if (this.dropped > 0) {
+      // Lines are dropped only while over the bound, which ends only here: the dropped ones came after every line
+      // pending now and before any later one, so the warning goes exactly where they are missing.
       this.chunks.push(
-        `${JSON.stringify({ level: 40, time: new Date().toISOString(), msg: 'log lines dropped: the log reader did not keep up', dropped: n })}\n`,
+        `${JSON.stringify({ level: 40, time: new Date().toISOString(), msg: 'log lines dropped: the log reader did not keep up', dropped: this.dropped })}\n`,
       );
+      this.dropped = 0;
     }
     let buf = this.blocked;
     if (this.chunks.length > 0) {
       const fresh = Buffer.from(this.chunks.join(''));
       buf = buf ? Buffer.concat([buf, fresh]) : fresh;
       this.chunks = [];
-      this.pendingBytes = 0;
     }
     this.blocked = null;
+    this.pendingBytes = 0;
     if (!buf) return;
     let offset = 0;
     const deadline = Date.now() + 2_000;
@@ -115,9 +119,11 @@ export class LogSink {
             sleepMs(1);
             continue;
           }
-          if (wait) return; // gave up at exit: the reader is gone or stuck
+          // Keep the rest (a line may be half written: dropping it would corrupt the next one) and retry later;
+          // a flush() that gave up on a stuck reader loses nothing (at exit the timer never fires).
           this.blocked = buf.subarray(offset);
           this.pendingBytes = this.blocked.length;
+          if (this.retryTimer) clearTimeout(this.retryTimer);
           this.retryTimer = setTimeout(() => {
             this.retryTimer = null;
             this.writeOut(false);
@@ -148,6 +154,8 @@ export class LogSink {
 
   end(): void {
     this.flushSync();
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = null;
     liveSinks.delete(this);
     if (this.ownsFd) closeSync(this.fd);
   }
