@@ -205,6 +205,28 @@ describe('bad input on every write route', () => {
   });
 });
 
+// The NUL guard runs before any handler, also on write routes that take their body without a schema (license
+// activate and actions, update, logout): a NUL never reaches a handler, a license audit row or the database.
+describe('NUL characters in a body without a schema', () => {
+  it('answer 400 VALIDATION_ERROR naming the field on every write route that has no body schema', async () => {
+    const schemaless = routes.filter(
+      (r) => ['POST', 'PUT', 'PATCH', 'DELETE'].includes(r.method) && !r.hasBody,
+    );
+    expect(schemaless.map(label)).toContain('POST /api/v1/license/activate');
+    for (const r of schemaless) {
+      const res = await h.call(r.method, url(r), {
+        key: r.public ? null : undefined,
+        body: { key: 'WISP-\u0000' },
+      });
+      expect4xx(res, label(r), 400);
+      expect(res.json(), label(r)).toMatchObject({
+        code: 'VALIDATION_ERROR',
+        message: 'key: must not contain a NUL character',
+      });
+    }
+  });
+});
+
 // PostgreSQL refuses a NUL character in any text parameter; SQLite takes it. Every route with a path
 // parameter, and login, get one on PostgreSQL: a named 400, never a 500.
 describe.skipIf(!testPostgresUrl)('NUL characters on PostgreSQL', () => {

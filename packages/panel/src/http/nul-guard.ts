@@ -37,13 +37,17 @@ function rejectNul(request: FastifyRequest, _reply: FastifyReply, done: (err?: E
  * No stored name, address or secret may contain a NUL character, and PostgreSQL refuses one in any text
  * parameter (which surfaced as a 500 on `GET /users/%00`, a login with "\u0000" as username, ...). One check,
  * after authentication and schema validation and before any handler: 400 VALIDATION_ERROR naming the field.
- * It is attached to every route that reads input (path parameters, a query or body schema); a route without
- * any (GET /auth/me) reads none and skips it.
+ * It is attached to every route that reads input (a method with a body, path parameters, a query or body
+ * schema); a route without any (GET /auth/me) reads none and skips it.
  */
 export function installNulGuard(app: App): void {
   app.addHook('onRoute', (route) => {
     const schema = route.schema as { params?: unknown; querystring?: unknown; body?: unknown } | undefined;
+    const methods = Array.isArray(route.method) ? route.method : [route.method];
     const readsInput =
+      // Any method but GET/HEAD may carry a body, which a handler may read without a schema (license activate
+      // and the license actions take theirs that way).
+      methods.some((m) => m.toUpperCase() !== 'GET' && m.toUpperCase() !== 'HEAD') ||
       route.url.includes(':') ||
       route.url.includes('*') ||
       schema?.params !== undefined ||
