@@ -1,8 +1,11 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Type } from 'typebox';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createApp } from './app';
 import { AppError } from './errors';
 import { createLogger } from './logger';
+import { tempDir } from './testing';
 
 const app = createApp({ logger: createLogger({ level: 'silent' }), bodyLimit: 1024 });
 app.post(
@@ -87,5 +90,34 @@ describe('kit app conventions', () => {
     expect(res.statusCode).toBe(500);
     expect(res.body).not.toContain('secret internals');
     expect(res.json()).toMatchObject({ code: 'INTERNAL_ERROR', status: 500 });
+  });
+});
+
+describe('request log line', () => {
+  it('is written at info for every request, and follows a route that sets its own logLevel', async () => {
+    const dir = tempDir();
+    const file = join(dir.path, 'app.log');
+    const logger = createLogger({ level: 'info', name: 'kit', destination: file });
+    const quiet = createApp({ logger });
+    quiet.get('/loud', async () => ({ ok: true }));
+    quiet.get('/health', { logLevel: 'warn' }, async (req) => {
+      req.log.info('not written: the route logs at warn');
+      return { ok: true };
+    });
+    try {
+      for (const url of ['/loud', '/health', '/missing']) await quiet.inject({ method: 'GET', url });
+      logger.flush();
+      const written = readFileSync(file, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { msg: string; url?: string; status?: number });
+      expect(written.map((l) => [l.msg, l.url, l.status])).toEqual([
+        ['request', '/loud', 200],
+        ['request', '/missing', 404],
+      ]);
+    } finally {
+      await quiet.close();
+      dir.remove();
+    }
   });
 });

@@ -129,9 +129,12 @@ class RequestLineController extends LogController {
   }
 
   override requestCompleted(_error: Error | null, request: FastifyRequest, reply: FastifyReply): void {
-    const url = (request.is404 ? undefined : request.routeOptions.url) ?? request.url.split('?')[0] ?? '/';
+    const route = request.is404 ? undefined : request.routeOptions;
+    const url = route?.url ?? request.url.split('?')[0] ?? '/';
     const ms = Math.round(reply.elapsedTime * 10) / 10;
-    if (this.writeLine) this.writeLine(request.id, request.method, url, reply.statusCode, ms);
+    // A route with its own logLevel logs through its child (the fast writer knows only the logger's level).
+    if (this.writeLine && !route?.logLevel)
+      this.writeLine(request.id, request.method, url, reply.statusCode, ms);
     else request.log.info({ method: request.method, url, status: reply.statusCode, ms }, 'request');
   }
 }
