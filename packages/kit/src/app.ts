@@ -81,27 +81,13 @@ class LazyChildLogger {
   set level(value: string) {
     this.log.level = value;
   }
-  fatal(...args: unknown[]): void {
-    (this.log.fatal as (...a: unknown[]) => void)(...args);
-  }
-  error(...args: unknown[]): void {
-    (this.log.error as (...a: unknown[]) => void)(...args);
-  }
-  warn(...args: unknown[]): void {
-    (this.log.warn as (...a: unknown[]) => void)(...args);
-  }
-  info(...args: unknown[]): void {
-    (this.log.info as (...a: unknown[]) => void)(...args);
-  }
-  debug(...args: unknown[]): void {
-    (this.log.debug as (...a: unknown[]) => void)(...args);
-  }
-  trace(...args: unknown[]): void {
-    (this.log.trace as (...a: unknown[]) => void)(...args);
-  }
-  silent(...args: unknown[]): void {
-    (this.log.silent as (...a: unknown[]) => void)(...args);
-  }
+  declare fatal: LogMethod;
+  declare error: LogMethod;
+  declare warn: LogMethod;
+  declare info: LogMethod;
+  declare debug: LogMethod;
+  declare trace: LogMethod;
+  declare silent: LogMethod;
   child(bindings: Record<string, unknown>, options?: Record<string, unknown>): FastifyBaseLogger {
     return this.log.child(bindings, options as never);
   }
@@ -111,6 +97,16 @@ class LazyChildLogger {
   bindings(): Record<string, unknown> {
     return (this.log as unknown as { bindings(): Record<string, unknown> }).bindings();
   }
+}
+
+type LogMethod = (...args: unknown[]) => void;
+// Each log method forwards to the real child, created on first use.
+for (const name of ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const) {
+  Object.defineProperty(LazyChildLogger.prototype, name, {
+    value: function (this: { log: FastifyBaseLogger }, ...args: unknown[]) {
+      (this.log[name] as LogMethod)(...args);
+    },
+  });
 }
 
 /**

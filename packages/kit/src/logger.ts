@@ -52,6 +52,10 @@ export class LogSink {
     if (typeof destination === 'number') {
       this.fd = destination;
       this.ownsFd = false;
+      // Opening Node's own stream for fd 1/2 makes a pipe non-blocking (libuv), so a stalled reader answers
+      // EAGAIN (retried later) instead of blocking the event loop inside writeSync.
+      if (destination === 1) void process.stdout;
+      else if (destination === 2) void process.stderr;
     } else {
       this.fd = openSync(destination, 'a');
       this.ownsFd = true;

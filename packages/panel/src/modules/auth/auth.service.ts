@@ -144,23 +144,34 @@ export class AuthService {
    */
   private readonly granted = new WeakMap<object, Authenticated>();
 
-  private fromKeyRow(row: KeyRow | undefined, tokenHash: string): Authenticated {
-    if (!row) throw unauthorized('Invalid credentials');
+  /** The row's grant from `granted`, or built (after the constant-time digest check) and remembered. */
+  private grantOf(
+    row: object,
+    storedHash: string,
+    tokenHash: string,
+    build: () => Authenticated,
+  ): Authenticated {
     let grant = this.granted.get(row);
     if (!grant) {
-      if (!digestsEqual(row.secret_hash, tokenHash)) throw unauthorized('Invalid credentials');
-      grant = freezeGrant({
-        actor: {
-          ...accountOf(row),
-          via: 'api_key',
-          keyId: row.key_id,
-          permissions: JSON.parse(row.permissions) as string[],
-        },
-        ipWhitelist: JSON.parse(row.ip_whitelist) as string[],
-        profile: profileOf(row),
-      });
+      if (!digestsEqual(storedHash, tokenHash)) throw unauthorized('Invalid credentials');
+      grant = freezeGrant(build());
       this.granted.set(row, grant);
     }
+    return grant;
+  }
+
+  private fromKeyRow(row: KeyRow | undefined, tokenHash: string): Authenticated {
+    if (!row) throw unauthorized('Invalid credentials');
+    const grant = this.grantOf(row, row.secret_hash, tokenHash, () => ({
+      actor: {
+        ...accountOf(row),
+        via: 'api_key',
+        keyId: row.key_id,
+        permissions: JSON.parse(row.permissions) as string[],
+      },
+      ipWhitelist: JSON.parse(row.ip_whitelist) as string[],
+      profile: profileOf(row),
+    }));
     if (!row.enabled) throw unauthorized('API key is disabled');
     const now = this.clock();
     if (row.expires_at && Date.parse(row.expires_at) <= now.getTime())
@@ -172,16 +183,11 @@ export class AuthService {
 
   private fromSessionRow(row: SessionRow | undefined, tokenHash: string): Authenticated {
     if (!row) throw unauthorized('Invalid credentials');
-    let grant = this.granted.get(row);
-    if (!grant) {
-      if (!digestsEqual(row.token_hash, tokenHash)) throw unauthorized('Invalid credentials');
-      grant = freezeGrant({
-        actor: { ...accountOf(row), via: 'session', sessionId: row.session_id, permissions: ['all'] },
-        ipWhitelist: [],
-        profile: profileOf(row),
-      });
-      this.granted.set(row, grant);
-    }
+    const grant = this.grantOf(row, row.token_hash, tokenHash, () => ({
+      actor: { ...accountOf(row), via: 'session', sessionId: row.session_id, permissions: ['all'] },
+      ipWhitelist: [],
+      profile: profileOf(row),
+    }));
     if (Date.parse(row.expires_at) <= this.clock().getTime()) throw unauthorized('Session has expired');
     this.assertAccountUsable(row.status, row.license_disabled_at);
     return grant;
