@@ -1,13 +1,11 @@
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { join } from 'node:path';
 import { PortalAdminClient } from '@wispanel/client';
 import { createTestPostgresDatabase, tempDir, testPostgresUrl } from '@wispanel/kit/testing';
 import { afterAll, describe, expect, it } from 'vitest';
+import { bin, root, startPortal } from './portal-process';
 
 /** `wispanel-portal admin-key list|revoke` as real processes, against a real running portal. */
-const root = new URL('../../..', import.meta.url).pathname;
-const bin = join(root, 'packages/portal/bin/wispanel-portal.mjs');
 
 interface Ran {
   code: number;
@@ -35,49 +33,6 @@ async function cliJson(args: string[]): Promise<Record<string, any>> {
   const r = await run([...args, '--json']);
   expect(r.code, r.stderr).toBe(0);
   return JSON.parse(r.stdout);
-}
-
-/** Starts `wispanel-portal start --port 0 --json` (as test/e2e.test.ts does) and waits for the printed URL. */
-function start(args: string[]): Promise<{ url: string; child: ChildProcess; stop(): Promise<unknown> }> {
-  const child = spawn(process.execPath, [bin, 'start', '--port', '0', '--json', ...args], {
-    cwd: root,
-    detached: true,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  let err = '';
-  child.stderr!.on('data', (d) => {
-    err += d;
-  });
-  const exited = new Promise((resolve) => child.on('exit', resolve));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`portal did not start: ${err}`)), 45_000);
-    child.stdout!.on('data', (d) => {
-      out += d;
-      const at = out.indexOf('{');
-      const end = out.lastIndexOf('}');
-      if (at < 0 || end < at) return;
-      try {
-        const info = JSON.parse(out.slice(at, end + 1)) as { url: string };
-        clearTimeout(timer);
-        resolve({
-          url: info.url,
-          child,
-          stop: async () => {
-            try {
-              process.kill(-child.pid!, 'SIGTERM');
-            } catch {
-              // already gone
-            }
-            return exited;
-          },
-        });
-      } catch {
-        // JSON not complete yet
-      }
-    });
-    child.on('exit', (code) => reject(new Error(`portal exited with ${code}: ${err}`)));
-  });
 }
 
 /** The admin API's answer to `key` on an admin route: 200, or the error status. */
@@ -144,7 +99,7 @@ describe.each(dialects)('wispanel-portal admin-key on %s', (dialect) => {
       expect(human.stdout).not.toContain(s.slice(12));
     }
 
-    const portal = await start(common);
+    const portal = await startPortal(common);
     cleanups.push(() => portal.stop());
     // both keys work, and the running portal has cached them as active
     expect(await adminStatus(portal.url, first)).toBe(200);

@@ -1,15 +1,13 @@
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { PortalAdminClient, PortalLicenseClient } from '@wispanel/client';
 import { parsePublicKeySet, verifyLicenseFile } from '@wispanel/contract';
 import { createTestPostgresDatabase, tempDir, testPostgresUrl } from '@wispanel/kit/testing';
 import { afterAll, describe, expect, it } from 'vitest';
+import { bin, root, startPortal } from './portal-process';
 
 /** End to end with real processes: the `wispanel-portal` command as an operator runs it. */
-const root = new URL('../../..', import.meta.url).pathname;
-const bin = join(root, 'packages/portal/bin/wispanel-portal.mjs');
 const run = promisify(execFile);
 const hw = (n: number) => n.toString(16).padStart(64, 'e');
 
@@ -20,55 +18,6 @@ async function cli(args: string[]): Promise<Record<string, any>> {
     env: { ...process.env, WISPANEL_PORTAL_LOG_LEVEL: 'warn' },
   });
   return JSON.parse(stdout);
-}
-
-interface Started {
-  url: string;
-  child: ChildProcess;
-  stop(): Promise<number | null>;
-}
-
-/** Starts `npx wispanel-portal start --port 0 --json` (or the bin directly) and waits for the printed URL. */
-function start(args: string[], viaNpx = false): Promise<Started> {
-  const cmd = viaNpx ? 'npx' : process.execPath;
-  const argv = viaNpx
-    ? ['wispanel-portal', 'start', '--port', '0', '--json', ...args]
-    : [bin, 'start', '--port', '0', '--json', ...args];
-  const child = spawn(cmd, argv, { cwd: root, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  child.stderr!.on('data', (d) => {
-    err += d;
-  });
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`portal did not start: ${err}`)), 45_000);
-    child.stdout!.on('data', (d) => {
-      out += d;
-      const at = out.indexOf('{');
-      const end = out.lastIndexOf('}');
-      if (at < 0 || end < at) return;
-      try {
-        const info = JSON.parse(out.slice(at, end + 1)) as { url: string };
-        clearTimeout(timer);
-        resolve({
-          url: info.url,
-          child,
-          stop: async () => {
-            try {
-              process.kill(-child.pid!, 'SIGTERM');
-            } catch {
-              // already gone
-            }
-            return exited;
-          },
-        });
-      } catch {
-        // JSON not complete yet
-      }
-    });
-    child.on('exit', (code) => reject(new Error(`portal exited with ${code}: ${err}`)));
-  });
 }
 
 const cleanups: Array<() => Promise<unknown> | unknown> = [];
@@ -102,7 +51,7 @@ describe('wispanel-portal end to end', () => {
     ]);
     const key = issued.license_key as string;
 
-    const portal = await start(['--data-dir', dir.path], true);
+    const portal = await startPortal(['--data-dir', dir.path], { viaNpx: true });
     cleanups.push(() => portal.stop());
     expect(portal.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     const client = new PortalLicenseClient({ baseUrl: portal.url });
@@ -167,7 +116,7 @@ describe('wispanel-portal end to end', () => {
       cleanups.push(() => dir.remove());
       const common = ['--data-dir', dir.path, '--database-url', pg.url];
       const init = await cli(['init', ...common]);
-      const [a, b] = await Promise.all([start(common), start(common)]);
+      const [a, b] = await Promise.all([startPortal(common), startPortal(common)]);
       cleanups.push(
         () => a.stop(),
         () => b.stop(),

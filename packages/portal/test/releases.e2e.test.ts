@@ -1,4 +1,4 @@
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -12,10 +12,9 @@ import {
 } from '@wispanel/contract';
 import { tempDir } from '@wispanel/kit/testing';
 import { afterAll, describe, expect, it } from 'vitest';
+import { bin, root, startPortal } from './portal-process';
 
 /** End to end with real processes: `npx wispanel-portal release publish` on the data dir, then a running portal. */
-const root = new URL('../../..', import.meta.url).pathname;
-const bin = join(root, 'packages/portal/bin/wispanel-portal.mjs');
 const run = promisify(execFile);
 const HW = 'f'.repeat(64);
 
@@ -26,40 +25,6 @@ async function cli(args: string[], viaNpx = false): Promise<Record<string, any>>
     ? await run('npx', ['wispanel-portal', ...args, '--json'], { cwd: root })
     : await run(process.execPath, [bin, ...args, '--json'], { cwd: root });
   return JSON.parse(stdout);
-}
-
-function start(dataDir: string): Promise<{ url: string; child: ChildProcess; stop: () => void }> {
-  const child = spawn(process.execPath, [bin, 'start', '--port', '0', '--json', '--data-dir', dataDir], {
-    cwd: root,
-    detached: true,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  let err = '';
-  child.stderr!.on('data', (d) => {
-    err += d;
-  });
-  const stop = () => {
-    try {
-      process.kill(-child.pid!, 'SIGTERM');
-    } catch {
-      // already gone
-    }
-  };
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`portal did not start: ${err}`)), 45_000);
-    child.stdout!.on('data', (d) => {
-      out += d;
-      try {
-        const info = JSON.parse(out.slice(out.indexOf('{'), out.lastIndexOf('}') + 1)) as { url: string };
-        clearTimeout(timer);
-        resolve({ url: info.url, child, stop });
-      } catch {
-        // JSON not complete yet
-      }
-    });
-    child.on('exit', (code) => reject(new Error(`portal exited with ${code}: ${err}`)));
-  });
 }
 
 const cleanups: Array<() => unknown> = [];
@@ -99,7 +64,7 @@ describe('releases end to end', () => {
         true,
       ),
       cli(['license', 'issue', '--data-dir', data, '--tier', 'pro', '--term-days', '30']),
-      start(data),
+      startPortal(['--data-dir', data]),
     ]);
     cleanups.push(portal.stop);
     const sha = createHash('sha256').update(bytes).digest('hex');
