@@ -5,6 +5,8 @@
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
+import { createServer, request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { generateSigningKeyPair } from '@wispanel/contract';
@@ -106,7 +108,48 @@ async function api(method: string, path: string, body?: unknown, key = adminKey)
   return { status: res.statusCode, json: text ? JSON.parse(text) : null };
 }
 
+/**
+ * The panel process reaches the portal through this pass-through proxy, which can make the portal unreachable
+ * for deactivation calls only (the portal going away between an activation and the deactivation after it).
+ */
+let blockDeactivate = false;
+const proxy = createServer((req, res) => {
+  if (blockDeactivate && req.url?.startsWith('/api/v1/license/deactivate')) {
+    req.socket.destroy();
+    return;
+  }
+  const target = new URL(portalUrl);
+  const upstream = httpRequest(
+    { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers },
+    (answer) => {
+      res.writeHead(answer.statusCode ?? 502, answer.headers);
+      answer.pipe(res);
+    },
+  );
+  upstream.on('error', () => req.socket.destroy());
+  req.pipe(upstream);
+});
+let panelArgs: string[] = [];
+let panelChild: ChildProcess;
+
 let portalAdminKey = '';
+async function adminGet(path: string) {
+  const res = await request(`${portalUrl}/api/v1/admin${path}`, {
+    headers: { 'x-admin-key': portalAdminKey },
+  });
+  const json = JSON.parse(await res.body.text());
+  expect(res.statusCode, JSON.stringify(json)).toBe(200);
+  return json;
+}
+/** Hardware ids bound to a license on the portal (admin API license detail). */
+async function boundTo(name: string): Promise<string[]> {
+  const detail = await adminGet(`/licenses/${licenseIds[name]}`);
+  return detail.license.activations.map((a: { hardware_id: string }) => a.hardware_id);
+}
+async function deactivateEvents(): Promise<number> {
+  return (await adminGet('/events?action=license.deactivate&limit=500')).events.length;
+}
+
 async function admin(method: string, path: string, body: unknown = {}) {
   const res = await request(`${portalUrl}/api/v1/admin${path}`, {
     method: method as 'POST',
@@ -161,7 +204,10 @@ beforeAll(async () => {
   expect(other.statusCode).toBe(200);
   await other.body.text();
 
-  const panel = await startProcess(PANEL_BIN, [
+  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+  const proxyUrl = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+
+  panelArgs = [
     'start',
     '--data-dir',
     panelDir,
@@ -170,7 +216,7 @@ beforeAll(async () => {
     '--port',
     '0',
     '--portal-url',
-    portalUrl,
+    proxyUrl,
     '--portal-keys',
     join(portalDir, 'public-keys.json'),
     '--license-tick',
@@ -180,7 +226,9 @@ beforeAll(async () => {
     '--log-level',
     'warn',
     '--json',
-  ]);
+  ];
+  const panel = await startProcess(PANEL_BIN, panelArgs);
+  panelChild = panel.child;
   panelApi = panel.url;
   const init = panel.lines
     .join('\n')
@@ -198,6 +246,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await Promise.all(children.map(stop));
+  proxy.closeAllConnections();
+  await new Promise((resolve) => proxy.close(resolve));
   dir.remove();
 });
 
@@ -414,6 +464,95 @@ describe('license end to end (real portal and panel processes)', () => {
     await admin('POST', `/licenses/${licenseIds.pro}/reinstate`);
     expect((await api('POST', '/license/refresh')).status).toBe(200);
     expect((await api('GET', '/license')).json.license).toMatchObject({ is_valid: true, tier: 'pro' });
+  });
+
+  it('activating another key frees the old key on the portal: another server can then take its only slot', async () => {
+    const hardwareId = readFileSync(join(panelDir, 'hardware-id'), 'utf8').trim();
+    expect(await boundTo('pro')).toEqual([hardwareId]);
+    await issue('swap1', 'pro');
+    const r = await api('POST', '/license/activate', { key: keys.swap1 });
+    expect(r.status, JSON.stringify(r.json)).toBe(200);
+    expect(r.json.license).toMatchObject({ key: `WISP-****${keys.swap1?.slice(-4)}`, is_valid: true });
+    expect(r.json.previous_license).toEqual({
+      key: `WISP-****${keys.pro?.slice(-4)}`,
+      deactivated: true,
+      pending: false,
+      code: 'DEACTIVATED',
+      reason: 'Activation removed; the slot is free',
+      next_attempt_at: null,
+    });
+    expect(await boundTo('pro')).toEqual([]);
+    expect(await boundTo('swap1')).toEqual([hardwareId]);
+    // `pro` allows one activation: a second server gets it now.
+    const other = await request(`${portalUrl}/api/v1/license/activate`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ key: keys.pro, hardware_id: 'c'.repeat(64) }),
+    });
+    expect(other.statusCode, await other.body.text()).toBe(200);
+    expect(await boundTo('pro')).toEqual(['c'.repeat(64)]);
+    expect((await api('GET', '/license/summary')).json.pending_deactivations).toEqual([]);
+  });
+
+  it('activating the same key again deactivates nothing', async () => {
+    const before = await deactivateEvents();
+    const r = await api('POST', '/license/activate', { key: keys.swap1 });
+    expect(r.status, JSON.stringify(r.json)).toBe(200);
+    expect(r.json.previous_license).toBeNull();
+    expect(await deactivateEvents()).toBe(before);
+    expect(await boundTo('swap1')).toHaveLength(1);
+  });
+
+  it('a failed activation of another key leaves the license in hand and its binding untouched', async () => {
+    const before = await deactivateEvents();
+    const unknown = await api('POST', '/license/activate', { key: 'WISP-AAAA-BBBB-CCCC' });
+    expect([unknown.status, unknown.json.code]).toEqual([404, 'LICENSE_NOT_FOUND']);
+    const bound = await api('POST', '/license/activate', { key: keys.bound });
+    expect(bound.status).toBe(409);
+    expect((await api('GET', '/license')).json.license).toMatchObject({
+      key: `WISP-****${keys.swap1?.slice(-4)}`,
+      is_valid: true,
+    });
+    expect(await deactivateEvents()).toBe(before);
+    expect(await boundTo('swap1')).toHaveLength(1);
+  });
+
+  it('portal unreachable for the deactivation: new license active, old key pending across a restart, freed once the portal is back', async () => {
+    await issue('swap2', 'pro');
+    blockDeactivate = true;
+    const r = await api('POST', '/license/activate', { key: keys.swap2 });
+    expect(r.status, JSON.stringify(r.json)).toBe(200);
+    expect(r.json.license).toMatchObject({ key: `WISP-****${keys.swap2?.slice(-4)}`, is_valid: true });
+    expect(r.json.previous_license).toMatchObject({
+      key: `WISP-****${keys.swap1?.slice(-4)}`,
+      deactivated: false,
+      pending: true,
+      code: 'PORTAL_UNREACHABLE',
+    });
+    expect(await boundTo('swap1')).toHaveLength(1);
+    const audit = await api('GET', '/license/audit?limit=1');
+    expect(audit.json.entries[0]).toMatchObject({ action: 'deactivate', outcome: 'failed' });
+    expect(JSON.stringify(audit.json)).not.toContain(keys.swap1);
+
+    // A restart of the panel does not forget the pending deactivation.
+    await stop(panelChild);
+    const restarted = await startProcess(PANEL_BIN, panelArgs);
+    panelChild = restarted.child;
+    panelApi = restarted.url;
+    const pending = (await api('GET', '/license/summary')).json.pending_deactivations;
+    expect(pending).toMatchObject([
+      { key: `WISP-****${keys.swap1?.slice(-4)}`, attempts: 1, last_error: { code: 'PORTAL_UNREACHABLE' } },
+    ]);
+
+    // The portal is back: the next successful portal check frees it (the job also retries on its own).
+    blockDeactivate = false;
+    expect((await api('POST', '/license/refresh')).status).toBe(200);
+    expect((await api('GET', '/license/summary')).json.pending_deactivations).toEqual([]);
+    expect(await boundTo('swap1')).toEqual([]);
+    expect(await boundTo('swap2')).toHaveLength(1);
+    expect((await api('GET', '/license/audit?limit=5')).json.entries).toEqual(
+      expect.arrayContaining([expect.objectContaining({ action: 'deactivate', outcome: 'success' })]),
+    );
   });
 
   it('with the portal stopped nothing is disabled while the lease lasts', async () => {

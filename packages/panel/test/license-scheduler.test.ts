@@ -17,6 +17,7 @@ import {
   signLicenseFile,
 } from '@wispanel/contract';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLicenseService } from '../src/modules/license/license.module';
 import type { LicensePortal } from '../src/modules/license/license-portal';
 import { PortalCallError } from '../src/modules/license/license-portal';
 import { RecordingProvisioner } from '../src/modules/resources/provisioner';
@@ -33,6 +34,15 @@ class FakePortal implements LicensePortal {
   calls: string[] = [];
   refuse: 'SUSPENDED' | 'REVOKED' | null = null;
   signRefusals = true;
+  /** Keys activated on this (single) server, as the portal's activation table would hold them. */
+  readonly bound = new Set<string>();
+  /** Keys the portal does not know. */
+  readonly unknown = new Set<string>();
+  /** Keys deactivate was called with, in order. */
+  readonly deactivated: string[] = [];
+  /** Only deactivate fails (the portal goes away between the activation and the deactivation). */
+  deactivateDown = false;
+  signDeactivations = true;
   private readonly pair = generateSigningKeyPair();
   private readonly key = loadSigningKey(this.pair.privateKeyPem);
   readonly trusted = parsePublicKeySet({
@@ -48,10 +58,30 @@ class FakePortal implements LicensePortal {
   });
   constructor(private readonly now: () => number) {}
 
+  private sign(op: string, req: LicenseRequest, valid: boolean, code: string) {
+    return signDocument(
+      'license-answer',
+      {
+        v: 1,
+        action: op,
+        valid,
+        code,
+        license_id: 'lic_test',
+        hardware_id: req.hardware_id,
+        nonce: req.nonce ?? '',
+        server_time: new Date(this.now()).toISOString(),
+      },
+      this.key,
+    );
+  }
+
   private answer(op: string, req: LicenseRequest): Promise<LicenseAnswer> {
     this.calls.push(op);
     if (!this.up) return Promise.reject(new PortalCallError('unreachable', 'connect ECONNREFUSED'));
     const now = this.now();
+    if (this.unknown.has(req.key)) {
+      return Promise.resolve({ valid: false, code: 'NOT_FOUND', error: 'License key not found' });
+    }
     if (this.refuse) {
       const signed = signDocument(
         'license-answer',
@@ -74,6 +104,7 @@ class FakePortal implements LicensePortal {
         ...(this.signRefusals ? { signed } : {}),
       });
     }
+    if (op === 'activate') this.bound.add(req.key);
     const payload: LicensePayload = {
       v: 1,
       license_id: 'lic_test',
@@ -101,6 +132,20 @@ class FakePortal implements LicensePortal {
   }
   refresh(req: LicenseRequest) {
     return this.answer('refresh', req);
+  }
+  deactivate(req: LicenseRequest): Promise<LicenseAnswer> {
+    this.calls.push('deactivate');
+    if (!this.up || this.deactivateDown) {
+      return Promise.reject(new PortalCallError('unreachable', 'connect ECONNREFUSED'));
+    }
+    this.deactivated.push(req.key);
+    const was = this.bound.delete(req.key);
+    return Promise.resolve({
+      valid: true,
+      code: 'DEACTIVATED',
+      detail: was ? 'Activation removed; the slot is free' : 'This server was not activated',
+      ...(this.signDeactivations ? { signed: this.sign('deactivate', req, true, 'DEACTIVATED') } : {}),
+    });
   }
 }
 
@@ -305,5 +350,173 @@ describe('license lifecycle with a fake clock', () => {
     expect([r.statusCode, r.json().code]).toEqual([503, 'PORTAL_UNREACHABLE']);
     expect((await get('/')).license).toMatchObject({ key: 'WISP-****JKMN', is_valid: true });
     portal.up = true;
+  });
+});
+
+describe('activating another key frees the old one on the portal', () => {
+  const KEY1 = 'WISP-ABCD-EFGH-JKMN';
+  const KEY2 = 'WISP-SWAP-TWQQ-2222';
+  const KEY3 = 'WISP-SWAP-THRE-3333';
+  const KEY4 = 'WISP-SWAP-FQUR-4444';
+  const activate = (key: string) => h.call('POST', '/api/v1/license/activate', { body: { key } });
+  const auditText = async () => JSON.stringify(await get('/audit?limit=1000'));
+
+  it('swapping keys deactivates the old key for this server once the new license is stored', async () => {
+    expect(portal.bound.has(KEY1)).toBe(true);
+    const r = await activate(KEY2.toLowerCase());
+    expect(r.statusCode, r.body).toBe(200);
+    const j = r.json();
+    expect(j.license).toMatchObject({ key: 'WISP-****2222', is_valid: true });
+    expect(j.previous_license).toEqual({
+      key: 'WISP-****JKMN',
+      deactivated: true,
+      pending: false,
+      code: 'DEACTIVATED',
+      reason: 'Activation removed; the slot is free',
+      next_attempt_at: null,
+    });
+    // Activation first, deactivation after: a failed activation could not have freed anything.
+    expect(portal.calls.slice(-2)).toEqual(['activate', 'deactivate']);
+    expect(portal.deactivated).toEqual([KEY1]);
+    expect(portal.bound.has(KEY1)).toBe(false);
+    expect((await get('/summary')).pending_deactivations).toEqual([]);
+    const audit = (await get('/audit?limit=5')).entries;
+    expect(audit[0]).toMatchObject({
+      action: 'deactivate',
+      outcome: 'success',
+      code: 'DEACTIVATED',
+      detail: { key: 'WISP-****JKMN' },
+    });
+    expect(await auditText()).not.toContain(KEY1);
+  });
+
+  it('activating the same key again deactivates nothing', async () => {
+    const r = await activate(KEY2);
+    expect(r.statusCode, r.body).toBe(200);
+    expect(r.json().previous_license).toBeNull();
+    expect(portal.calls.at(-1)).toBe('activate');
+    expect(portal.deactivated).toEqual([KEY1]);
+    expect(portal.bound.has(KEY2)).toBe(true);
+  });
+
+  it('a failed activation of another key leaves the license in hand and its binding alone', async () => {
+    portal.unknown.add(KEY3);
+    const r = await activate(KEY3);
+    expect([r.statusCode, r.json().code]).toEqual([404, 'LICENSE_NOT_FOUND']);
+    portal.unknown.delete(KEY3);
+    expect((await get('/')).license).toMatchObject({ key: 'WISP-****2222', is_valid: true });
+    expect(portal.calls.at(-1)).toBe('activate');
+    expect(portal.deactivated).toEqual([KEY1]);
+    expect(portal.bound.has(KEY2)).toBe(true);
+    expect((await get('/summary')).pending_deactivations).toEqual([]);
+  });
+
+  it('portal gone for the deactivation: the new license is active, the old key is pending, kept across a restart and retried until done', async () => {
+    portal.deactivateDown = true;
+    const r = await activate(KEY3);
+    expect(r.statusCode, r.body).toBe(200);
+    const j = r.json();
+    expect(j.license).toMatchObject({ key: 'WISP-****3333', is_valid: true });
+    expect(j.previous_license).toMatchObject({
+      key: 'WISP-****2222',
+      deactivated: false,
+      pending: true,
+      code: 'PORTAL_UNREACHABLE',
+    });
+    expect(Date.parse(j.previous_license.next_attempt_at)).toBeGreaterThan(now);
+    expect(j.message).toContain('retried in the background');
+    expect(portal.bound.has(KEY2)).toBe(true);
+    const pending = (await get('/summary')).pending_deactivations;
+    expect(pending).toEqual([
+      {
+        key: 'WISP-****2222',
+        since: expect.any(String),
+        attempts: 1,
+        next_attempt_at: j.previous_license.next_attempt_at,
+        last_error: { code: 'PORTAL_UNREACHABLE', message: expect.any(String) },
+      },
+    ]);
+    const failed = (await get('/audit?limit=1')).entries[0];
+    expect(failed).toMatchObject({ action: 'deactivate', outcome: 'failed', code: 'PORTAL_UNREACHABLE' });
+    expect(await auditText()).not.toContain(KEY2);
+
+    // Not due yet: the job does not call the portal.
+    const calls = portal.calls.length;
+    expect((await tick()).deactivated).toBe(0);
+    expect(portal.calls.length).toBe(calls);
+    // Due: retried, still failing, next attempt further away (backoff).
+    now = Date.parse(j.previous_license.next_attempt_at) + 1000;
+    expect((await tick()).deactivated).toBe(0);
+    expect(portal.calls.at(-1)).toBe('deactivate');
+    const second = (await get('/summary')).pending_deactivations[0];
+    expect(second.attempts).toBe(2);
+    expect(Date.parse(second.next_attempt_at) - now).toBeGreaterThan(100_000);
+
+    // A restart reads the pending key back from the database.
+    const restarted = await createLicenseService({
+      config: h.config,
+      db: h.deps.db,
+      logger: h.deps.logger,
+      clock: () => new Date(now),
+      hardwareId: h.deps.hardwareId,
+      portal,
+      portalKeys: portal.trusted,
+      random: () => 0.5,
+    });
+    expect((await restarted.summary()).pending_deactivations).toEqual([second]);
+
+    portal.deactivateDown = false;
+    now = Date.parse(second.next_attempt_at) + 1000;
+    expect((await tick()).deactivated).toBe(1);
+    expect(portal.deactivated.at(-1)).toBe(KEY2);
+    expect(portal.bound.has(KEY2)).toBe(false);
+    expect(portal.bound.has(KEY3)).toBe(true);
+    expect((await get('/summary')).pending_deactivations).toEqual([]);
+    expect((await get('/audit?limit=1')).entries[0]).toMatchObject({
+      action: 'deactivate',
+      actor: 'scheduler',
+      outcome: 'success',
+    });
+    expect((await get('/')).license).toMatchObject({ key: 'WISP-****3333', is_valid: true });
+  });
+
+  it('the key in use is never deactivated: swapping back drops it from the pending list; a refresh retries at once', async () => {
+    portal.deactivateDown = true;
+    expect((await activate(KEY4)).json().previous_license).toMatchObject({
+      key: 'WISP-****3333',
+      pending: true,
+    });
+    expect((await activate(KEY3)).json().previous_license).toMatchObject({
+      key: 'WISP-****4444',
+      pending: true,
+    });
+    expect((await get('/summary')).pending_deactivations.map((p: { key: string }) => p.key)).toEqual([
+      'WISP-****4444',
+    ]);
+    portal.deactivateDown = false;
+    // Not due yet, but a successful refresh shows the portal is back: the pending key is freed now.
+    const refreshed = await h.call('POST', '/api/v1/license/refresh');
+    expect(refreshed.statusCode, refreshed.body).toBe(200);
+    expect(portal.deactivated.slice(-1)).toEqual([KEY4]);
+    expect(portal.deactivated).not.toContain(KEY3);
+    expect(portal.bound.has(KEY3)).toBe(true);
+    expect(portal.bound.has(KEY4)).toBe(false);
+    expect((await get('/summary')).pending_deactivations).toEqual([]);
+  });
+
+  it('a deactivation answer without a trusted signature is not taken for done', async () => {
+    portal.signDeactivations = false;
+    const r = await activate(KEY2);
+    expect(r.statusCode, r.body).toBe(200);
+    expect(r.json().previous_license).toMatchObject({
+      key: 'WISP-****3333',
+      deactivated: false,
+      pending: true,
+      code: 'PORTAL_ERROR',
+    });
+    portal.signDeactivations = true;
+    now += 6 * 3_600_000;
+    expect((await tick()).deactivated).toBe(1);
+    expect((await get('/summary')).pending_deactivations).toEqual([]);
   });
 });

@@ -7,6 +7,8 @@ export interface LicensePortal {
   activate(request: LicenseRequest): Promise<LicenseAnswer>;
   verify(request: LicenseRequest): Promise<LicenseAnswer>;
   refresh(request: LicenseRequest): Promise<LicenseAnswer>;
+  /** Frees this hardware id's activation of the key (a replaced key; idempotent on the portal). */
+  deactivate(request: LicenseRequest): Promise<LicenseAnswer>;
 }
 
 /** The portal could not be reached, or answered something that is not a license answer. */
@@ -59,6 +61,9 @@ export class HttpLicensePortal implements LicensePortal {
   }
   refresh(body: LicenseRequest) {
     return this.run('refresh', body);
+  }
+  deactivate(body: LicenseRequest) {
+    return this.run('deactivate', body);
   }
 
   /** The keys the portal serves: trusted only for an explicit development portal. */

@@ -69,6 +69,7 @@ export class LicenseRepository {
       last_status: null,
       portal_verdict: null,
       portal_verdict_at: null,
+      pending_deactivations: null,
       updated_at: new Date().toISOString(),
     };
     await this.db

@@ -26,6 +26,32 @@ const LicenseOverview = Type.Object({
   usage: Type.Object({ accounts: Type.Integer(), databases: Type.Integer(), domains: Type.Integer() }),
 });
 
+/** The activation answer: the overview, plus what happened to the replaced key's activation on the portal. */
+const ActivateAnswer = Type.Object({
+  success: Type.Boolean(),
+  message: Type.String(),
+  license: LicenseOverview.properties.license,
+  usage: LicenseOverview.properties.usage,
+  previous_license: Type.Union([
+    Type.Object(
+      {
+        key: Type.String({ description: 'the replaced key, masked (WISP-****XXXX)' }),
+        deactivated: Type.Boolean({
+          description: "true: this server's activation of it is freed on the portal",
+        }),
+        pending: Type.Boolean({ description: 'true: not freed yet; the background job retries it' }),
+        code: Type.String({
+          description: 'DEACTIVATED, LICENSE_NOT_FOUND, or why it failed (PORTAL_UNREACHABLE, …)',
+        }),
+        reason: Type.String(),
+        next_attempt_at: Nullable(Type.String()),
+      },
+      { description: 'null when no other key was replaced (first activation, or the same key again)' },
+    ),
+    Type.Null(),
+  ]),
+});
+
 /** Database integers: a larger offset or id is a 400, not an overflow in SQLite/PostgreSQL (a 500). */
 const MAX_INT = 2_147_483_647;
 const PageQuery = Type.Object(
@@ -123,7 +149,8 @@ export const licenseRoutes: PanelPlugin = async (app, { ctx }) => {
         tags,
         summary: 'Activate a license key on this server',
         description:
-          'Body `{ "key": "WISP-XXXX-XXXX-XXXX" }` (checked by the handler so that a missing key answers exactly 400 VALIDATION_ERROR "License key is required"). Errors: LICENSE_KEY_MALFORMED 400, LICENSE_NOT_FOUND 404, LICENSE_SUSPENDED/REVOKED/EXPIRED 403, LICENSE_HARDWARE_MISMATCH/ACTIVATION_LIMIT 409, LICENSE_FILE_INVALID/PORTAL_ERROR 502, PORTAL_UNREACHABLE 503. See docs/license.md.',
+          'Body `{ "key": "WISP-XXXX-XXXX-XXXX" }` (checked by the handler so that a missing key answers exactly 400 VALIDATION_ERROR "License key is required"). Activating a different key than the one in use frees the old key (its activation on this server) on the portal once the new license is stored (best effort: `previous_license` says whether it was freed; if not, the background job retries). Errors: LICENSE_KEY_MALFORMED 400, LICENSE_NOT_FOUND 404, LICENSE_SUSPENDED/REVOKED/EXPIRED 403, LICENSE_HARDWARE_MISMATCH/ACTIVATION_LIMIT 409, LICENSE_FILE_INVALID/PORTAL_ERROR 502, PORTAL_UNREACHABLE 503; a failed activation leaves the license in hand and the old binding untouched. See docs/license.md.',
+        response: { 200: ActivateAnswer },
       },
     },
     async (req) => license.activate(req.actor, licenseKeyFrom(req.body)),

@@ -19,6 +19,11 @@ export interface LicenseStateTable {
   /** Latest signed refusal from the portal (REVOKED | SUSPENDED | EXPIRED); cleared by a new license file. */
   portal_verdict: string | null;
   portal_verdict_at: string | null;
+  /**
+   * JSON list of replaced keys whose activation on the portal is not freed yet (`PendingDeactivation[]`),
+   * stored like `license_key` (the portal needs the full key); NULL when none. Never shown unmasked.
+   */
+  pending_deactivations: string | null;
   updated_at: string;
 }
 

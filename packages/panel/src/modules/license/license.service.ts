@@ -89,6 +89,49 @@ interface Snapshot {
   evaluation: LicenseEvaluation;
 }
 
+/**
+ * A replaced key whose activation on the portal (this hardware id's slot) is not freed yet. Kept in
+ * `license_state.pending_deactivations` the way `license_key` is kept (the portal needs the full key); only
+ * ever shown or logged masked.
+ */
+interface PendingDeactivation {
+  key: string;
+  /** When the key was replaced. */
+  since: string;
+  attempts: number;
+  next_attempt_at: string;
+  last_error_code: string | null;
+  last_error: string | null;
+}
+
+/** `previous_license` in the activation answer: what happened to the replaced key's portal activation. */
+export interface PreviousLicenseView {
+  key: string;
+  deactivated: boolean;
+  pending: boolean;
+  code: string;
+  reason: string;
+  next_attempt_at: string | null;
+}
+
+function parsePending(text: string | null): PendingDeactivation[] {
+  if (!text) return [];
+  try {
+    const list = JSON.parse(text);
+    return Array.isArray(list)
+      ? list.filter((p): p is PendingDeactivation => typeof p?.key === 'string' && p.key.length > 0)
+      : [];
+  } catch {
+    return [];
+  }
+}
+
+const serializePending = (list: PendingDeactivation[]) => (list.length ? JSON.stringify(list) : null);
+
+type DeactivationOutcome =
+  | { settled: true; deactivated: boolean; code: string; reason: string }
+  | { settled: false; code: string; reason: string };
+
 const WARN_OUTCOMES = new Set(['failed', 'refused', 'disabled', 'warned', 'invalid', 'expired', 'grace']);
 
 /** The first REPORT_LIMIT changed resources by id and name (answers and audit entries stay small). */
@@ -363,6 +406,13 @@ export class LicenseService implements LicenseGate {
         consecutive_failures: s.consecutive_failures,
         next_check_at: apiDate(s.next_refresh_at),
       },
+      pending_deactivations: parsePending(s.pending_deactivations).map((p) => ({
+        key: maskLicenseKey(p.key),
+        since: apiDate(p.since),
+        attempts: p.attempts,
+        next_attempt_at: apiDate(p.next_attempt_at),
+        last_error: p.last_error_code ? { code: p.last_error_code, message: p.last_error } : null,
+      })),
     };
   }
 
@@ -425,7 +475,7 @@ export class LicenseService implements LicenseGate {
   }
 
   private async call(
-    op: 'activate' | 'verify' | 'refresh',
+    op: 'activate' | 'verify' | 'refresh' | 'deactivate',
     body: Parameters<LicensePortal['activate']>[0],
   ): Promise<LicenseAnswer> {
     const portal = this.requirePortal();
@@ -549,15 +599,34 @@ export class LicenseService implements LicenseGate {
         throw new AppError('LICENSE_KEY_MALFORMED', 'License key must look like WISP-XXXX-XXXX-XXXX');
       }
       const before = this.snapshot();
+      const previousKey = before.state.license_key;
+      const replaced: PendingDeactivation | null =
+        previousKey !== null && previousKey !== key
+          ? {
+              key: previousKey,
+              since: this.now().toISOString(),
+              attempts: 0,
+              next_attempt_at: this.now().toISOString(),
+              last_error_code: null,
+              last_error: null,
+            }
+          : null;
       const { nonce, body } = await this.request(key);
       let payload: LicensePayload;
       try {
         const answer = await this.call('activate', body);
         if (!answer.valid) throw portalAnswerError(answer);
         payload = this.acceptFile(answer.license_file, nonce);
+        // The replaced key is remembered as pending in the same write that stores the new key, so a crash
+        // before its deactivation leaves it to the job. A key activated again is no longer pending.
+        const pending = parsePending(this.state.pending_deactivations).filter(
+          (p) => p.key !== key && p.key !== previousKey,
+        );
+        if (replaced) pending.push(replaced);
         await this.storeAccepted(answer.license_file as string, payload, {
           license_key: key,
           activated_at: this.now().toISOString(),
+          pending_deactivations: serializePending(pending),
         });
       } catch (err) {
         const e = err instanceof AppError ? err : new AppError('INTERNAL_ERROR', 'Activation failed');
@@ -572,13 +641,154 @@ export class LicenseService implements LicenseGate {
         limits: payload.limits,
         valid_until: payload.valid_until,
         replaced: before.evaluation.status === 'unlicensed' ? null : before.evaluation.tier,
+        replaced_key: replaced ? maskLicenseKey(replaced.key) : null,
       });
-      return this.overview().then((o) => ({
+      // Best effort, after the new license is stored: free the replaced key's slot on the portal.
+      const previous = replaced ? await this.deactivatePending(replaced.key, actor.username) : null;
+      const o = await this.overview();
+      return {
         success: true,
-        message: `License activated: ${payload.tier}`,
+        message:
+          `License activated: ${payload.tier}` +
+          (previous?.pending
+            ? `; the previous license ${previous.key} is still bound to this server on the portal (${previous.code}): its deactivation is retried in the background`
+            : ''),
         ...o,
-      }));
+        previous_license: previous,
+      };
     });
+  }
+
+  // ---- freeing a replaced key's activation on the portal ----
+
+  /**
+   * Asks the portal to free this hardware id's activation of `key`. Settled only by an answer signed by a
+   * trusted key for this server and this request's nonce: DEACTIVATED (freed, or was not bound) or
+   * NOT_FOUND (the portal does not know the key: nothing to free). Anything else is retried later.
+   */
+  private async deactivateOnPortal(key: string): Promise<DeactivationOutcome> {
+    const nonce = randomBytes(16).toString('hex');
+    let answer: LicenseAnswer;
+    try {
+      answer = await this.call('deactivate', {
+        key,
+        hardware_id: this.deps.hardwareId,
+        nonce,
+        panel_version: this.deps.panelVersion,
+        hostname: hostname(),
+      });
+    } catch (err) {
+      const e = err instanceof AppError ? err : new AppError('INTERNAL_ERROR', String(err));
+      return { settled: false, code: e.code, reason: e.message };
+    }
+    if (answer.code !== 'DEACTIVATED' && answer.code !== 'NOT_FOUND') {
+      const e = portalAnswerError(answer);
+      return { settled: false, code: e.code, reason: e.message };
+    }
+    const v = answer.signed ? this.deps.store.verifyAnswer(answer.signed) : null;
+    if (v?.action !== 'deactivate' || v.nonce !== nonce || v.code !== answer.code) {
+      return {
+        settled: false,
+        code: 'PORTAL_ERROR',
+        reason: `The license portal answered ${answer.code} without a signature by a trusted key for this server and request`,
+      };
+    }
+    if (v.code === 'NOT_FOUND') {
+      return {
+        settled: true,
+        deactivated: false,
+        code: 'LICENSE_NOT_FOUND',
+        reason: 'The license portal does not know this key: there is no activation to free',
+      };
+    }
+    return {
+      settled: true,
+      deactivated: true,
+      code: 'DEACTIVATED',
+      reason: answer.detail ?? 'Activation on this server freed on the portal',
+    };
+  }
+
+  /**
+   * One attempt for one pending key: settled → dropped from the pending list; otherwise its next attempt is
+   * scheduled with the same backoff as failed checks. Audited either way. Never throws.
+   */
+  private async deactivatePending(key: string, actor: string): Promise<PreviousLicenseView> {
+    const masked = maskLicenseKey(key);
+    let outcome: DeactivationOutcome;
+    try {
+      outcome = await this.deactivateOnPortal(key);
+    } catch (err) {
+      outcome = { settled: false, code: 'INTERNAL_ERROR', reason: String(err) };
+    }
+    const nowMs = this.now().getTime();
+    const list = parsePending(this.state.pending_deactivations);
+    const entry = list.find((p) => p.key === key);
+    let nextAttempt: string | null = null;
+    try {
+      if (outcome.settled) {
+        await this.save({ pending_deactivations: serializePending(list.filter((p) => p.key !== key)) });
+        await this.audit(
+          'deactivate',
+          actor,
+          outcome.deactivated ? 'success' : 'not_found',
+          outcome.deactivated
+            ? `Previous license ${masked} deactivated on the portal`
+            : `Previous license ${masked} is unknown to the portal: nothing to deactivate`,
+          outcome.code,
+          { key: masked, attempts: (entry?.attempts ?? 0) + 1 },
+        );
+      } else {
+        const attempts = (entry?.attempts ?? 0) + 1;
+        nextAttempt = this.nextCheckAfterFailure(attempts, nowMs);
+        if (entry) {
+          Object.assign(entry, {
+            attempts,
+            next_attempt_at: nextAttempt,
+            last_error_code: outcome.code,
+            last_error: outcome.reason,
+          });
+          await this.save({ pending_deactivations: serializePending(list) });
+        }
+        await this.audit(
+          'deactivate',
+          actor,
+          'failed',
+          `Previous license ${masked} could not be deactivated on the portal: ${outcome.reason}`,
+          outcome.code,
+          { key: masked, attempts, pending: entry !== undefined, next_attempt_at: nextAttempt },
+        );
+      }
+    } catch (err) {
+      this.deps.logger.error({ err, key: masked }, 'license: recording a deactivation failed');
+    }
+    return {
+      key: masked,
+      deactivated: outcome.settled && outcome.deactivated,
+      pending: !outcome.settled,
+      code: outcome.code,
+      reason: outcome.reason,
+      next_attempt_at: apiDate(nextAttempt),
+    };
+  }
+
+  /** Retries the pending deactivations that are due (all of them with `all`, e.g. right after a refresh). */
+  private async retryPendingDeactivations(actor: string, all: boolean): Promise<number> {
+    if (!this.deps.portal) return 0;
+    const current = this.state.license_key;
+    const list = parsePending(this.state.pending_deactivations);
+    if (list.some((p) => p.key === current)) {
+      // Defensive: the key in use is never deactivated.
+      await this.save({ pending_deactivations: serializePending(list.filter((p) => p.key !== current)) });
+    }
+    const nowMs = this.now().getTime();
+    let done = 0;
+    for (const p of list) {
+      if (p.key === current) continue;
+      if (!all && Date.parse(p.next_attempt_at) > nowMs) continue;
+      if ((await this.deactivatePending(p.key, actor)).pending === false) done += 1;
+    }
+    return done;
   }
 
   /** POST /license/refresh (and the scheduler): a new lease file from the portal. */
@@ -628,6 +838,10 @@ export class LicenseService implements LicenseGate {
       valid_until: payload.valid_until,
       changes,
     });
+    // The portal answers again: replaced keys still bound to this server are freed now.
+    await this.retryPendingDeactivations(actor, true).catch((err) =>
+      this.deps.logger.error({ err }, 'license: retrying pending deactivations failed'),
+    );
     const after = this.snapshot();
     return {
       success: true,
@@ -813,12 +1027,13 @@ export class LicenseService implements LicenseGate {
   // ---- scheduler step ----
 
   /**
-   * One background step: record the system time (trusted floor), refresh the lease when due, audit status
-   * changes, warn when over a limit, enforce once the enforcement grace has passed, and re-enable what a
-   * new license allows. Never throws.
+   * One background step: record the system time (trusted floor), refresh the lease when due, retry the due
+   * deactivations of replaced keys, audit status changes, warn when over a limit, enforce once the
+   * enforcement grace has passed, and re-enable what a new license allows. Never throws.
    */
-  async tick(): Promise<{ refreshed: boolean; enforced: number; reenabled: number }> {
-    const result = { refreshed: false, enforced: 0, reenabled: 0 };
+  async tick(): Promise<{ refreshed: boolean; deactivated: number; enforced: number; reenabled: number }> {
+    const result = { refreshed: false, deactivated: 0, enforced: 0, reenabled: 0 };
+    const pendingBefore = parsePending(this.state.pending_deactivations).length;
     try {
       const nowMs = this.now().getTime();
       const observed = observeSystemTime(this.state, nowMs, 60_000);
@@ -833,6 +1048,10 @@ export class LicenseService implements LicenseGate {
           /* recorded and audited by refresh; the lease in hand still counts */
         }
       }
+      if (this.state.pending_deactivations) {
+        await this.serial(() => this.retryPendingDeactivations('scheduler', false));
+      }
+      result.deactivated = Math.max(0, pendingBefore - parsePending(this.state.pending_deactivations).length);
 
       const snap = this.snapshot();
       const e = snap.evaluation;
