@@ -123,6 +123,7 @@ function expectAccountedInPlace(stdout: string, written: number) {
       // (Two in a row when the reader stayed away across two write-outs: one gap, counted in two parts.)
       pendingWarning += Number(l.dropped);
       warnings++;
+      expect(l.service, 'the warning names the service like every other line').toBe('fixture');
       continue;
     }
     expect(l.msg).toBe('line');

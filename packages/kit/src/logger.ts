@@ -48,7 +48,11 @@ export class LogSink {
   private dropped = 0;
   private failed = false;
 
-  constructor(destination: number | string = 1) {
+  /** `service`: written on the sink's own lines (the dropped-lines warning), as pino writes it on the others. */
+  constructor(
+    destination: number | string = 1,
+    private readonly service?: string,
+  ) {
     if (typeof destination === 'number') {
       this.fd = destination;
       this.ownsFd = false;
@@ -99,7 +103,7 @@ export class LogSink {
       // Lines are dropped only while over the bound, which ends only here: the dropped ones came after every line
       // pending now and before any later one, so the warning goes exactly where they are missing.
       this.chunks.push(
-        `${JSON.stringify({ level: 40, time: new Date().toISOString(), msg: 'log lines dropped: the log reader did not keep up', dropped: this.dropped })}\n`,
+        `${JSON.stringify({ level: 40, time: new Date().toISOString(), ...(this.service ? { service: this.service } : {}), msg: 'log lines dropped: the log reader did not keep up', dropped: this.dropped })}\n`,
       );
       this.dropped = 0;
     }
@@ -212,7 +216,7 @@ export function createLogger(
     redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
     timestamp: pino.stdTimeFunctions.isoTime,
   };
-  const sink = new LogSink(options.destination ?? 1);
+  const sink = new LogSink(options.destination ?? 1, options.name);
   const logger = pino(opts, sink);
   const base = options.name ? `,"service":${JSON.stringify(options.name)}` : '';
   const INFO = 30;
