@@ -106,6 +106,72 @@ describe('wispanel-portal end to end', () => {
     await expect(client.publicKeys()).rejects.toMatchObject({ status: 0, code: 'PORTAL_UNREACHABLE' });
   });
 
+  it('two portal processes sharing one SQLite file hold the activation limit', {
+    timeout: 60_000,
+  }, async () => {
+    const dir = tempDir('wispanel-portal-e2e-sqlite-');
+    cleanups.push(() => dir.remove());
+    const common = ['--data-dir', dir.path];
+    const init = await cli(['init', ...common]);
+    const issued = await cli(['license', 'issue', ...common, '--tier', 'free', '--max-activations', '5']);
+    const key = issued.license_key as string;
+    // both processes open the same <dataDir>/portal.db; the per-IP limit (120/min) is raised so that it
+    // cannot be what answers
+    const args = [...common, '--rate-limit', '100000'];
+    const [a, b] = await Promise.all([startPortal(args), startPortal(args)]);
+    cleanups.push(
+      () => a.stop(),
+      () => b.stop(),
+    );
+    const urls = [a.url, b.url];
+    // One process runs its transactions one at a time on its one SQLite connection, so the race is between the
+    // two processes: BEGIN IMMEDIATE must wait (kit's busy_timeout) for the other's write lock, neither fail
+    // with SQLITE_BUSY (a 500) nor let both read the same count. Raw HTTP, so a 500 or a timeout shows as such.
+    const started = Date.now();
+    const answers = await Promise.all(
+      Array.from({ length: 40 }, async (_, i) => {
+        try {
+          const res = await fetch(`${urls[i % 2]}/api/v1/license/activate`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({ key, hardware_id: hw(200 + i) }),
+            signal: AbortSignal.timeout(15_000),
+          });
+          return { i, status: res.status, body: (await res.json()) as { valid?: boolean; code?: string } };
+        } catch (err) {
+          return { i, status: 0, body: { code: `FETCH ${(err as Error).name}: ${(err as Error).message}` } };
+        }
+      }),
+    );
+    const elapsed = Date.now() - started;
+    const outcomes = answers.map((x) => `${x.status} ${x.body.code}`);
+    const tally = (o: string) => outcomes.filter((x) => x === o).length;
+    expect({
+      valid: tally('200 VALID'),
+      limit: tally('409 ACTIVATION_LIMIT'),
+      other: outcomes.filter((o) => !/^(200 VALID|409 ACTIVATION_LIMIT)$/.test(o)),
+    }).toEqual({ valid: 5, limit: 35, other: [] });
+    expect(answers.filter((x) => x.body.code === 'VALID').every((x) => x.body.valid === true)).toBe(true);
+    expect(elapsed).toBeLessThan(15_000);
+
+    // the portal's view: exactly the five winners are bound, and each attempt left one event
+    const winners = answers.filter((x) => x.body.code === 'VALID').map((x) => hw(200 + x.i));
+    const { license: shown } = await cli(['license', 'show', issued.license.id, ...common]);
+    expect(shown.activations.map((x: { hardware_id: string }) => x.hardware_id).sort()).toEqual(
+      winners.sort(),
+    );
+    expect(shown.activations_used).toBe(5);
+    const { events } = await new PortalAdminClient({ baseUrl: b.url, adminKey: init.admin_key }).events({
+      license_id: issued.license.id,
+      action: 'license.activate',
+      limit: 100,
+    });
+    expect(events.map((e) => e.result_code).sort()).toEqual([
+      ...Array<string>(35).fill('ACTIVATION_LIMIT'),
+      ...Array<string>(5).fill('VALID'),
+    ]);
+  });
+
   it.skipIf(!testPostgresUrl)(
     'two portal processes sharing one PostgreSQL hold the activation limit',
     { timeout: 90_000 },
