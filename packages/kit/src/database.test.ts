@@ -1,3 +1,6 @@
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { sql } from 'kysely';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { isUniqueViolation, type Migration, migrate, openDatabase } from './database';
@@ -74,6 +77,48 @@ describe('database', () => {
         await trx.selectFrom('items').selectAll().execute();
       });
       prepare.mockRestore();
+    } finally {
+      await database.close();
+    }
+  });
+
+  it('several processes migrating one new SQLite file at once all succeed and apply each migration once', {
+    timeout: 60_000,
+  }, async () => {
+    const file = join(dir.path, 'shared.db');
+    const fixture = fileURLToPath(new URL('../test/fixtures/migrate-db.ts', import.meta.url));
+    const runs = await Promise.all(
+      Array.from(
+        { length: 4 },
+        () =>
+          new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
+            const child = spawn(process.execPath, ['--import', 'tsx', fixture, file], { stdio: 'pipe' });
+            let out = '';
+            let err = '';
+            child.stdout.on('data', (d) => {
+              out += d;
+            });
+            child.stderr.on('data', (d) => {
+              err += d;
+            });
+            child.on('close', (code) => resolve({ code, out, err }));
+          }),
+      ),
+    );
+    for (const r of runs) expect(r.code, r.err).toBe(0);
+    // Every migration was applied by exactly one of them.
+    const applied = runs.flatMap((r) => JSON.parse(r.out) as string[]).sort();
+    expect(applied).toEqual(['001_items', '002_filler', '003_more']);
+    const database = openDatabase<Record<string, never>>(file);
+    try {
+      const rows = await sql<{ id: string }>`SELECT id FROM schema_migrations ORDER BY id`.execute(
+        database.db,
+      );
+      expect(rows.rows.map((r) => r.id)).toEqual(['001_items', '002_filler', '003_more']);
+      const once = await sql<{ n: number }>`SELECT COUNT(*) AS n FROM items WHERE name = 'once'`.execute(
+        database.db,
+      );
+      expect(once.rows[0]?.n).toBe(1);
     } finally {
       await database.close();
     }

@@ -1,14 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SQLite from 'better-sqlite3';
-import {
-  Kysely,
-  PostgresDialect,
-  SqliteDialect,
-  type SqliteDialectConfig,
-  sql,
-  type Transaction,
-} from 'kysely';
+import { Kysely, PostgresDialect, SqliteDialect, type SqliteDialectConfig, sql } from 'kysely';
 import pg from 'pg';
 
 export type Dialect = 'sqlite' | 'postgres';
@@ -90,7 +83,8 @@ export interface Migration {
 
 /**
  * Applies pending migrations in id order, each in its own transaction, recording them in `schema_migrations`.
- * On PostgreSQL an advisory lock serialises several instances starting at once.
+ * Several instances starting at once are serialised: an advisory lock on PostgreSQL, BEGIN IMMEDIATE on SQLite
+ * (see writeTransaction), and each re-reads `schema_migrations` under it.
  */
 export async function migrate<DB>(database: Database<DB>, migrations: Migration[]): Promise<string[]> {
   const db = database.db as unknown as Kysely<Record<string, never>>;
@@ -100,7 +94,7 @@ export async function migrate<DB>(database: Database<DB>, migrations: Migration[
   const sorted = [...migrations].sort((a, b) => a.id.localeCompare(b.id));
   const applied: string[] = [];
   for (const m of sorted) {
-    await db.transaction().execute(async (trx: Transaction<Record<string, never>>) => {
+    await writeTransaction(db, database.dialect, async (trx) => {
       if (database.dialect === 'postgres') await sql`SELECT pg_advisory_xact_lock(7305112)`.execute(trx);
       const done = await sql<{ id: string }>`SELECT id FROM schema_migrations WHERE id = ${m.id}`.execute(
         trx,
@@ -116,6 +110,32 @@ export async function migrate<DB>(database: Database<DB>, migrations: Migration[
     });
   }
   return applied;
+}
+
+/**
+ * Runs `fn` in a transaction meant to read and then write. On SQLite it is `BEGIN IMMEDIATE`: the write lock is
+ * taken before the first read, so another process's write cannot land between this read and this write (a
+ * plain deferred transaction would fail with SQLITE_BUSY when it tries to write on a stale snapshot); other
+ * processes wait for it through busy_timeout. On PostgreSQL it is a plain transaction: callers take the row or
+ * advisory locks they need inside.
+ */
+export async function writeTransaction<DB, T>(
+  db: Kysely<DB>,
+  dialect: Dialect,
+  fn: (trx: Kysely<DB>) => Promise<T>,
+): Promise<T> {
+  if (dialect === 'postgres') return db.transaction().execute(fn);
+  return db.connection().execute(async (conn) => {
+    await sql`BEGIN IMMEDIATE`.execute(conn);
+    try {
+      const result = await fn(conn);
+      await sql`COMMIT`.execute(conn);
+      return result;
+    } catch (err) {
+      await sql`ROLLBACK`.execute(conn).catch(() => undefined);
+      throw err;
+    }
+  });
 }
 
 /** True when an error from either driver is a unique-constraint violation. */

@@ -1,6 +1,6 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { AppError, type Dialect } from '@wispanel/kit';
-import { type Kysely, sql } from 'kysely';
+import { AppError, type Dialect, writeTransaction } from '@wispanel/kit';
+import type { Kysely } from 'kysely';
 import type { PortalTables } from '../../db';
 import { type Actor, EventLog } from '../events/event-log';
 
@@ -135,17 +135,7 @@ export class AdminKeys {
         return fn(trx);
       });
     }
-    return this.db.connection().execute(async (conn) => {
-      await sql`BEGIN IMMEDIATE`.execute(conn);
-      try {
-        const result = await fn(conn);
-        await sql`COMMIT`.execute(conn);
-        return result;
-      } catch (err) {
-        await sql`ROLLBACK`.execute(conn).catch(() => undefined);
-        throw err;
-      }
-    });
+    return writeTransaction(this.db, this.dialect, fn);
   }
 
   /**

@@ -1,5 +1,5 @@
-import type { Dialect } from '@wispanel/kit';
-import { type Kysely, sql } from 'kysely';
+import { type Dialect, writeTransaction } from '@wispanel/kit';
+import type { Kysely } from 'kysely';
 import type { LicensesTable, PortalTables } from '../../db';
 
 /**
@@ -21,17 +21,7 @@ export async function withLicenseLock<T>(
   if (dialect === 'postgres') {
     return db.transaction().execute(async (trx) => fn(trx, await select(trx).forUpdate().executeTakeFirst()));
   }
-  return db.connection().execute(async (conn) => {
-    await sql`BEGIN IMMEDIATE`.execute(conn);
-    try {
-      const result = await fn(conn, await select(conn).executeTakeFirst());
-      await sql`COMMIT`.execute(conn);
-      return result;
-    } catch (err) {
-      await sql`ROLLBACK`.execute(conn).catch(() => undefined);
-      throw err;
-    }
-  });
+  return writeTransaction(db, dialect, async (conn) => fn(conn, await select(conn).executeTakeFirst()));
 }
 
 /** The status a license effectively has now: a term that ended reads as `expired`. */
