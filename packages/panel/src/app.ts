@@ -65,6 +65,7 @@ export async function buildPanelApp(deps: PanelDeps, options: BuildOptions = {})
     portal: deps.licensePortal,
     portalKeys: deps.portalKeys,
     random: deps.random,
+    webhookTuning: deps.licenseWebhookTuning,
   });
   const licenseGate = deps.licenseGate ?? license;
   const provisioner = deps.provisioner ?? new RecordingProvisioner(logger);

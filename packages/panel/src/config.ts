@@ -54,6 +54,10 @@ export interface PanelConfig {
   licenseCheckIntervalSeconds: number;
   /** Scheduler step interval in seconds; 0 = no background job (tests). */
   licenseTickSeconds: number;
+  /** Outbound webhook for license audit entries (http/https URL); undefined = none. */
+  licenseWebhookUrl: string | undefined;
+  /** HMAC-SHA256 key signing each webhook body; required with the URL. Never logged or echoed. */
+  licenseWebhookSecret: string | undefined;
   /** What a panel without a valid license may hold (-1 = unlimited). */
   unlicensedLimits: { max_users: number; max_domains: number; max_databases: number };
   // ---- updates (docs/updates.md) ----
@@ -118,6 +122,49 @@ function readUpdateConfig(r: ConfigReader) {
   };
 }
 
+/** A URL as it may appear in a message: without user name and password. */
+function withoutCredentials(url: string): string {
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@]*@/i, '$1');
+}
+
+/**
+ * The license webhook (docs/license.md, "Webhook"). The secret is never part of a message; the URL appears
+ * only without its user name and password.
+ */
+function readLicenseWebhook(r: ConfigReader) {
+  const url = r.string('licenseWebhookUrl', 'WISPANEL_LICENSE_WEBHOOK_URL');
+  const secret = r.string('licenseWebhookSecret', 'WISPANEL_LICENSE_WEBHOOK_SECRET');
+  if (url !== undefined) {
+    let parsed: URL | undefined;
+    try {
+      parsed = new URL(url);
+    } catch {
+      r.problem(
+        `WISPANEL_LICENSE_WEBHOOK_URL (--license-webhook-url) is not a URL, got "${withoutCredentials(url)}"`,
+      );
+    }
+    if (parsed && parsed.protocol !== 'https:' && parsed.protocol !== 'http:') {
+      r.problem(
+        `WISPANEL_LICENSE_WEBHOOK_URL (--license-webhook-url) must be http:// or https://, got "${withoutCredentials(url)}"`,
+      );
+    }
+    if (secret === undefined) {
+      r.problem(
+        'WISPANEL_LICENSE_WEBHOOK_SECRET (--license-webhook-secret) is required with a license webhook URL: receivers verify X-WisPanel-Signature with it',
+      );
+    } else if (secret.length < 16) {
+      r.problem(
+        `WISPANEL_LICENSE_WEBHOOK_SECRET (--license-webhook-secret) must be at least 16 characters (value not shown), got ${secret.length}`,
+      );
+    }
+  } else if (secret !== undefined) {
+    r.problem(
+      'WISPANEL_LICENSE_WEBHOOK_SECRET (--license-webhook-secret) is set but WISPANEL_LICENSE_WEBHOOK_URL (--license-webhook-url) is not',
+    );
+  }
+  return { licenseWebhookUrl: url, licenseWebhookSecret: url === undefined ? undefined : secret };
+}
+
 const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
 
 /** License settings (docs/license.md). */
@@ -150,6 +197,7 @@ function readLicenseConfig(r: ConfigReader) {
       'WISPANEL_PORTAL_DEV (--portal-dev) trusts the keys a portal serves and is allowed for loopback portal URLs only',
     );
   }
+  const webhook = readLicenseWebhook(r);
   const grace = r.raw('licenseGraceDays', 'WISPANEL_LICENSE_GRACE_DAYS');
   return {
     portalUrl,
@@ -173,6 +221,7 @@ function readLicenseConfig(r: ConfigReader) {
       30 * 86_400,
     ),
     licenseTickSeconds: r.int('licenseTick', 'WISPANEL_LICENSE_TICK', 60, 0, 86_400),
+    ...webhook,
     unlicensedLimits: {
       max_users: r.int('unlicensedMaxUsers', 'WISPANEL_UNLICENSED_MAX_USERS', 10, -1, 1_000_000_000),
       max_domains: r.int('unlicensedMaxDomains', 'WISPANEL_UNLICENSED_MAX_DOMAINS', 10, -1, 1_000_000_000),

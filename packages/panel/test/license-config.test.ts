@@ -53,4 +53,51 @@ describe('license configuration', () => {
     expect(problems({ unlicensedMaxUsers: 'many' }).join()).toContain('WISPANEL_UNLICENSED_MAX_USERS');
     expect(problems({ portalUrl: 'http://127.0.0.1:3090', portalDev: true })).toEqual([]);
   });
+
+  it('reads the license webhook (flags or environment); the secret is required with the URL', () => {
+    const secret = 'webhook-secret-0123456789';
+    expect(loadPanelConfig({ dataDir: '/tmp/x' }, {})).toMatchObject({
+      licenseWebhookUrl: undefined,
+      licenseWebhookSecret: undefined,
+    });
+    expect(
+      loadPanelConfig(
+        { dataDir: '/tmp/x' },
+        {
+          WISPANEL_LICENSE_WEBHOOK_URL: 'https://hooks.example.com/license',
+          WISPANEL_LICENSE_WEBHOOK_SECRET: secret,
+        },
+      ),
+    ).toMatchObject({ licenseWebhookUrl: 'https://hooks.example.com/license', licenseWebhookSecret: secret });
+    expect(
+      problems({ licenseWebhookUrl: 'http://10.0.0.5:8080/hook', licenseWebhookSecret: secret }),
+    ).toEqual([]);
+    expect(problems({ licenseWebhookUrl: 'https://hooks.example.com' }).join()).toContain(
+      'WISPANEL_LICENSE_WEBHOOK_SECRET (--license-webhook-secret) is required',
+    );
+    expect(problems({ licenseWebhookSecret: secret }).join()).toContain('WISPANEL_LICENSE_WEBHOOK_URL');
+  });
+
+  it('refuses a bad webhook URL or short secret without echoing the secret or URL credentials', () => {
+    const secret = 'do-not-echo-this-secret-42';
+    const bad = [
+      problems({ licenseWebhookUrl: 'not a url', licenseWebhookSecret: secret }),
+      problems({ licenseWebhookUrl: 'ftp://bob:hunter2@hooks.example.com/x', licenseWebhookSecret: secret }),
+      problems(
+        {},
+        { WISPANEL_LICENSE_WEBHOOK_URL: 'file:///etc/passwd', WISPANEL_LICENSE_WEBHOOK_SECRET: secret },
+      ),
+      problems({ licenseWebhookUrl: 'https://hooks.example.com', licenseWebhookSecret: 'short-s3cret' }),
+    ];
+    expect(bad[0]?.join()).toContain('WISPANEL_LICENSE_WEBHOOK_URL (--license-webhook-url) is not a URL');
+    expect(bad[1]?.join()).toContain('must be http:// or https://, got "ftp://hooks.example.com/x"');
+    expect(bad[2]?.join()).toContain('must be http:// or https://');
+    expect(bad[3]?.join()).toContain('at least 16 characters (value not shown), got 12');
+    for (const p of bad) {
+      expect(p).toHaveLength(1);
+      expect(p.join()).not.toContain(secret);
+      expect(p.join()).not.toContain('short-s3cret');
+      expect(p.join()).not.toContain('hunter2');
+    }
+  });
 });

@@ -76,12 +76,14 @@ describe.skipIf(!testPostgresUrl)('license repository on PostgreSQL', () => {
   it('keeps state and audit', async () => {
     await repo.saveState({ license_key: 'WISP-AAAA-BBBB-CCCC', consecutive_failures: 2 }, new Date());
     expect(await repo.state()).toMatchObject({ license_key: 'WISP-AAAA-BBBB-CCCC', consecutive_failures: 2 });
-    await repo.audit(
+    const written = await repo.audit(
       { action: 'enforce', actor: 'test', outcome: 'disabled', message: 'm', detail: { n: 1 } },
       new Date(),
     );
     const log = await repo.auditLog(10);
     expect(log[0]).toMatchObject({ action: 'enforce', detail: { n: 1 } });
     expect(typeof log[0]?.id).toBe('number');
+    // The written entry (what the webhook sends) carries the id the database gave it.
+    expect(written).toEqual(log[0]);
   });
 });

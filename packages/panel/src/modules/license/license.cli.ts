@@ -24,6 +24,14 @@ export function addLicenseOptions(cmd: Command): Command {
     )
     .option('--license-tick <seconds>', 'license job step, 0 = off (env WISPANEL_LICENSE_TICK, default 60)')
     .option(
+      '--license-webhook-url <url>',
+      'POST every license audit entry as signed JSON to this http(s) URL (env WISPANEL_LICENSE_WEBHOOK_URL)',
+    )
+    .option(
+      '--license-webhook-secret <secret>',
+      'HMAC-SHA256 key for X-WisPanel-Signature, required with the URL (env WISPANEL_LICENSE_WEBHOOK_SECRET)',
+    )
+    .option(
       '--unlicensed-max-users <n>',
       'accounts without a valid license (env WISPANEL_UNLICENSED_MAX_USERS, default 10)',
     )

@@ -11,6 +11,7 @@ import { DEFAULT_LICENSE_SETTINGS, LicenseService, type LicenseSettings } from '
 import { LicenseFileStore } from './license-file-store';
 import { HttpLicensePortal, type LicensePortal } from './license-portal';
 import { DAY_MS } from './license-state';
+import { LicenseWebhook, type LicenseWebhookTuning } from './license-webhook';
 
 declare module '../../context' {
   interface PanelDeps {
@@ -20,6 +21,8 @@ declare module '../../context' {
     portalKeys?: TrustedKeys;
     /** Randomness for refresh jitter (tests). */
     random?: () => number;
+    /** Test-only: shorter webhook retry delays / timeout / queue bound (docs/license.md, "Webhook"). */
+    licenseWebhookTuning?: Partial<LicenseWebhookTuning>;
   }
   interface PanelServices {
     license: LicenseService;
@@ -50,6 +53,7 @@ export interface LicenseModuleDeps {
   portal?: LicensePortal | null;
   portalKeys?: TrustedKeys;
   random?: () => number;
+  webhookTuning?: Partial<LicenseWebhookTuning>;
 }
 
 /** Builds the license service (which is also the panel's LicenseGate). */
@@ -76,7 +80,19 @@ export async function createLicenseService(deps: LicenseModuleDeps): Promise<Lic
       ca: config.portalCaPath ? readFileSync(config.portalCaPath) : undefined,
     });
   }
+  const webhook = config.licenseWebhookUrl
+    ? new LicenseWebhook({
+        url: config.licenseWebhookUrl,
+        secret: config.licenseWebhookSecret ?? '',
+        hardwareId,
+        version: buildInfo().version,
+        logger: deps.logger,
+        clock: deps.clock,
+        tuning: deps.webhookTuning,
+      })
+    : null;
   const service = new LicenseService({
+    webhook,
     repo: new LicenseRepository(deps.db),
     store: new LicenseFileStore(config.dataDir, () => keys, hardwareId),
     portal,

@@ -99,19 +99,22 @@ export class LicenseRepository {
       detail?: unknown;
     },
     now: Date,
-  ): Promise<void> {
-    await this.db
+  ): Promise<AuditEntry> {
+    const row = {
+      at: now.toISOString(),
+      action: entry.action,
+      actor: entry.actor,
+      outcome: entry.outcome,
+      code: entry.code ?? null,
+      message: entry.message,
+      detail: entry.detail === undefined ? null : JSON.stringify(entry.detail),
+    };
+    const inserted = await this.db
       .insertInto('license_audit')
-      .values({
-        at: now.toISOString(),
-        action: entry.action,
-        actor: entry.actor,
-        outcome: entry.outcome,
-        code: entry.code ?? null,
-        message: entry.message,
-        detail: entry.detail === undefined ? null : JSON.stringify(entry.detail),
-      })
-      .execute();
+      .values(row)
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    return { ...row, id: Number(inserted.id), detail: entry.detail ?? null };
   }
 
   async auditLog(limit: number, beforeId?: number): Promise<AuditEntry[]> {

@@ -24,6 +24,7 @@ import {
 import type { LicenseFileStore, StoredLicense } from './license-file-store';
 import { type LicensePortal, PortalCallError } from './license-portal';
 import { DAY_MS, evaluateLicense, type LicenseEvaluation, type LicenseLimits } from './license-state';
+import type { LicenseWebhook } from './license-webhook';
 import { acceptSignedTime, observeSystemTime, trustedFloor } from './trusted-clock';
 
 export interface LicenseSettings {
@@ -62,6 +63,8 @@ export interface LicenseServiceDeps {
   panelVersion: string;
   /** The portal is the explicit local development portal (npm start). */
   development?: boolean;
+  /** Outbound webhook for audit entries (--license-webhook-url); null/absent = none. */
+  webhook?: LicenseWebhook | null;
 }
 
 export const LIMIT_OF: Record<CountedResource, keyof LicenseLimits> = {
@@ -196,6 +199,11 @@ export class LicenseService implements LicenseGate {
     this.provisioner = provisioner;
   }
 
+  /** At shutdown: stops the outbound webhook (deliveries still queued are lost; docs/license.md). */
+  stopWebhook(): void {
+    this.deps.webhook?.stop();
+  }
+
   private async provision(kind: CountedResource, action: 'suspend' | 'unsuspend', rows: AffectedResource[]) {
     if (!this.provisioner) return;
     for (const r of rows) {
@@ -246,7 +254,12 @@ export class LicenseService implements LicenseGate {
       { license: { action, actor, outcome, code: code ?? null } },
       `license: ${message}`,
     );
-    return this.repo.audit({ action, actor, outcome, message, code: code ?? null, detail }, this.now());
+    return this.repo
+      .audit({ action, actor, outcome, message, code: code ?? null, detail }, this.now())
+      .then((entry) => {
+        // The outbound webhook (docs/license.md, "Webhook"): queued, sent in the background, never awaited.
+        this.deps.webhook?.enqueue(entry, apiDate(entry.at));
+      });
   }
 
   snapshot(): Snapshot {
