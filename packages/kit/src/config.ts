@@ -73,3 +73,8 @@ export class ConfigReader {
     if (this.problems.length > 0) throw new ConfigError(this.problems);
   }
 }
+
+/** A URL as it may appear in a message or log line: without user name and password. */
+export function withoutCredentials(url: string): string {
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@]*@/i, '$1');
+}

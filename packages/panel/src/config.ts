@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { ConfigReader } from '@wispanel/kit';
+import { ConfigReader, withoutCredentials } from '@wispanel/kit';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -120,11 +120,6 @@ function readUpdateConfig(r: ConfigReader) {
     supervised: r.bool('supervised', 'WISPANEL_SUPERVISED', false),
     updateHook: r.string('updateHook', 'WISPANEL_UPDATE_HOOK'),
   };
-}
-
-/** A URL as it may appear in a message: without user name and password. */
-function withoutCredentials(url: string): string {
-  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@]*@/i, '$1');
 }
 
 /**

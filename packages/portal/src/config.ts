@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { ConfigReader, isPostgresUrl } from '@wispanel/kit';
+import { ConfigReader, isPostgresUrl, withoutCredentials } from '@wispanel/kit';
 
 /** Everything the portal reads from flags and `WISPANEL_PORTAL_*` variables, validated once at start. */
 export interface PortalConfig {
@@ -42,11 +42,6 @@ export interface PortalFlags {
 }
 
 /** Reads flags first, then `WISPANEL_PORTAL_*`, then defaults; throws ConfigError naming every bad value. */
-/** A URL as it may appear in a message: without user name and password. */
-function withoutCredentials(url: string): string {
-  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@]*@/i, '$1');
-}
-
 export function loadPortalConfig(
   flags: PortalFlags = {},
   env: Record<string, string | undefined> = process.env,

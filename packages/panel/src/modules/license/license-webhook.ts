@@ -1,4 +1,5 @@
 import { createHmac } from 'node:crypto';
+import { withoutCredentials } from '@wispanel/kit';
 import type { Logger } from 'pino';
 import type { AuditEntry } from './license.repository';
 
@@ -38,11 +39,6 @@ interface Delivery {
   id: number;
   attempts: number;
   fields: Record<string, unknown>;
-}
-
-/** A URL as it may appear in a log line or message: without user name and password. */
-export function withoutCredentials(url: string): string {
-  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@]*@/i, '$1');
 }
 
 /** `sha256=<hex>`: HMAC-SHA256 of the exact body bytes with the secret. */
