@@ -142,6 +142,11 @@ function readLicenseWebhook(r: ConfigReader) {
       r.problem(
         `WISPANEL_LICENSE_WEBHOOK_URL (--license-webhook-url) must be http:// or https://, got "${withoutCredentials(url)}"`,
       );
+    } else if (parsed && (parsed.username !== '' || parsed.password !== '')) {
+      // fetch() refuses such a URL, so every delivery would fail; receivers authenticate by the signature.
+      r.problem(
+        `WISPANEL_LICENSE_WEBHOOK_URL (--license-webhook-url) must not contain a user name or password (deliveries are signed with the secret instead), got "${withoutCredentials(url)}"`,
+      );
     }
     if (secret === undefined) {
       r.problem(

@@ -88,11 +88,18 @@ describe('license configuration', () => {
         { WISPANEL_LICENSE_WEBHOOK_URL: 'file:///etc/passwd', WISPANEL_LICENSE_WEBHOOK_SECRET: secret },
       ),
       problems({ licenseWebhookUrl: 'https://hooks.example.com', licenseWebhookSecret: 'short-s3cret' }),
+      problems({
+        licenseWebhookUrl: 'https://bob:hunter2@hooks.example.com/x',
+        licenseWebhookSecret: secret,
+      }),
     ];
     expect(bad[0]?.join()).toContain('WISPANEL_LICENSE_WEBHOOK_URL (--license-webhook-url) is not a URL');
     expect(bad[1]?.join()).toContain('must be http:// or https://, got "ftp://hooks.example.com/x"');
     expect(bad[2]?.join()).toContain('must be http:// or https://');
     expect(bad[3]?.join()).toContain('at least 16 characters (value not shown), got 12');
+    expect(bad[4]?.join()).toContain(
+      'must not contain a user name or password (deliveries are signed with the secret instead), got "https://hooks.example.com/x"',
+    );
     for (const p of bad) {
       expect(p).toHaveLength(1);
       expect(p.join()).not.toContain(secret);
