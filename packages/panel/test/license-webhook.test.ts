@@ -10,74 +10,13 @@ import { createServer, type IncomingHttpHeaders, type Server, type ServerRespons
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import {
-  generateSigningKeyPair,
-  type LicenseAnswer,
-  type LicensePayload,
-  type LicenseRequest,
-  loadSigningKey,
-  parsePublicKeySet,
-  signLicenseFile,
-} from '@wispanel/contract';
 import { createLogger } from '@wispanel/kit';
 import { tempDir } from '@wispanel/kit/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { LicensePortal } from '../src/modules/license/license-portal';
+import { FakePortal } from './fake-license-portal';
 import { createPanelHarness, type PanelHarness } from './harness';
 
 const SECRET = 'whsec-test-0123456789abcdef-never-logged';
-const DAY = 86_400_000;
-
-/** Signs a fresh 14-day lease for any key (what the portal would answer). */
-class StandInPortal implements LicensePortal {
-  readonly url = 'https://portal.test';
-  private readonly pair = generateSigningKeyPair();
-  private readonly key = loadSigningKey(this.pair.privateKeyPem);
-  readonly trusted = parsePublicKeySet({
-    keys: [
-      {
-        kid: this.pair.kid,
-        alg: 'ed25519',
-        public_key: this.pair.publicKeyPem,
-        status: 'current',
-        created_at: '',
-      },
-    ],
-  });
-  private answer(req: LicenseRequest): Promise<LicenseAnswer> {
-    const now = Date.now();
-    const payload: LicensePayload = {
-      v: 1,
-      license_id: 'lic_hook',
-      key_masked: `WISP-****${req.key.slice(-4)}`,
-      tier: 'pro',
-      limits: { max_users: 10, max_domains: 3, max_databases: 3 },
-      features: [],
-      hardware_id: req.hardware_id,
-      issued_at: new Date(now - DAY).toISOString(),
-      expires_at: null,
-      valid_until: new Date(now + 14 * DAY).toISOString(),
-      lease_days: 14,
-      grace_days: 7,
-      server_time: new Date(now).toISOString(),
-      nonce: req.nonce ?? '',
-      status: 'active',
-    };
-    return Promise.resolve({ valid: true, code: 'VALID', license_file: signLicenseFile(payload, this.key) });
-  }
-  activate(req: LicenseRequest) {
-    return this.answer(req);
-  }
-  verify(req: LicenseRequest) {
-    return this.answer(req);
-  }
-  refresh(req: LicenseRequest) {
-    return this.answer(req);
-  }
-  deactivate(): Promise<LicenseAnswer> {
-    return Promise.resolve({ valid: true, code: 'DEACTIVATED', detail: 'ok' });
-  }
-}
 
 interface Received {
   headers: IncomingHttpHeaders;
@@ -131,7 +70,7 @@ function verify(body: Buffer, header: string | string[] | undefined, secret: str
   return got.length === expected.length && timingSafeEqual(got, expected);
 }
 
-const portal = new StandInPortal();
+const portal = new FakePortal(() => Date.now());
 const receiver = new Receiver();
 const logDir = tempDir('wispanel-hook-log-');
 const logFile = join(logDir.path, 'panel.log');

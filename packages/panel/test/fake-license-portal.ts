@@ -1,0 +1,144 @@
+/**
+ * A stand-in for the license portal for in-process tests: signs real Ed25519 license files and answers like the
+ * portal (bindings, unknown keys, signed or unsigned refusals, outages, deactivation). The real portal is
+ * exercised in license-e2e.test.ts.
+ */
+import {
+  generateSigningKeyPair,
+  type LicenseAnswer,
+  type LicensePayload,
+  type LicenseRequest,
+  loadSigningKey,
+  parsePublicKeySet,
+  signDocument,
+  signLicenseFile,
+} from '@wispanel/contract';
+import type { LicensePortal } from '../src/modules/license/license-portal';
+import { PortalCallError } from '../src/modules/license/license-portal';
+
+export const DAY = 86_400_000;
+/** `issued_at` of every license the stand-in signs. */
+export const T0 = Date.parse('2026-03-01T00:00:00Z');
+
+export class FakePortal implements LicensePortal {
+  readonly url = 'https://portal.test';
+  up = true;
+  tier = 'pro';
+  limits = { max_users: 10, max_domains: 3, max_databases: 3 };
+  calls: string[] = [];
+  refuse: 'SUSPENDED' | 'REVOKED' | null = null;
+  signRefusals = true;
+  /** Keys activated on this (single) server, as the portal's activation table would hold them. */
+  readonly bound = new Set<string>();
+  /** Keys the portal does not know. */
+  readonly unknown = new Set<string>();
+  /** Keys deactivate was called with, in order. */
+  readonly deactivated: string[] = [];
+  /** Only deactivate fails (the portal goes away between the activation and the deactivation). */
+  deactivateDown = false;
+  signDeactivations = true;
+  private readonly pair = generateSigningKeyPair();
+  private readonly key = loadSigningKey(this.pair.privateKeyPem);
+  readonly trusted = parsePublicKeySet({
+    keys: [
+      {
+        kid: this.pair.kid,
+        alg: 'ed25519',
+        public_key: this.pair.publicKeyPem,
+        status: 'current',
+        created_at: '',
+      },
+    ],
+  });
+  constructor(private readonly now: () => number) {}
+
+  private sign(op: string, req: LicenseRequest, valid: boolean, code: string) {
+    return signDocument(
+      'license-answer',
+      {
+        v: 1,
+        action: op,
+        valid,
+        code,
+        license_id: 'lic_test',
+        hardware_id: req.hardware_id,
+        nonce: req.nonce ?? '',
+        server_time: new Date(this.now()).toISOString(),
+      },
+      this.key,
+    );
+  }
+
+  private answer(op: string, req: LicenseRequest): Promise<LicenseAnswer> {
+    this.calls.push(op);
+    if (!this.up) return Promise.reject(new PortalCallError('unreachable', 'connect ECONNREFUSED'));
+    const now = this.now();
+    if (this.unknown.has(req.key)) {
+      return Promise.resolve({ valid: false, code: 'NOT_FOUND', error: 'License key not found' });
+    }
+    if (this.refuse) {
+      const signed = signDocument(
+        'license-answer',
+        {
+          v: 1,
+          action: op,
+          valid: false,
+          code: this.refuse,
+          license_id: 'lic_test',
+          hardware_id: req.hardware_id,
+          nonce: req.nonce ?? '',
+          server_time: new Date(now).toISOString(),
+        },
+        this.key,
+      );
+      return Promise.resolve({
+        valid: false,
+        code: this.refuse,
+        error: `License is ${this.refuse.toLowerCase()}`,
+        ...(this.signRefusals ? { signed } : {}),
+      });
+    }
+    if (op === 'activate') this.bound.add(req.key);
+    const payload: LicensePayload = {
+      v: 1,
+      license_id: 'lic_test',
+      key_masked: `WISP-****${req.key.slice(-4)}`,
+      tier: this.tier,
+      limits: this.limits,
+      features: [],
+      hardware_id: req.hardware_id,
+      issued_at: new Date(T0).toISOString(),
+      expires_at: null,
+      valid_until: new Date(now + 14 * DAY).toISOString(),
+      lease_days: 14,
+      grace_days: 7,
+      server_time: new Date(now).toISOString(),
+      nonce: req.nonce ?? '',
+      status: 'active',
+    };
+    return Promise.resolve({ valid: true, code: 'VALID', license_file: signLicenseFile(payload, this.key) });
+  }
+  activate(req: LicenseRequest) {
+    return this.answer('activate', req);
+  }
+  verify(req: LicenseRequest) {
+    return this.answer('verify', req);
+  }
+  refresh(req: LicenseRequest) {
+    return this.answer('refresh', req);
+  }
+  deactivate(req: LicenseRequest): Promise<LicenseAnswer> {
+    this.calls.push('deactivate');
+    if (!this.up || this.deactivateDown) {
+      return Promise.reject(new PortalCallError('unreachable', 'connect ECONNREFUSED'));
+    }
+    this.deactivated.push(req.key);
+    const was = this.bound.delete(req.key);
+    return Promise.resolve({
+      valid: true,
+      code: 'DEACTIVATED',
+      detail: was ? 'Activation removed; the slot is free' : 'This server was not activated',
+      ...(this.signDeactivations ? { signed: this.sign('deactivate', req, true, 'DEACTIVATED') } : {}),
+    });
+  }
+}
