@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { PortalAdminClient } from '@wispanel/client';
 import { initPortal, loadPortalConfig, startPortal } from '@wispanel/portal';
-import { Pool } from 'undici';
+import { postLoad } from './lib/post-load';
 
 const { values } = parseArgs({
   options: { seconds: { type: 'string', default: '5' }, connections: { type: 'string', default: '32' } },
@@ -23,36 +23,8 @@ const SECONDS = Number(values.seconds);
 const CONNECTIONS = Number(values.connections);
 const LICENSES = 100;
 
-async function load(name: string, url: string, path: string, bodies: string[], ok: string) {
-  const pool = new Pool(url, { connections: CONNECTIONS, pipelining: 1 });
-  const latencies: number[] = [];
-  let errors = 0;
-  const run = async (until: number, record: boolean) => {
-    let i = Math.floor(Math.random() * bodies.length);
-    while (performance.now() < until) {
-      const t0 = performance.now();
-      const res = await pool.request({
-        path,
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: bodies[i++ % bodies.length],
-      });
-      const text = await res.body.text();
-      if (record) {
-        latencies.push(performance.now() - t0);
-        if (res.statusCode !== 200 || !text.includes(ok)) errors++;
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: CONNECTIONS }, () => run(performance.now() + 1000, false)));
-  const start = performance.now();
-  await Promise.all(Array.from({ length: CONNECTIONS }, () => run(start + SECONDS * 1000, true)));
-  const elapsed = (performance.now() - start) / 1000;
-  await pool.close();
-  latencies.sort((a, b) => a - b);
-  const q = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))] ?? 0;
-  return { name, rps: latencies.length / elapsed, p50: q(0.5), p99: q(0.99), errors };
-}
+const load = (name: string, url: string, path: string, bodies: string[], ok: string) =>
+  postLoad({ name, url, path, bodies, ok, seconds: SECONDS, connections: CONNECTIONS });
 
 const dir = mkdtempSync(join(tmpdir(), 'wispanel-bench-check-'));
 try {

@@ -6,8 +6,8 @@ import { parseArgs } from 'node:util';
 import { PortalAdminClient } from '@wispanel/client';
 import { createTestPostgresDatabase } from '@wispanel/kit/testing';
 import { initPortal, loadPortalConfig, startPortal } from '@wispanel/portal';
-import { Pool } from 'undici';
 import { startPostgres } from '../scripts/postgres.mjs';
+import { type LoadResult, postLoad } from './lib/post-load';
 
 const { values } = parseArgs({
   options: { seconds: { type: 'string', default: '5' }, connections: { type: 'string', default: '32' } },
@@ -16,58 +16,18 @@ const SECONDS = Number(values.seconds);
 const CONNECTIONS = Number(values.connections);
 const LICENSES = 200;
 
-interface Result {
-  name: string;
-  requests: number;
-  rps: number;
-  p50: number;
-  p99: number;
-  /** CPU time of this process (server + load generator) per request: steadier than req/s on a busy machine. */
-  cpuUs: number;
-  errors: number;
-}
+type Result = LoadResult;
 
-/** Closed-loop load: CONNECTIONS workers, each sending the next request when the previous one answered. */
-async function load(name: string, url: string, bodies: string[]): Promise<Result> {
-  const pool = new Pool(url, { connections: CONNECTIONS, pipelining: 1 });
-  const latencies: number[] = [];
-  let errors = 0;
-  const run = async (until: number, record: boolean) => {
-    let i = Math.floor(Math.random() * bodies.length);
-    while (performance.now() < until) {
-      const t0 = performance.now();
-      const res = await pool.request({
-        path: '/api/v1/license/verify',
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: bodies[i++ % bodies.length],
-      });
-      const text = await res.body.text();
-      if (record) {
-        latencies.push(performance.now() - t0);
-        if (res.statusCode !== 200 || !text.includes('"VALID"')) errors++;
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: CONNECTIONS }, () => run(performance.now() + 1000, false))); // warm-up
-  const start = performance.now();
-  const cpu0 = process.cpuUsage();
-  await Promise.all(Array.from({ length: CONNECTIONS }, () => run(start + SECONDS * 1000, true)));
-  const cpu = process.cpuUsage(cpu0);
-  const elapsed = (performance.now() - start) / 1000;
-  await pool.close();
-  latencies.sort((a, b) => a - b);
-  const q = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))] ?? 0;
-  return {
+const load = (name: string, url: string, bodies: string[]): Promise<Result> =>
+  postLoad({
     name,
-    requests: latencies.length,
-    rps: latencies.length / elapsed,
-    p50: q(0.5),
-    p99: q(0.99),
-    cpuUs: (cpu.user + cpu.system) / Math.max(1, latencies.length),
-    errors,
-  };
-}
+    url,
+    path: '/api/v1/license/verify',
+    bodies,
+    ok: '"VALID"',
+    seconds: SECONDS,
+    connections: CONNECTIONS,
+  });
 
 async function bare(bodies: string[]): Promise<Result> {
   const answer = JSON.stringify({ valid: true, code: 'VALID', server_time: new Date().toISOString() });
