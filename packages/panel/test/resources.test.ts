@@ -101,7 +101,7 @@ describe('accounts', () => {
       (
         await h.call('PATCH', `/api/v1/users/${u.username}`, {
           key: u.key,
-          body: { password: 'another long one' },
+          body: { password: 'another long one', current_password: 'correct horse battery' },
         })
       ).statusCode,
     ).toBe(200);

@@ -3,7 +3,7 @@ import { AppError, forbidden, notFound } from '@wispanel/kit';
 import type { Kysely, Selectable } from 'kysely';
 import type { ApiKeyTable, PanelDB } from '../../db/schema';
 import type { Actor } from '../auth/actor';
-import { parseIpEntry } from '../auth/ip-whitelist';
+import { parseIpEntry, whitelistWithin } from '../auth/ip-whitelist';
 import type { LastUsedTracker } from '../auth/last-used';
 import { newApiKeySecret } from '../auth/tokens';
 import type { UserService } from '../users/users.service';
@@ -67,8 +67,27 @@ export class ApiKeyService {
       const text = `ip_whitelist: '${bad}' is not an IPv4/IPv6 address or CIDR`;
       throw new AppError('VALIDATION_ERROR', text, { details: { ip_whitelist: [text] } });
     }
+    // ...nor an IP whitelist wider than its own (an empty list is "any address"), nor a longer life.
+    const ownWhitelist = actor.keyIpWhitelist ?? [];
+    if (!whitelistWithin(whitelist, ownWhitelist)) {
+      throw forbidden(
+        `API key cannot issue a key with a wider IP whitelist than its own (${ownWhitelist.join(', ')}): every entry must lie within it`,
+      );
+    }
     const now = this.clock();
     const days = input.expires_in ?? 0;
+    let expiresAt = days > 0 ? new Date(now.getTime() + days * 86_400_000).toISOString() : null;
+    const ownExpiry = actor.keyExpiresAt ?? null;
+    if (ownExpiry !== null) {
+      // Days are whole: a request within the issuing key's remaining (rounded up) days is capped at its expiry.
+      const left = Math.ceil((Date.parse(ownExpiry) - now.getTime()) / 86_400_000);
+      if (expiresAt === null || days > left) {
+        throw forbidden(
+          `API key expiring at ${ownExpiry} cannot issue a key that outlives it: set expires_in to at most ${left} day(s)`,
+        );
+      }
+      if (Date.parse(expiresAt) > Date.parse(ownExpiry)) expiresAt = ownExpiry;
+    }
     const key = newApiKeySecret();
     const row: Selectable<ApiKeyTable> = {
       id: key.id,
@@ -80,7 +99,7 @@ export class ApiKeyService {
       ip_whitelist: JSON.stringify(whitelist),
       last_used: null,
       created_at: now.toISOString(),
-      expires_at: days > 0 ? new Date(now.getTime() + days * 86_400_000).toISOString() : null,
+      expires_at: expiresAt,
       enabled: 1,
     };
     await this.db.insertInto('api_keys').values(row).execute();

@@ -83,6 +83,7 @@ const accountOf = (row: UserColumns) => ({
 
 function freezeGrant(grant: Authenticated): Authenticated {
   Object.freeze(grant.actor.permissions);
+  if (grant.actor.keyIpWhitelist) Object.freeze(grant.actor.keyIpWhitelist);
   Object.freeze(grant.actor);
   Object.freeze(grant.ipWhitelist);
   Object.freeze(grant.profile);
@@ -168,6 +169,8 @@ export class AuthService {
         via: 'api_key',
         keyId: row.key_id,
         permissions: JSON.parse(row.permissions) as string[],
+        keyIpWhitelist: JSON.parse(row.ip_whitelist) as string[],
+        keyExpiresAt: row.expires_at,
       },
       ipWhitelist: JSON.parse(row.ip_whitelist) as string[],
       profile: profileOf(row),

@@ -45,3 +45,59 @@ export function ipAllowed(entries: readonly string[], ip: string): boolean {
   if (family === 0) return false;
   return list.check(addr, family === 4 ? 'ipv4' : 'ipv6');
 }
+
+/** An address as a 128-bit number in IPv6 space (IPv4 as `::ffff:a.b.c.d`, the way BlockList matches it). */
+function addressBits(address: string): bigint | null {
+  const version = isIP(address);
+  if (version === 4) return 0xffff_0000_0000n | ipv4Bits(address);
+  if (version !== 6) return null;
+  let text = address.toLowerCase();
+  let tail: bigint[] = [];
+  const dotted = /(\d+\.\d+\.\d+\.\d+)$/.exec(text);
+  if (dotted?.[1]) {
+    const v4 = ipv4Bits(dotted[1]);
+    tail = [v4 >> 16n, v4 & 0xffffn];
+    text = text.slice(0, -dotted[1].length);
+    if (text.endsWith(':') && !text.endsWith('::')) text = text.slice(0, -1);
+  }
+  const [head = '', rest] = text.split('::');
+  const groups = (part: string) => (part === '' ? [] : part.split(':').map((g) => BigInt(`0x${g}`)));
+  const left = groups(head);
+  const right = [...(rest === undefined ? [] : groups(rest)), ...tail];
+  const fill = rest === undefined ? [] : Array<bigint>(8 - left.length - right.length).fill(0n);
+  const all = [...left, ...fill, ...right];
+  if (all.length !== 8) return null;
+  return all.reduce((acc, g) => (acc << 16n) | g, 0n);
+}
+
+function ipv4Bits(address: string): bigint {
+  return address.split('.').reduce((acc, o) => (acc << 8n) | BigInt(Number(o)), 0n);
+}
+
+/** An entry as a range in IPv6 space: first address and prefix length (0–128). */
+function rangeOf(entry: string): { bits: bigint; prefix: number } | null {
+  const p = parseIpEntry(entry);
+  if (!p) return null;
+  const bits = addressBits(p.address);
+  if (bits === null) return null;
+  return { bits, prefix: p.family === 'ipv4' ? p.prefix + 96 : p.prefix };
+}
+
+/** True when every address `inner` (address or CIDR) covers is also covered by `outer`. */
+export function cidrWithin(inner: string, outer: string): boolean {
+  const a = rangeOf(inner);
+  const b = rangeOf(outer);
+  if (!a || !b || a.prefix < b.prefix) return false;
+  const shift = BigInt(128 - b.prefix);
+  return a.bits >> shift === b.bits >> shift;
+}
+
+/**
+ * True when a whitelist `inner` allows no address that `outer` refuses. An empty list allows every address, so
+ * an empty `inner` is within only an empty `outer`.
+ */
+export function whitelistWithin(inner: readonly string[], outer: readonly string[]): boolean {
+  if (outer.length === 0) return true;
+  if (inner.length === 0) return false;
+  return inner.every((i) => outer.some((o) => cidrWithin(i, o)));
+}

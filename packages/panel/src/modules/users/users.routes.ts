@@ -38,6 +38,13 @@ const UpdateUser = Type.Object(
   {
     email: Type.Optional(Email),
     password: Type.Optional(Password),
+    current_password: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 1024,
+        description: 'Required with password when changing your own password',
+      }),
+    ),
     role: Type.Optional(Role),
     package: Type.Optional(PackageName),
   },

@@ -1,10 +1,11 @@
+import { verify } from '@node-rs/argon2';
 import type { Role } from '@wispanel/contract';
 import { AppError, conflict, type Dialect, forbidden, isUniqueViolation, notFound } from '@wispanel/kit';
 import type { Database as SqliteHandle } from 'better-sqlite3';
 import type { Kysely, Selectable, Updateable } from 'kysely';
 import { HotQuery } from '../../db/hot-query';
 import type { PanelDB, UserTable } from '../../db/schema';
-import type { Actor } from '../auth/actor';
+import { type Actor, isRestrictedKey } from '../auth/actor';
 import type { AccountProfile } from '../auth/auth.service';
 import { hashPassword } from '../auth/auth.service';
 import type { LicenseGate } from '../resources/license-gate';
@@ -32,6 +33,8 @@ export interface CreateUserInput {
 export interface UpdateUserInput {
   email?: string;
   password?: string;
+  /** Required with `password` when changing your own: proves the caller holds the login, not just a token. */
+  current_password?: string;
   role?: Role;
   package?: string;
 }
@@ -40,6 +43,19 @@ export interface UpdateUserInput {
 export type ProfileRow = AccountProfile;
 
 type UserRow = Selectable<UserTable> & { creator: string | null };
+
+/**
+ * Setting a password (creating an account, or changing another account's) makes a login with that account's
+ * full rights, usable from any address and never expiring: only a UI session or an unrestricted API key (scope
+ * `all`, no IP whitelist, no expiry) may do it.
+ */
+function assertMaySetPassword(actor: Actor): void {
+  if (isRestrictedKey(actor)) {
+    throw forbidden(
+      'Setting a password needs a UI session or an API key with scope all, no IP whitelist and no expiry (a password is a login with the full rights of its account)',
+    );
+  }
+}
 
 export function userView(u: UserRow) {
   return {
@@ -130,6 +146,7 @@ export class UserService {
     if (actor.role === 'reseller' && role !== 'user')
       throw forbidden('A reseller may only create accounts with role user');
     if (actor.role === 'user') throw forbidden('This action requires role admin or reseller');
+    assertMaySetPassword(actor);
     const email = input.email.toLowerCase();
     const passwordHash = await hashPassword(input.password);
     const now = this.clock().toISOString();
@@ -186,18 +203,46 @@ export class UserService {
       if (actor.role !== 'admin')
         throw forbidden('Only an admin or the reseller of an account may change its package');
     }
+    if (input.password !== undefined) {
+      if (self) await this.assertCurrentPassword(user.id, input.current_password);
+      else assertMaySetPassword(actor);
+    }
     const set: Updateable<UserTable> = { updated_at: this.clock().toISOString() };
     if (input.email !== undefined) set.email = input.email.toLowerCase();
     if (input.password !== undefined) set.password_hash = await hashPassword(input.password);
     if (input.role !== undefined) set.role = input.role;
     if (input.package !== undefined) set.package = input.package;
     try {
-      await this.db.updateTable('users').set(set).where('id', '=', user.id).execute();
+      await this.db.transaction().execute(async (tx) => {
+        await tx.updateTable('users').set(set).where('id', '=', user.id).execute();
+        if (input.password !== undefined) {
+          // A new password ends every session of the account; the UI session changing its own password stays.
+          let end = tx.deleteFrom('sessions').where('user_id', '=', user.id);
+          if (self && actor.via === 'session' && actor.sessionId)
+            end = end.where('id', '!=', actor.sessionId);
+          await end.execute();
+        }
+      });
     } catch (err) {
       if (isUniqueViolation(err)) throw conflict(`Email '${String(set.email)}' is already in use`);
       throw err;
     }
     return this.get(actor, username);
+  }
+
+  /** 400 when missing, 403 when it is not the account's password (argon2 verify, constant time). */
+  private async assertCurrentPassword(userId: number, current: string | undefined): Promise<void> {
+    if (current === undefined || current === '') {
+      const text = 'current_password is required to change your own password';
+      throw new AppError('VALIDATION_ERROR', text, { details: { current_password: [text] } });
+    }
+    const row = await this.db
+      .selectFrom('users')
+      .select('password_hash')
+      .where('id', '=', userId)
+      .executeTakeFirstOrThrow();
+    const ok = await verify(row.password_hash, current).catch(() => false);
+    if (!ok) throw forbidden('current_password is not the password of this account');
   }
 
   /** Admin suspension, separate from the license mark: enforcement never touches it and vice versa. */
