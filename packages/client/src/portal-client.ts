@@ -8,8 +8,15 @@ import type {
   PortalTier,
   PublicKeySet,
 } from '@wispanel/contract';
-import { type Dispatcher, request } from 'undici';
-import { dispatcherFor, originOf } from './http';
+import type { Dispatcher } from 'undici';
+import {
+  BoundedCallError,
+  boundedRequest,
+  dispatcherFor,
+  originOf,
+  PORTAL_ANSWER_MAX_BYTES,
+  PORTAL_CALL_DEADLINE_MS,
+} from './http';
 
 /**
  * Typed clients for the portal's license API (`/api/v1/license/*`, public) and admin API (`/api/v1/admin/*`,
@@ -22,7 +29,10 @@ export interface PortalClientOptions {
   /** PEM certificate(s) to trust (private or self-signed portal certificate). */
   ca?: string | Buffer;
   dispatcher?: Dispatcher;
+  /** Overall deadline of one call: connect + headers + whole body (default 15 s). */
   timeoutMs?: number;
+  /** Largest answer body accepted (default 1 MiB); a larger one fails with PORTAL_ANSWER_TOO_LARGE. */
+  maxAnswerBytes?: number;
 }
 
 /** `status` 0 = the portal was not reached. `code`/`details` are the portal's when it answered. */
@@ -48,12 +58,20 @@ export interface LicenseApiResponse {
 class PortalHttp {
   readonly origin: string;
   private readonly dispatcher: Dispatcher;
+  private readonly deadlineMs: number;
+  private readonly maxBytes: number;
 
   constructor(options: PortalClientOptions) {
     this.origin = originOf(options.baseUrl);
     this.dispatcher = dispatcherFor(options);
+    this.deadlineMs = options.timeoutMs ?? PORTAL_CALL_DEADLINE_MS;
+    this.maxBytes = options.maxAnswerBytes ?? PORTAL_ANSWER_MAX_BYTES;
   }
 
+  /**
+   * One call with an overall deadline (connect + headers + whole body: a portal trickling its answer cannot
+   * hold the caller longer) and a capped answer body (refused as it arrives, never buffered whole).
+   */
   async call(
     method: 'GET' | 'POST' | 'PATCH' | 'DELETE',
     path: string,
@@ -62,12 +80,13 @@ class PortalHttp {
     const url = new URL(`${this.origin}/api/v1${path}`);
     for (const [k, v] of Object.entries(options.query ?? {}))
       if (v !== undefined) url.searchParams.set(k, String(v));
-    let res: Dispatcher.ResponseData;
-    let text: string;
+    let res: { status: number; text: string };
     try {
-      res = await request(url, {
+      res = await boundedRequest(url, {
         method,
         dispatcher: this.dispatcher,
+        deadlineMs: this.deadlineMs,
+        maxBytes: this.maxBytes,
         headers: {
           accept: 'application/json',
           ...(options.body !== undefined ? { 'content-type': 'application/json' } : {}),
@@ -75,23 +94,23 @@ class PortalHttp {
         },
         body: options.body !== undefined ? JSON.stringify(options.body) : undefined,
       });
-      text = await res.body.text();
     } catch (err) {
+      if (err instanceof BoundedCallError && err.reason === 'too_large') {
+        throw new PortalApiError(err.status, 'PORTAL_ANSWER_TOO_LARGE', `portal ${err.message}`);
+      }
+      if (err instanceof BoundedCallError) {
+        throw new PortalApiError(0, 'PORTAL_TIMEOUT', `portal not reached: ${err.message}`);
+      }
       throw new PortalApiError(0, 'PORTAL_UNREACHABLE', `portal not reached: ${(err as Error).message}`);
     }
+    const { text } = res;
     let json: unknown;
     try {
       json = text ? JSON.parse(text) : null;
     } catch {
-      throw new PortalApiError(
-        res.statusCode,
-        'PORTAL_ERROR',
-        `HTTP ${res.statusCode}: not JSON`,
-        undefined,
-        text,
-      );
+      throw new PortalApiError(res.status, 'PORTAL_ERROR', `HTTP ${res.status}: not JSON`, undefined, text);
     }
-    return { status: res.statusCode, json };
+    return { status: res.status, json };
   }
 }
 

@@ -5,7 +5,7 @@ import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { CheckUpdateRequest, CheckUpdateResponse, DownloadTokenResponse } from '@wispanel/contract';
 import { Agent, type Dispatcher, request } from 'undici';
-import { originOf } from './http';
+import { BoundedCallError, boundedRequest, originOf, PORTAL_ANSWER_MAX_BYTES, readBodyCapped } from './http';
 
 /**
  * Typed client for the portal's public download API (`/api/v1/download/*`): check-update, token, and the
@@ -18,7 +18,10 @@ export interface PortalDownloadClientOptions {
   ca?: string | Buffer;
   /** A ready undici dispatcher (overrides `ca`). */
   dispatcher?: Dispatcher;
-  /** Time to wait for response headers, and for each chunk of a body (default 30 s). */
+  /**
+   * check-update and token: overall deadline of the call (connect + headers + whole body). Artifact download:
+   * time to wait for response headers, and for each chunk of the body (default 30 s).
+   */
   timeoutMs?: number;
 }
 
@@ -129,19 +132,23 @@ export class PortalDownloadClient {
   }
 
   private async failure(res: Dispatcher.ResponseData): Promise<PortalDownloadError> {
-    const text = await res.body.text().catch(() => '');
+    const text = await readBodyCapped(res, PORTAL_ANSWER_MAX_BYTES).catch(() => '');
+    return this.failureOf(res.statusCode, text);
+  }
+
+  private failureOf(status: number, text: string): PortalDownloadError {
     let body: { error?: unknown; code?: unknown } | undefined;
     try {
       body = JSON.parse(text);
     } catch {
       body = undefined;
     }
-    const message = typeof body?.error === 'string' ? body.error : `portal answered HTTP ${res.statusCode}`;
+    const message = typeof body?.error === 'string' ? body.error : `portal answered HTTP ${status}`;
     // A 401 on the download API carries only `error` (SPEC A4); the text tells which 401 it is.
     const code =
       typeof body?.code === 'string'
         ? body.code
-        : res.statusCode === 401
+        : status === 401
           ? message === 'Invalid license'
             ? 'INVALID_LICENSE'
             : /token expired/i.test(message)
@@ -149,14 +156,45 @@ export class PortalDownloadClient {
               : /token/i.test(message)
                 ? 'DOWNLOAD_TOKEN_INVALID'
                 : 'UNAUTHORIZED'
-          : `HTTP_${res.statusCode}`;
-    return new PortalDownloadError(res.statusCode, code, message, body ?? text);
+          : `HTTP_${status}`;
+    return new PortalDownloadError(status, code, message, body ?? text);
   }
 
+  /**
+   * A JSON call (check-update, token) with an overall deadline (connect + headers + whole body, `timeoutMs`)
+   * and an answer capped at PORTAL_ANSWER_MAX_BYTES (1 MiB), refused as it arrives.
+   */
   private async json<T>(path: string, body: unknown): Promise<T> {
-    const res = await this.send('POST', path, { body });
-    if (res.statusCode !== 200) throw await this.failure(res);
-    return (await res.body.json()) as T;
+    let r: { status: number; text: string };
+    try {
+      r = await boundedRequest(this.url(path), {
+        method: 'POST',
+        headers: { accept: 'application/json', 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+        deadlineMs: this.timeoutMs,
+        maxBytes: PORTAL_ANSWER_MAX_BYTES,
+        ...(this.dispatcher ? { dispatcher: this.dispatcher } : {}),
+      });
+    } catch (err) {
+      if (err instanceof BoundedCallError && err.reason === 'too_large') {
+        throw new PortalDownloadError(err.status, 'PORTAL_ANSWER_TOO_LARGE', `portal ${err.message}`);
+      }
+      throw new PortalDownloadError(
+        0,
+        'PORTAL_UNREACHABLE',
+        `portal not reachable: ${(err as Error).message}`,
+      );
+    }
+    if (r.status !== 200) throw this.failureOf(r.status, r.text);
+    try {
+      return JSON.parse(r.text) as T;
+    } catch {
+      throw new PortalDownloadError(
+        r.status,
+        'PORTAL_ERROR',
+        'portal answered HTTP 200 with a body that is not JSON',
+      );
+    }
   }
 
   /** `POST /api/v1/download/check-update`. The caller verifies `signed` (type `update-check`) and its nonce. */

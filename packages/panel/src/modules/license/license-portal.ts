@@ -1,5 +1,11 @@
-import { PortalApiError, PortalLicenseClient } from '@wispanel/client';
+import {
+  PORTAL_ANSWER_MAX_BYTES,
+  PORTAL_CALL_DEADLINE_MS,
+  PortalApiError,
+  PortalLicenseClient,
+} from '@wispanel/client';
 import type { LicenseAction, LicenseAnswer, LicenseRequest, PublicKeySet } from '@wispanel/contract';
+import { AppError } from '@wispanel/kit';
 
 /** The portal's license API as the license service uses it (the only side effect it has on the network). */
 export interface LicensePortal {
@@ -11,10 +17,13 @@ export interface LicensePortal {
   deactivate(request: LicenseRequest): Promise<LicenseAnswer>;
 }
 
-/** The portal could not be reached, or answered something that is not a license answer. */
+/**
+ * The portal could not be reached (or gave no complete answer within the call's deadline), answered something
+ * that is not a license answer, or answered more than the answer cap (PORTAL_ANSWER_MAX_BYTES).
+ */
 export class PortalCallError extends Error {
   constructor(
-    readonly kind: 'unreachable' | 'bad_answer',
+    readonly kind: 'unreachable' | 'bad_answer' | 'too_large',
     message: string,
     options?: { cause?: unknown },
   ) {
@@ -33,12 +42,14 @@ export class HttpLicensePortal implements LicensePortal {
 
   constructor(
     readonly url: string,
-    options: { ca?: string | Buffer; timeoutMs?: number } = {},
+    options: { ca?: string | Buffer; timeoutMs?: number; maxAnswerBytes?: number } = {},
   ) {
+    // Every call has an overall deadline (connect + headers + whole body) and a capped answer body.
     this.client = new PortalLicenseClient({
       baseUrl: url,
       ca: options.ca,
-      timeoutMs: options.timeoutMs ?? 15_000,
+      timeoutMs: options.timeoutMs ?? PORTAL_CALL_DEADLINE_MS,
+      maxAnswerBytes: options.maxAnswerBytes ?? PORTAL_ANSWER_MAX_BYTES,
     });
   }
 
@@ -46,6 +57,9 @@ export class HttpLicensePortal implements LicensePortal {
     try {
       return (await this.client.call(action, body)).answer;
     } catch (err) {
+      if (err instanceof PortalApiError && err.code === 'PORTAL_ANSWER_TOO_LARGE') {
+        throw new PortalCallError('too_large', err.message, { cause: err });
+      }
       if (err instanceof PortalApiError && err.status !== 0 && err.status < 500) {
         throw new PortalCallError('bad_answer', err.message, { cause: err });
       }
@@ -69,5 +83,37 @@ export class HttpLicensePortal implements LicensePortal {
   /** The keys the portal serves: trusted only for an explicit development portal. */
   async publicKeys(): Promise<PublicKeySet> {
     return this.client.publicKeys();
+  }
+}
+
+/** Where a license call is sent (the exchange's only side effect). */
+export type LicenseOperation = 'activate' | 'verify' | 'refresh' | 'deactivate';
+
+/**
+ * One license call, its failures as the panel's errors: not reached or no complete answer within the deadline
+ * → PORTAL_UNREACHABLE; an answer over the cap → PORTAL_ANSWER_TOO_LARGE; anything else unusable →
+ * PORTAL_ERROR. Refusals are answers (returned).
+ */
+export async function callLicensePortal(
+  portal: LicensePortal,
+  op: LicenseOperation,
+  body: LicenseRequest,
+): Promise<LicenseAnswer> {
+  try {
+    return await portal[op](body);
+  } catch (err) {
+    if (err instanceof PortalCallError && err.kind === 'too_large') {
+      throw new AppError(
+        'PORTAL_ANSWER_TOO_LARGE',
+        `The license portal at ${portal.url} sent too much: ${err.message}`,
+      );
+    }
+    if (err instanceof PortalCallError && err.kind === 'bad_answer') {
+      throw new AppError('PORTAL_ERROR', `The license portal gave an unusable answer: ${err.message}`);
+    }
+    throw new AppError(
+      'PORTAL_UNREACHABLE',
+      `The license portal at ${portal.url} is unreachable: ${(err as Error).message}`,
+    );
   }
 }
