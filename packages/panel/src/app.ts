@@ -65,6 +65,8 @@ export async function buildPanelApp(deps: PanelDeps, options: BuildOptions = {})
     portal: deps.licensePortal,
     portalKeys: deps.portalKeys,
     random: deps.random,
+    // The trusted time advances with the monotonic clock; an injected clock is the only time source.
+    monotonic: deps.monotonic ?? (deps.clock ? undefined : () => performance.now()),
     webhookTuning: deps.licenseWebhookTuning,
   });
   const licenseGate = deps.licenseGate ?? license;

@@ -3,6 +3,7 @@ import { m001Core } from './001_core';
 import { m020License } from './020_license';
 import { m021LicenseVerdict } from './021_license_verdict';
 import { m022LicensePendingDeactivation } from './022_license_pending_deactivation';
+import { m023LicenseFileFloor } from './023_license_file_floor';
 
 /**
  * Every panel migration, one numbered file each. Id ranges per owner so parallel work never collides:
@@ -14,4 +15,5 @@ export const migrations: Migration[] = [
   m020License,
   m021LicenseVerdict,
   m022LicensePendingDeactivation,
+  m023LicenseFileFloor,
 ];

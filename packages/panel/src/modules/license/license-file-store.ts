@@ -1,12 +1,9 @@
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  type LicenseAnswerPayload,
   LicenseFileError,
   type LicensePayload,
-  type SignedDocument,
   type TrustedKeys,
-  verifyDocument,
   verifyLicenseFile,
 } from '@wispanel/contract';
 import { writeFileAtomic } from '../../lib/atomic-file';
@@ -74,14 +71,9 @@ export class LicenseFileStore {
     }
   }
 
-  /** A signed `license-answer` (e.g. a refusal) for this server, or null when it does not verify. */
-  verifyAnswer(doc: SignedDocument): LicenseAnswerPayload | null {
-    try {
-      const payload = verifyDocument<LicenseAnswerPayload>('license-answer', doc, this.keys());
-      return payload.hardware_id === this.hardwareId ? payload : null;
-    } catch {
-      return null;
-    }
+  /** Every key a stored file may be signed by (current and retired). */
+  trustedKeys(): TrustedKeys {
+    return this.keys();
   }
 
   write(text: string): void {

@@ -24,6 +24,11 @@ export interface LicenseEvaluationInput {
   systemNow: number;
   /** Latest trusted time seen (signed portal time, own records), ms; null when none yet. */
   trustedFloor: number | null;
+  /**
+   * The trusted time (TrustedTime.now(): never behind the floor, not following a forward jump of the system
+   * clock). When given, every date is compared with it; otherwise with max(system clock, floor).
+   */
+  trustedNow?: number;
   /** Grace after the lease or term ends; null = the grace the license file carries. */
   graceMs: number | null;
   /** What an unlicensed (or invalid) panel may hold. */
@@ -61,7 +66,7 @@ export interface LicenseEvaluation {
  */
 export function evaluateLicense(input: LicenseEvaluationInput): LicenseEvaluation {
   const floor = input.trustedFloor ?? Number.NEGATIVE_INFINITY;
-  const now = Math.max(input.systemNow, floor);
+  const now = input.trustedNow ?? Math.max(input.systemNow, floor);
   const behindMs = input.trustedFloor === null ? 0 : Math.max(0, input.trustedFloor - input.systemNow);
   const clock = { now, clock_behind: behindMs > input.clockToleranceMs, clock_behind_ms: behindMs };
   const fallback = {

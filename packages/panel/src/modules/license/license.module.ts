@@ -1,5 +1,4 @@
-import { readFileSync } from 'node:fs';
-import { parsePublicKeySet, type TrustedKeys } from '@wispanel/contract';
+import type { TrustedKeys } from '@wispanel/contract';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { PanelConfig } from '../../config';
@@ -12,6 +11,7 @@ import { LicenseFileStore } from './license-file-store';
 import { HttpLicensePortal, type LicensePortal } from './license-portal';
 import { DAY_MS } from './license-state';
 import { LicenseWebhook, type LicenseWebhookTuning } from './license-webhook';
+import { portalEndpointFrom, resolvePortalTrust } from './portal-trust';
 
 declare module '../../context' {
   interface PanelDeps {
@@ -21,6 +21,11 @@ declare module '../../context' {
     portalKeys?: TrustedKeys;
     /** Randomness for refresh jitter (tests). */
     random?: () => number;
+    /**
+     * Monotonic clock (ms) the license's trusted time advances with. Default: `performance.now()`; with an
+     * injected `clock` and no monotonic clock, the injected clock (it is then the only time source).
+     */
+    monotonic?: () => number;
     /** Test-only: shorter webhook retry delays / timeout / queue bound (docs/license.md, "Webhook"). */
     licenseWebhookTuning?: Partial<LicenseWebhookTuning>;
   }
@@ -39,11 +44,6 @@ export function licenseSettingsFrom(config: PanelConfig): LicenseSettings {
   };
 }
 
-/** Fetches the keys a development portal serves (only ever used with --portal-dev on loopback). */
-async function fetchDevKeys(portalUrl: string): Promise<TrustedKeys> {
-  return parsePublicKeySet(await new HttpLicensePortal(portalUrl, { timeoutMs: 5000 }).publicKeys());
-}
-
 export interface LicenseModuleDeps {
   config: PanelConfig;
   db: Kysely<PanelDB>;
@@ -53,6 +53,8 @@ export interface LicenseModuleDeps {
   portal?: LicensePortal | null;
   portalKeys?: TrustedKeys;
   random?: () => number;
+  /** Monotonic clock (ms) of the trusted time; default `performance.now()`, or `clock` when a clock is injected. */
+  monotonic?: () => number;
   webhookTuning?: Partial<LicenseWebhookTuning>;
 }
 
@@ -60,26 +62,11 @@ export interface LicenseModuleDeps {
 export async function createLicenseService(deps: LicenseModuleDeps): Promise<LicenseService> {
   const { config } = deps;
   const hardwareId = deps.hardwareId ?? ensureHardwareId(config.dataDir).hardwareId;
-  let keys: TrustedKeys = deps.portalKeys ?? new Map();
-  if (!deps.portalKeys && config.portalKeysPath) {
-    keys = parsePublicKeySet(readFileSync(config.portalKeysPath, 'utf8'));
-  } else if (!deps.portalKeys && config.portalDev && config.portalUrl) {
-    try {
-      keys = await fetchDevKeys(config.portalUrl);
-      deps.logger.warn(
-        { portal: config.portalUrl, kids: [...keys.keys()] },
-        'trusting the keys of a DEVELOPMENT portal',
-      );
-    } catch (err) {
-      deps.logger.warn({ err }, 'development portal keys could not be fetched');
-    }
-  }
+  const trust = await resolvePortalTrust(config, deps.logger, deps.portalKeys);
   let portal: LicensePortal | null = deps.portal === undefined ? null : deps.portal;
-  if (deps.portal === undefined && config.portalUrl) {
-    portal = new HttpLicensePortal(config.portalUrl, {
-      ca: config.portalCaPath ? readFileSync(config.portalCaPath) : undefined,
-    });
-  }
+  const endpoint = portalEndpointFrom(config);
+  if (deps.portal === undefined && endpoint)
+    portal = new HttpLicensePortal(endpoint.url, { ca: endpoint.ca });
   const webhook = config.licenseWebhookUrl
     ? new LicenseWebhook({
         url: config.licenseWebhookUrl,
@@ -94,10 +81,12 @@ export async function createLicenseService(deps: LicenseModuleDeps): Promise<Lic
   const service = new LicenseService({
     webhook,
     repo: new LicenseRepository(deps.db),
-    store: new LicenseFileStore(config.dataDir, () => keys, hardwareId),
+    store: new LicenseFileStore(config.dataDir, () => trust.keys, hardwareId),
+    answerKeys: () => trust.answerKeys,
     portal,
     hardwareId,
     clock: deps.clock,
+    monotonic: deps.monotonic,
     random: deps.random ?? Math.random,
     settings: licenseSettingsFrom(config),
     logger: deps.logger,
@@ -107,7 +96,6 @@ export async function createLicenseService(deps: LicenseModuleDeps): Promise<Lic
   await service.init();
   return service;
 }
-
 /** The background job: one scheduler step every `licenseTickSeconds` (first one shortly after start). */
 export function startLicenseScheduler(service: LicenseService, tickSeconds: number): () => Promise<void> {
   if (tickSeconds <= 0) return async () => {};

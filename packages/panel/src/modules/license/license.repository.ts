@@ -70,6 +70,7 @@ export class LicenseRepository {
       portal_verdict: null,
       portal_verdict_at: null,
       pending_deactivations: null,
+      license_file_time: null,
       updated_at: new Date().toISOString(),
     };
     await this.db

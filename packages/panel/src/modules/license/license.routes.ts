@@ -102,7 +102,7 @@ export const licenseRoutes: PanelPlugin = async (app, { ctx }) => {
   const stopScheduler = startLicenseScheduler(license, ctx.config.licenseTickSeconds);
   app.addHook('onClose', async () => {
     await stopScheduler();
-    license.stopWebhook();
+    await license.stop();
   });
 
   const read = (url: string, summary: string, handler: () => Promise<unknown>, response?: unknown) =>

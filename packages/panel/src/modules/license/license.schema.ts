@@ -24,6 +24,11 @@ export interface LicenseStateTable {
    * stored like `license_key` (the portal needs the full key); NULL when none. Never shown unmasked.
    */
   pending_deactivations: string | null;
+  /**
+   * `server_time` of the last license file accepted from the portal: the floor for the stored file (an older
+   * file copied back is refused). NULL until the first file is accepted.
+   */
+  license_file_time: string | null;
   updated_at: string;
 }
 
