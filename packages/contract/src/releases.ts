@@ -1,3 +1,4 @@
+import type { HeldBackRelease } from './rollouts';
 import type { SignedDocument } from './signing';
 
 /**
@@ -59,6 +60,11 @@ export interface UpdateCheckPayload {
   changelog: string;
   releases: ReleaseSummary[];
   critical: boolean;
+  /**
+   * Newer releases this server is not offered yet, and why (rollout stage not reached, paused, halted, license
+   * lapsed). Absent from portals without rollouts.
+   */
+  held_back?: HeldBackRelease[];
 }
 
 /** `POST /api/v1/download/check-update` response: readable fields plus the signed answer they came from. */
@@ -68,6 +74,8 @@ export interface CheckUpdateResponse {
   latest_version: string;
   changelog: string;
   critical: boolean;
+  /** Copied from the signed payload (see `UpdateCheckPayload.held_back`). */
+  held_back?: HeldBackRelease[];
   signed: SignedDocument;
 }
 

@@ -10,6 +10,7 @@ import { keysRoutes } from './modules/keys/keys.routes';
 import { licenseApiRoutes } from './modules/license-api/license-api.routes';
 import { licensesRoutes } from './modules/licenses/licenses.routes';
 import { releasesRoutes } from './modules/releases/releases.routes';
+import { rolloutsRoutes } from './modules/rollouts/rollouts.routes';
 import { tiersRoutes } from './modules/tiers/tiers.routes';
 import { PORTAL_VERSION } from './version';
 
@@ -27,6 +28,7 @@ export const portalModules: PortalModule[] = [
   licenseApiRoutes,
   releasesRoutes,
   downloadsRoutes,
+  rolloutsRoutes,
 ];
 
 declare module 'fastify' {

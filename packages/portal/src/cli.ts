@@ -8,6 +8,7 @@ import { startPortal } from './main';
 import { ADMIN_KEY_CACHE_MS } from './modules/admin-keys/admin-keys';
 import { cliActor } from './modules/events/event-log';
 import { releaseCommands } from './modules/releases/releases.cli';
+import { rolloutCommands } from './modules/rollouts/rollouts.cli';
 import { FileSigningService, rotateSigningKey } from './modules/signing/signing-keys';
 import type { TierPatch } from './modules/tiers/tiers.service';
 import { openPortalDatabase } from './store';
@@ -97,6 +98,14 @@ const startCommand: CliRegistration = (program) => {
     .option(
       '--max-artifact-bytes <n>',
       'artifact upload cap (WISPANEL_PORTAL_MAX_ARTIFACT_BYTES, default 2 GiB)',
+    )
+    .option(
+      '--release-webhook-url <url>',
+      'vendor webhook for release.halted (WISPANEL_PORTAL_RELEASE_WEBHOOK_URL)',
+    )
+    .option(
+      '--release-webhook-secret <secret>',
+      'HMAC-SHA256 key for X-WisPanel-Signature (WISPANEL_PORTAL_RELEASE_WEBHOOK_SECRET)',
     )
     .action(async (opts: CommonOptions) => {
       const config = loadPortalConfig(opts);
@@ -429,6 +438,7 @@ export const portalCliCommands: CliRegistration[] = [
   licenseCommands,
   keyCommands,
   releaseCommands,
+  rolloutCommands,
   openapiCommand,
 ];
 

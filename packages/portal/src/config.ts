@@ -24,6 +24,9 @@ export interface PortalConfig {
   /** Trust X-Forwarded-For from a proxy in front (needed for per-IP limits behind a load balancer). */
   trustProxy: boolean;
   logLevel: string;
+  /** Vendor webhook for release events (`release.halted`), HMAC-signed with `releaseWebhookSecret`. */
+  releaseWebhookUrl: string | null;
+  releaseWebhookSecret: string | null;
 }
 
 export interface PortalFlags {
@@ -39,6 +42,8 @@ export interface PortalFlags {
   maxArtifactBytes?: string | number;
   trustProxy?: boolean | string;
   logLevel?: string;
+  releaseWebhookUrl?: string;
+  releaseWebhookSecret?: string;
 }
 
 /** Reads flags first, then `WISPANEL_PORTAL_*`, then defaults; throws ConfigError naming every bad value. */
@@ -93,6 +98,28 @@ export function loadPortalConfig(
     'debug',
     'trace',
   ]);
+  const releaseWebhookUrl = r.string('releaseWebhookUrl', 'WISPANEL_PORTAL_RELEASE_WEBHOOK_URL') ?? null;
+  const releaseWebhookSecret =
+    r.string('releaseWebhookSecret', 'WISPANEL_PORTAL_RELEASE_WEBHOOK_SECRET') ?? null;
+  if (releaseWebhookUrl) {
+    let ok = false;
+    try {
+      const u = new URL(releaseWebhookUrl);
+      ok = (u.protocol === 'http:' || u.protocol === 'https:') && !u.username && !u.password;
+    } catch {
+      ok = false;
+    }
+    if (!ok) {
+      r.problem(
+        `WISPANEL_PORTAL_RELEASE_WEBHOOK_URL (--release-webhook-url) must be an http(s) URL without user or password, got "${withoutCredentials(releaseWebhookUrl)}"`,
+      );
+    }
+    if (!releaseWebhookSecret) {
+      r.problem(
+        'WISPANEL_PORTAL_RELEASE_WEBHOOK_SECRET (--release-webhook-secret) is required with the webhook URL',
+      );
+    }
+  }
   r.done();
   return {
     dataDir,
@@ -107,5 +134,7 @@ export function loadPortalConfig(
     keysDir: resolve(dataDir, 'keys'),
     trustProxy,
     logLevel,
+    releaseWebhookUrl,
+    releaseWebhookSecret,
   };
 }

@@ -23,7 +23,13 @@ export type TestDialect = 'sqlite' | 'postgres';
 
 export async function createTestPortal(
   dialect: TestDialect,
-  options: { clock?: () => Date; rateLimit?: number; redisUrl?: string } = {},
+  options: {
+    clock?: () => Date;
+    rateLimit?: number;
+    redisUrl?: string;
+    releaseWebhookUrl?: string;
+    releaseWebhookSecret?: string;
+  } = {},
 ): Promise<TestPortal> {
   const dir = tempDir('wispanel-portal-');
   const pg = dialect === 'postgres' ? await createTestPostgresDatabase() : null;
@@ -32,6 +38,9 @@ export async function createTestPortal(
       dataDir: dir.path,
       ...(pg ? { databaseUrl: pg.url } : {}),
       ...(options.redisUrl ? { redisUrl: options.redisUrl } : {}),
+      ...(options.releaseWebhookUrl
+        ? { releaseWebhookUrl: options.releaseWebhookUrl, releaseWebhookSecret: options.releaseWebhookSecret }
+        : {}),
       rateLimit: options.rateLimit ?? 100_000,
     },
     {},

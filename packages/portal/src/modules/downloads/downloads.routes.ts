@@ -6,6 +6,7 @@ import { HardwareId } from '../../http/schemas';
 import { ArtifactStore } from '../releases/artifact-store';
 import { ReleasesRepository, type ReleaseTables } from '../releases/releases.repository';
 import { Channel, Semver } from '../releases/releases.schemas';
+import { rolloutsServiceOf } from '../rollouts/rollouts.routes';
 import { DownloadsService } from './downloads.service';
 
 /** The download service over the portal's licenses, releases, artifacts, signing key and event log. */
@@ -15,6 +16,7 @@ export function createDownloadsService(s: PortalServices): DownloadsService {
     store: new ArtifactStore(s.config.artifactDir, s.config.maxArtifactBytes),
     signingKey: () => s.signing.current(),
     now: s.clock,
+    rollouts: rolloutsServiceOf(s),
     authorize: async (key, hardwareId) => {
       const license = await s.licenses.findActivated(key, hardwareId);
       // Suspended and revoked licenses get nothing; an expired (lapsed) one keeps what was published in its term.

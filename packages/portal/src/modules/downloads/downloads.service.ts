@@ -4,6 +4,7 @@ import {
   type CheckUpdateResponse,
   channelIncludes,
   type DownloadTokenResponse,
+  type HeldBackRelease,
   RELEASE_CHANNELS,
   type SignedDocument,
   type SigningKey,
@@ -14,6 +15,7 @@ import { AppError, notFound } from '@wispanel/kit';
 import type { ArtifactStore } from '../releases/artifact-store';
 import {
   changelogMarkdown,
+  compareVersions,
   decideUpdate,
   isOffered,
   isReleaseVersion,
@@ -41,7 +43,28 @@ export interface DownloadEvent {
   data?: Record<string, unknown>;
 }
 
+/** What the rollouts module adds to the download API (optional: without it every release goes to everyone). */
+export interface RolloutHooks {
+  /** Of the candidate releases (newer, published, in the channel set), which this server may be offered now. */
+  gate(
+    candidates: Array<{ row: ReleaseRow; lapsed: boolean }>,
+    licenseId: string,
+    hardwareId: string,
+  ): Promise<{ allowed: Set<string>; heldBack: HeldBackRelease[] }>;
+  /** After each check-update: the server was seen on `current`, and offered `latest` (= current when none). */
+  offered(
+    latest: string,
+    hardwareId: string,
+    licenseId: string,
+    channel: string,
+    current: string,
+  ): Promise<void>;
+  /** A download token was issued: the server started installing `version`. */
+  started(version: string, hardwareId: string, licenseId: string): Promise<void>;
+}
+
 export interface DownloadServiceDeps {
+  rollouts?: RolloutHooks;
   releases: ReleasesRepository;
   store: ArtifactStore;
   /**
@@ -127,11 +150,32 @@ export class DownloadsService {
       channel: input.channel,
     });
     const channels = RELEASE_CHANNELS.filter((c) => channelIncludes(input.channel, c));
-    const rows = await this.deps.releases.listForUpdateCheck(input.current_version, channels);
+    let rows = await this.deps.releases.listForUpdateCheck(input.current_version, channels);
+    const cutoff = this.cutoff(license);
+    let heldBack: HeldBackRelease[] | undefined;
+    if (this.deps.rollouts) {
+      // Newer releases this server could get but for its rollout stage (or a lapsed term): gated, and said why.
+      const candidates = rows
+        .filter(
+          (r) =>
+            isOffered(factsOf(r), input.channel, null) &&
+            isReleaseVersion(r.version) &&
+            compareVersions(r.version, input.current_version) > 0,
+        )
+        .map((row) => ({ row, lapsed: !isOffered(factsOf(row), input.channel, cutoff) }));
+      if (candidates.length > 0) {
+        const gate = await this.deps.rollouts.gate(candidates, license.licenseId, input.hardware_id);
+        const gated = new Set(
+          candidates.filter((c) => !gate.allowed.has(c.row.version)).map((c) => c.row.version),
+        );
+        rows = rows.filter((r) => !gated.has(r.version));
+        heldBack = gate.heldBack.sort((a, b) => compareVersions(b.version, a.version));
+      }
+    }
     const decision = decideUpdate(rows.map(factsOf), {
       currentVersion: input.current_version,
       channel: input.channel,
-      publishedBefore: this.cutoff(license),
+      publishedBefore: cutoff,
     });
     const now = this.now();
     const ttl = this.deps.checkAnswerTtlSeconds ?? 600;
@@ -150,8 +194,16 @@ export class DownloadsService {
       changelog: changelogMarkdown(decision),
       releases: decision.between.map(summaryOf),
       critical: decision.critical,
+      ...(heldBack && heldBack.length > 0 ? { held_back: heldBack } : {}),
     };
     const signed = signDocument('update-check', payload, this.deps.signingKey());
+    await this.deps.rollouts?.offered(
+      payload.latest_version,
+      input.hardware_id,
+      license.licenseId,
+      input.channel,
+      input.current_version,
+    );
     await this.event(
       {
         action: 'download.check_update',
@@ -173,6 +225,7 @@ export class DownloadsService {
       latest_version: payload.latest_version,
       changelog: payload.changelog,
       critical: payload.critical,
+      ...(payload.held_back ? { held_back: payload.held_back } : {}),
       signed,
     };
   }
@@ -224,6 +277,7 @@ export class DownloadsService {
       hardware_id: input.hardware_id,
       exp,
     });
+    await this.deps.rollouts?.started(row.version, input.hardware_id, license.licenseId);
     await this.event(
       {
         action: 'download.token',

@@ -1,0 +1,246 @@
+import { InstallReportBodySchema, RolloutPlanBodySchema } from '@wispanel/contract';
+import type { App } from '@wispanel/kit';
+import type { Kysely } from 'kysely';
+import { Type } from 'typebox';
+import type { PortalServices } from '../../context';
+import type { PortalTables } from '../../db';
+import { PORTAL_VERSION } from '../../version';
+import { ReleasesRepository, type ReleaseTables } from '../releases/releases.repository';
+import { ReleaseWebhook } from './release-webhook';
+import { RolloutsRepository, type RolloutTables } from './rollouts.repository';
+import { RolloutsService } from './rollouts.service';
+
+const instances = new WeakMap<PortalServices, RolloutsService>();
+const listeners = new WeakMap<PortalServices, Array<() => void>>();
+
+/** Runs `fn` after every rollout change of this portal's services (metrics refresh). */
+export function onRolloutChange(s: PortalServices, fn: () => void): void {
+  listeners.set(s, [...(listeners.get(s) ?? []), fn]);
+}
+
+/** One rollouts service per portal services object (shared by the admin routes, check-update and reports). */
+export function rolloutsServiceOf(s: PortalServices): RolloutsService {
+  let svc = instances.get(s);
+  if (svc) return svc;
+  const webhook =
+    s.config.releaseWebhookUrl && s.config.releaseWebhookSecret
+      ? new ReleaseWebhook({
+          url: s.config.releaseWebhookUrl,
+          secret: s.config.releaseWebhookSecret,
+          version: PORTAL_VERSION,
+        })
+      : null;
+  svc = new RolloutsService({
+    repository: new RolloutsRepository(s.db as unknown as Kysely<RolloutTables>, s.database.dialect),
+    releases: new ReleasesRepository(s.db as unknown as Kysely<ReleaseTables>),
+    recordEvent: (e, trx) => s.events.append(e, trx as unknown as Kysely<PortalTables> | undefined),
+    now: s.clock,
+    webhook,
+    authorize: async (key, hardwareId) => {
+      const license = await s.licenses.findActivated(key, hardwareId);
+      if (!license || (license.status !== 'active' && license.status !== 'expired')) return null;
+      return { licenseId: license.id };
+    },
+    onChange: () => {
+      for (const fn of listeners.get(s) ?? []) fn();
+    },
+  });
+  instances.set(s, svc);
+  return svc;
+}
+
+/** The vendor webhook of this portal (tests drain it). */
+export function releaseWebhookOf(s: PortalServices): ReleaseWebhook | null {
+  return (rolloutsServiceOf(s) as unknown as { deps: { webhook: ReleaseWebhook | null } }).deps.webhook;
+}
+
+const VersionParam = Type.Object({ version: Type.String({ maxLength: 64 }) });
+const ReasonBody = Type.Object(
+  { reason: Type.Optional(Type.String({ maxLength: 500 })) },
+  { additionalProperties: false },
+);
+const PromoteBody = Type.Object(
+  {
+    to_stage: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        maximum: 19,
+        description: 'Stage index to jump to (default: the next one)',
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+const FleetQuery = Type.Object(
+  {
+    active_days: Type.Optional(
+      Type.Integer({ minimum: 1, maximum: 365, description: 'Seen within this many days (default 7)' }),
+    ),
+  },
+  { additionalProperties: false },
+);
+const LicenseParam = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
+const CanaryBody = Type.Object({ canary: Type.Boolean() }, { additionalProperties: false });
+
+/**
+ * Rollouts: `/api/v1/admin/versions/{version}/rollout…`, `…/health`, `/api/v1/admin/fleet`,
+ * `/api/v1/admin/licenses/{id}/canary` (X-Admin-Key) and the panels' `POST /api/v1/download/report`.
+ */
+export function rolloutsRoutes(app: App, s: PortalServices): void {
+  const rollouts = rolloutsServiceOf(s);
+  const onRequest = s.hooks.admin;
+  const tags = ['admin: rollouts'];
+  const base = '/api/v1/admin/versions/:version';
+
+  app.get(
+    '/api/v1/admin/rollouts',
+    { onRequest, schema: { tags, summary: 'Every release with a rollout, with its state and stage' } },
+    async () => ({ success: true, rollouts: await rollouts.list() }),
+  );
+  app.get(
+    `${base}/rollout`,
+    { onRequest, schema: { tags, summary: 'The rollout of a release', params: VersionParam } },
+    async (req) => ({ success: true, rollout: await rollouts.get(req.params.version) }),
+  );
+  app.put(
+    `${base}/rollout`,
+    {
+      onRequest,
+      schema: {
+        tags,
+        summary: 'Set the rollout plan (stages, halt policy); restarts at stage 0',
+        description:
+          'Without `stages` the default plan applies: 1 % → 10 % (+24 h) → 50 % (+24 h) → 100 % (+24 h). ' +
+          '`stages` may also be a plain percent. Default halt policy: 3 failures and 5 %.',
+        params: VersionParam,
+        body: RolloutPlanBodySchema,
+      },
+    },
+    async (req) => ({
+      success: true,
+      rollout: await rollouts.setPlan(req.adminActor!, req.params.version, req.body),
+    }),
+  );
+  app.post(
+    `${base}/rollout/pause`,
+    {
+      onRequest,
+      schema: {
+        tags,
+        summary: 'Stop offering the release to new servers',
+        params: VersionParam,
+        body: ReasonBody,
+      },
+    },
+    async (req) => ({
+      success: true,
+      rollout: await rollouts.pause(req.adminActor!, req.params.version, req.body?.reason),
+    }),
+  );
+  app.post(
+    `${base}/rollout/resume`,
+    {
+      onRequest,
+      schema: {
+        tags,
+        summary: 'Resume a paused or halted rollout (counters start afresh)',
+        params: VersionParam,
+      },
+    },
+    async (req) => ({ success: true, rollout: await rollouts.resume(req.adminActor!, req.params.version) }),
+  );
+  app.post(
+    `${base}/rollout/halt`,
+    {
+      onRequest,
+      schema: {
+        tags,
+        summary: 'Halt the rollout now (webhook release.halted)',
+        params: VersionParam,
+        body: ReasonBody,
+      },
+    },
+    async (req) => ({
+      success: true,
+      rollout: await rollouts.halt(req.adminActor!, req.params.version, req.body?.reason),
+    }),
+  );
+  app.post(
+    `${base}/rollout/promote`,
+    {
+      onRequest,
+      schema: {
+        tags,
+        summary: 'Go to the next stage (or to_stage) now',
+        params: VersionParam,
+        body: PromoteBody,
+      },
+    },
+    async (req) => ({
+      success: true,
+      rollout: await rollouts.promote(req.adminActor!, req.params.version, req.body?.to_stage),
+    }),
+  );
+  app.get(
+    `${base}/health`,
+    {
+      onRequest,
+      schema: {
+        tags,
+        summary:
+          'Offered, started, succeeded, failed by step, rolled back, median install time, rollout state',
+        params: VersionParam,
+      },
+    },
+    async (req) => ({ success: true, health: await rollouts.health(req.params.version) }),
+  );
+  app.get(
+    '/api/v1/admin/fleet',
+    {
+      onRequest,
+      schema: {
+        tags,
+        summary: 'Active servers by version and channel, last seen, licenses by tier',
+        querystring: FleetQuery,
+      },
+    },
+    async (req) => ({ success: true, fleet: await rollouts.fleet(req.query.active_days ?? 7) }),
+  );
+  app.get(
+    '/api/v1/admin/canaries',
+    { onRequest, schema: { tags, summary: 'Licenses marked as canaries' } },
+    async () => ({ success: true, license_ids: await rollouts.listCanaries() }),
+  );
+  app.put(
+    '/api/v1/admin/licenses/:id/canary',
+    {
+      onRequest,
+      schema: {
+        tags,
+        summary: 'Mark a license as a canary (offered staged releases from stage 0) or clear it',
+        params: LicenseParam,
+        body: CanaryBody,
+      },
+    },
+    async (req) => {
+      const license = await s.licenses.get(req.params.id);
+      return { success: true, ...(await rollouts.setCanary(req.adminActor!, license.id, req.body.canary)) };
+    },
+  );
+
+  app.post(
+    '/api/v1/download/report',
+    {
+      onRequest: s.hooks.publicRateLimit,
+      schema: {
+        tags: ['download'],
+        summary: 'Report how an update attempt ended (idempotent per hardware id + attempt id)',
+        body: InstallReportBodySchema,
+      },
+    },
+    async (req) => {
+      const { halted: _h, ...answer } = await rollouts.report(req.body, req.ip);
+      return answer;
+    },
+  );
+}
