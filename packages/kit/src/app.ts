@@ -44,6 +44,11 @@ export interface AppOptions {
   /** Largest accepted request body in bytes (default 1 MiB). */
   bodyLimit?: number;
   trustProxy?: boolean | string | string[];
+  /**
+   * Called for a request no route matched, before the 404/405 envelope; answers it (true) or leaves it to the
+   * envelope (false). The panel serves its web console's client-side routes (SPA fallback) through it.
+   */
+  notFoundFallback?: (request: FastifyRequest, reply: FastifyReply) => boolean;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -244,6 +249,7 @@ export function createApp(options: AppOptions): App {
   });
 
   app.setNotFoundHandler((request, reply) => {
+    if (options.notFoundFallback?.(request, reply)) return reply;
     const path = request.url.split('?')[0] ?? '/';
     const allowed = new Set<string>();
     for (const r of routes) if (r.pattern.test(path)) for (const m of r.methods) allowed.add(m);

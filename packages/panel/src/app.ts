@@ -1,5 +1,6 @@
 import swagger from '@fastify/swagger';
 import { type App, createApp, MemoryRateLimiter } from '@wispanel/kit';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { PanelContext, PanelDeps } from './context';
 import { IdempotencyStore, installIdempotency } from './http/idempotency';
 import { installNulGuard } from './http/nul-guard';
@@ -10,6 +11,7 @@ import { installAuth, type RouteEntry } from './modules/auth/auth.hook';
 import { authRoutes } from './modules/auth/auth.routes';
 import { AuthService } from './modules/auth/auth.service';
 import { LastUsedTracker } from './modules/auth/last-used';
+import { consoleRoutes } from './modules/console/console.routes';
 import { databaseRoutes } from './modules/databases/databases.routes';
 import { DatabaseService } from './modules/databases/databases.service';
 import { domainRoutes } from './modules/domains/domains.routes';
@@ -50,6 +52,8 @@ declare module 'fastify' {
 export interface BuildOptions {
   /** HTTPS key/cert; null or absent = plain HTTP (tests use inject(), benchmarks measure both). */
   tls?: { key: string | Buffer; cert: string | Buffer } | null;
+  /** The built web console (index.html + assets/); default: found by findConsoleDir(); null = none. */
+  consoleDir?: string | null;
 }
 
 /** Builds the panel app without listening (tests use it in-process with inject()). */
@@ -74,7 +78,14 @@ export async function buildPanelApp(deps: PanelDeps, options: BuildOptions = {})
   const limiter = deps.rateLimiter ?? new MemoryRateLimiter(config.rateLimitPerMinute);
 
   const lastUsed = new LastUsedTracker(db, logger);
-  const auth = new AuthService(db, clock, lastUsed, config.sessionTtlHours, deps.sqlite);
+  const auth = new AuthService(
+    db,
+    clock,
+    lastUsed,
+    config.sessionTtlHours,
+    deps.sqlite,
+    config.sessionIdleMinutes,
+  );
   const users = new UserService(db, dialect, clock, licenseGate, provisioner, deps.sqlite);
   const ctx: PanelContext = {
     config,
@@ -98,7 +109,10 @@ export async function buildPanelApp(deps: PanelDeps, options: BuildOptions = {})
     },
   };
 
+  // The console's SPA fallback (set once its routes are registered, below).
+  let consoleFallback: (request: FastifyRequest, reply: FastifyReply) => boolean = () => false;
   const app = createApp({
+    notFoundFallback: (request, reply) => consoleFallback(request, reply),
     logger,
     https: options.tls ?? null,
     bodyLimit: config.bodyLimitBytes,
@@ -139,6 +153,8 @@ export async function buildPanelApp(deps: PanelDeps, options: BuildOptions = {})
     },
     { prefix: '/api/v1' },
   );
+
+  consoleFallback = consoleRoutes(app, { dir: options.consoleDir });
 
   lastUsed.start();
   app.addHook('onClose', async () => {

@@ -30,6 +30,8 @@ export interface PanelConfig {
   loginRateLimitPerMinute: number;
   /** Lifetime of a UI session token, in hours. */
   sessionTtlHours: number;
+  /** A UI session unused this long ends (idle expiry), in minutes; never past sessionTtlHours. */
+  sessionIdleMinutes: number;
   /** Largest accepted request body, bytes. */
   bodyLimitBytes: number;
   logLevel: LogLevel;
@@ -101,6 +103,7 @@ export function loadPanelConfig(
     rateLimitPerMinute: r.int('rateLimit', 'WISPANEL_RATE_LIMIT', 60, 1, 10_000_000),
     loginRateLimitPerMinute: r.int('loginRateLimit', 'WISPANEL_LOGIN_RATE_LIMIT', 10, 1, 1_000_000),
     sessionTtlHours: r.int('sessionTtlHours', 'WISPANEL_SESSION_TTL_HOURS', 12, 1, 24 * 30),
+    sessionIdleMinutes: r.int('sessionIdleMinutes', 'WISPANEL_SESSION_IDLE_MINUTES', 30, 1, 24 * 60 * 30),
     bodyLimitBytes: r.int('bodyLimit', 'WISPANEL_BODY_LIMIT', 1024 * 1024, 1024, 64 * 1024 * 1024),
     logLevel: r.oneOf('logLevel', 'WISPANEL_LOG_LEVEL', 'info', LOG_LEVELS),
     channel: r.oneOf('channel', 'WISPANEL_CHANNEL', 'stable', CHANNELS),

@@ -15,6 +15,12 @@ const PUBLIC_ROUTES = new Set([
   'POST /api/v1/auth/login',
   'GET /api/v1/openapi.json',
   'GET /api/v1/docs',
+  // The web console's static files (modules/console): the page, its hashed assets, the reference page's files.
+  'GET /',
+  'GET /assets/*',
+  'GET /favicon.svg',
+  'GET /robots.txt',
+  'GET /api/v1/docs/:file',
 ]);
 
 /** Values for path parameters: resources owned by `alice`, whom `bob` must not see. */

@@ -16,7 +16,9 @@
  * bound — public routes get none), which runs, in order:
  *   1. rate limit per token (X-RateLimit-Limit/Remaining/Reset on every response to a token; 429 RATE_LIMITED
  *      + Retry-After over the limit)
- *   2. authentication: `Authorization: Bearer wsp_<48 hex>` API key or `wss_<64 hex>` UI session token
+ *   2. authentication: `Authorization: Bearer wsp_<48 hex>` API key or `wss_<64 hex>` UI session token,
+ *      or (no Authorization header) the web console's session cookie, whose state-changing requests must
+ *      carry the CSRF token (session-cookie.ts)
  *      → 401 UNAUTHORIZED (`Missing authorization`, `Invalid credentials`, expired, disabled)
  *   3. the key's IP whitelist → 403 FORBIDDEN
  *   4. role → 403 FORBIDDEN
@@ -37,6 +39,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Actor } from './actor';
 import type { AccountProfile, Authenticated, AuthService } from './auth.service';
 import { ipAllowed } from './ip-whitelist';
+import { assertCsrf, sessionFromCookie } from './session-cookie';
 import { API_KEY_PATTERN, SESSION_TOKEN_PATTERN, sha256Hex } from './tokens';
 
 export interface RouteAuth {
@@ -136,10 +139,17 @@ export function installAuth(app: App, options: { auth: AuthService; limiter: Rat
       let granted: Authenticated | Promise<Authenticated>;
       try {
         const header = request.headers.authorization;
-        if (!header) throw unauthorized('Missing authorization');
-        const token = BEARER.exec(header)?.[1];
-        if (!token || !(API_KEY_PATTERN.test(token) || SESSION_TOKEN_PATTERN.test(token))) {
-          throw unauthorized('Invalid credentials');
+        let token: string | undefined;
+        if (header) {
+          token = BEARER.exec(header)?.[1];
+          if (!token || !(API_KEY_PATTERN.test(token) || SESSION_TOKEN_PATTERN.test(token))) {
+            throw unauthorized('Invalid credentials');
+          }
+        } else {
+          // The web console's cookie (session-cookie.ts): only when no Authorization header is sent.
+          token = sessionFromCookie(request.headers.cookie);
+          if (!token) throw unauthorized('Missing authorization');
+          assertCsrf(request, token);
         }
         const tokenHash = sha256Hex(token);
         const decision = options.limiter.hit(tokenHash);

@@ -4,12 +4,25 @@ import { ALL_ROLES, type PanelPlugin } from '../../http/plugin';
 import { OkMessage } from '../../http/schemas';
 import type { Actor } from './actor';
 import type { AccountProfile } from './auth.service';
+import {
+  assertSameOrigin,
+  CLEARED_SESSION_COOKIE,
+  csrfTokenFor,
+  sessionCookie,
+  sessionFromCookie,
+} from './session-cookie';
 
 const Login = Type.Object(
   {
     username: Type.Optional(Type.String({ minLength: 1, maxLength: 254, description: 'Username or email' })),
     email: Type.Optional(Type.String({ minLength: 1, maxLength: 254 })),
     password: Type.String({ minLength: 1, maxLength: 1024 }),
+    cookie: Type.Optional(
+      Type.Boolean({
+        description:
+          'true (the web console): the session goes into an HttpOnly; Secure; SameSite=Strict cookie instead of the body, and the answer carries csrf_token for the X-CSRF-Token header',
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -29,6 +42,9 @@ const Me = Type.Object({
     method: Type.String({ description: 'api_key or session' }),
     key_id: Type.Optional(Type.String()),
     permissions: Type.Array(Type.String()),
+    csrf_token: Type.Optional(
+      Type.String({ description: 'Only when authenticated by the console cookie: the X-CSRF-Token value' }),
+    ),
   }),
 });
 
@@ -48,15 +64,27 @@ export const authRoutes: PanelPlugin = async (app, { ctx }) => {
         response: {
           200: Type.Object({
             success: Type.Literal(true),
-            token: Type.String({ description: 'Bearer token for the UI session, wss_<64 hex>' }),
-            expires_at: Type.String(),
+            token: Type.Optional(
+              Type.String({
+                description: 'Bearer token for the UI session, wss_<64 hex> (absent with cookie)',
+              }),
+            ),
+            csrf_token: Type.Optional(
+              Type.String({
+                description: 'With cookie: send it as X-CSRF-Token on every state-changing request',
+              }),
+            ),
+            expires_at: Type.String({
+              description: 'Idle deadline; every use moves it (never past the lifetime)',
+            }),
             user: Type.Object({ username: Type.String(), role: Type.String() }),
           }),
         },
         security: [],
       },
     },
-    async (req) => {
+    async (req, reply) => {
+      if (req.body.cookie) assertSameOrigin(req);
       const decision = perIp.hit(req.ip);
       if (!decision.allowed) {
         throw new AppError('RATE_LIMITED', 'Too many login attempts; try again later', {
@@ -69,7 +97,14 @@ export const authRoutes: PanelPlugin = async (app, { ctx }) => {
           username: ['username or email is required'],
         });
       const session = await auth.login(login, req.body.password, req.ip);
-      return { success: true as const, ...session };
+      if (!req.body.cookie) return { success: true as const, ...session };
+      reply.header('set-cookie', sessionCookie(session.token, ctx.config.sessionTtlHours * 3600));
+      return {
+        success: true as const,
+        csrf_token: csrfTokenFor(session.token),
+        expires_at: session.expires_at,
+        user: session.user,
+      };
     },
   );
 
@@ -79,8 +114,9 @@ export const authRoutes: PanelPlugin = async (app, { ctx }) => {
       config: { auth: { resource: null, roles: ALL_ROLES } },
       schema: { tags, summary: 'End the UI session of this token', response: { 200: OkMessage } },
     },
-    async (req) => {
+    async (req, reply) => {
       await auth.logout(req.actor);
+      if (!req.headers.authorization) reply.header('set-cookie', CLEARED_SESSION_COOKIE);
       return { success: true as const, message: 'Logged out' };
     },
   );
@@ -94,13 +130,16 @@ export const authRoutes: PanelPlugin = async (app, { ctx }) => {
     // Not async: the profile read with the token answers it synchronously (no promise per request).
     (req) => {
       const a = req.actor;
-      if (req.profile) return me(a, req.profile);
-      return ctx.services.users.profile(a).then((user) => me(a, user));
+      // A console reload: the page cannot read the cookie, so it learns its CSRF token here.
+      const cookie = req.headers.authorization ? undefined : sessionFromCookie(req.headers.cookie);
+      const csrf = cookie ? csrfTokenFor(cookie) : undefined;
+      if (req.profile) return me(a, req.profile, csrf);
+      return ctx.services.users.profile(a).then((user) => me(a, user, csrf));
     },
   );
 };
 
-function me(a: Actor, user: AccountProfile) {
+function me(a: Actor, user: AccountProfile, csrf: string | undefined) {
   return {
     success: true as const,
     id: user.id,
@@ -112,6 +151,11 @@ function me(a: Actor, user: AccountProfile) {
     creator: user.creator,
     disabled_by_license: user.license_disabled_at !== null,
     created_at: user.created_at,
-    auth: { method: a.via, ...(a.keyId ? { key_id: a.keyId } : {}), permissions: a.permissions },
+    auth: {
+      method: a.via,
+      ...(a.keyId ? { key_id: a.keyId } : {}),
+      permissions: a.permissions,
+      ...(csrf ? { csrf_token: csrf } : {}),
+    },
   };
 }

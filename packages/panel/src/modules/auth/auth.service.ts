@@ -39,7 +39,12 @@ type KeyRow = UserColumns & {
   expires_at: string | null;
   enabled: number;
 };
-type SessionRow = UserColumns & { session_id: string; token_hash: string; expires_at: string };
+type SessionRow = UserColumns & {
+  session_id: string;
+  token_hash: string;
+  expires_at: string;
+  session_created_at: string;
+};
 
 /** The caller's account as read together with the token (saves /auth/me a second query). */
 export interface AccountProfile {
@@ -98,6 +103,8 @@ export class AuthService {
     private readonly lastUsed: LastUsedTracker,
     private readonly sessionTtlHours: number,
     sqlite?: SqliteHandle,
+    /** Idle expiry of UI sessions: `expires_at` is the idle deadline, moved forward on use. */
+    private readonly sessionIdleMinutes = 30,
   ) {
     const user =
       'u.id AS user_id, u.username, u.email, u.role, u.creator_id, u.status, u.license_disabled_at, u.package, u.created_at, c.username AS creator';
@@ -110,7 +117,7 @@ export class AuthService {
     this.sessionLookup = new HotQuery(
       db as never,
       sqlite,
-      `SELECT s.id AS session_id, s.token_hash, s.expires_at, ${user} FROM sessions s INNER JOIN users u ON u.id = s.user_id LEFT JOIN users c ON c.id = u.creator_id WHERE s.token_hash = ?`,
+      `SELECT s.id AS session_id, s.token_hash, s.expires_at, s.created_at AS session_created_at, ${user} FROM sessions s INNER JOIN users u ON u.id = s.user_id LEFT JOIN users c ON c.id = u.creator_id WHERE s.token_hash = ?`,
       { cache: true },
     );
   }
@@ -191,9 +198,32 @@ export class AuthService {
       ipWhitelist: [],
       profile: profileOf(row),
     }));
-    if (Date.parse(row.expires_at) <= this.clock().getTime()) throw unauthorized('Session has expired');
+    const now = this.clock().getTime();
+    const expires = Date.parse(row.expires_at);
+    if (expires <= now) throw unauthorized('Session has expired');
     this.assertAccountUsable(row.status, row.license_disabled_at);
+    this.slideIdleDeadline(row.session_id, row.session_created_at, expires, now);
     return grant;
+  }
+
+  /**
+   * Idle expiry: a used session's deadline moves to now + idle, never past created_at + lifetime. Written at
+   * most once a minute per session (the write also refreshes the cached lookup), in the background.
+   */
+  private slideIdleDeadline(sessionId: string, createdAt: string, expires: number, now: number): void {
+    const idleMs = this.sessionIdleMinutes * 60_000;
+    const cap = Date.parse(createdAt) + this.sessionTtlHours * 3_600_000;
+    const next = Math.min(now + idleMs, cap);
+    if (next - expires < Math.min(60_000, idleMs / 2)) return;
+    this.db
+      .updateTable('sessions')
+      .set({ expires_at: new Date(next).toISOString() })
+      .where('id', '=', sessionId)
+      .where('expires_at', '<', new Date(next).toISOString())
+      .execute()
+      .catch(() => {
+        /* the next request tries again; a failed write only shortens the session */
+      });
   }
 
   private assertAccountUsable(status: string, licenseDisabledAt: string | null): void {
@@ -222,7 +252,9 @@ export class AuthService {
     this.assertAccountUsable(user.status, user.license_disabled_at);
     const now = this.clock();
     const session = newSessionToken();
-    const expires = new Date(now.getTime() + this.sessionTtlHours * 3_600_000).toISOString();
+    const expires = new Date(
+      now.getTime() + Math.min(this.sessionTtlHours * 60, this.sessionIdleMinutes) * 60_000,
+    ).toISOString();
     await this.db.deleteFrom('sessions').where('expires_at', '<=', now.toISOString()).execute();
     await this.db
       .insertInto('sessions')
