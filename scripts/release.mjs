@@ -6,6 +6,7 @@
 //   bin/wispanel.mjs        launcher: plain `node bin/wispanel.mjs <command>` (no tsx)
 //   dist/wispanel.mjs       the panel CLI bundled into one ESM file by esbuild
 //   node_modules/           only the native packages kept out of the bundle and what they need at run time
+//   console/                the web console (packages/console/dist, built by `npm ci`), served at /
 // The bundle and node_modules are cached in .tmp/release-cache/<tree hash>/ so building the same tree again
 // with another --version (how tests make release X+1) only rewrites the manifest and the tarball.
 import { execFileSync } from 'node:child_process';
@@ -226,6 +227,11 @@ const top = `wispanel-${version}`;
 const stage = join(cacheRoot, `stage-${process.pid}-${Date.now()}`);
 mkdirSync(stage, { recursive: true });
 cpSync(cached, join(stage, top), { recursive: true, verbatimSymlinks: true });
+// The web console (static files the panel serves at /; built by `npm ci`), beside the bundle: <top>/console.
+const consoleDist = join(root, 'packages/console/dist');
+if (!existsSync(join(consoleDist, 'index.html')))
+  execFileSync(process.execPath, [join(root, 'packages/console/scripts/build.mjs')], { cwd: root, stdio: 'inherit' });
+cpSync(consoleDist, join(stage, top, 'console'), { recursive: true });
 const commit = git(['rev-parse', 'HEAD']) || 'unknown';
 const dirty = commit !== 'unknown' && git(['status', '--porcelain', '--untracked-files=no']) !== '';
 const manifest = {
