@@ -142,3 +142,99 @@ export class FakePortal implements LicensePortal {
     });
   }
 }
+
+/**
+ * The stand-in portal over real HTTP on loopback (`POST /api/v1/license/<op>`), so the panel's real client
+ * (deadline, answer cap) is what talks to it. `mode` switches what the peer does:
+ * - `healthy`: answers like the portal;
+ * - `slow`: sends the headers at once, then one byte (a space: still valid JSON so far) every `trickleMs`,
+ *   never finishing (a slow portal or a middlebox);
+ * - `huge`: answers 200 with `hugeBytes` of body as fast as the socket takes it (optionally without
+ *   Content-Length, so only counting the bytes can stop it).
+ */
+export interface HttpFakePortal {
+  url: string;
+  mode: 'healthy' | 'slow' | 'huge';
+  trickleMs: number;
+  hugeBytes: number;
+  hugeDeclared: boolean;
+  /** Bytes of the huge body written before the client went away. */
+  hugeWritten: number;
+  /** Requests received per op. */
+  received: string[];
+  close(): Promise<void>;
+}
+
+export async function serveFakePortal(fake: FakePortal): Promise<HttpFakePortal> {
+  const { createServer } = await import('node:http');
+  const sockets = new Set<import('node:net').Socket>();
+  const state: HttpFakePortal = {
+    url: '',
+    mode: 'healthy',
+    trickleMs: 2000,
+    hugeBytes: 200 * 1024 * 1024,
+    hugeDeclared: false,
+    hugeWritten: 0,
+    received: [],
+    close: async () => {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((r) => server.close(() => r()));
+    },
+  };
+  const server = createServer((req, res) => {
+    const op = (req.url ?? '').replace(/^\/api\/v1\/license\//, '');
+    state.received.push(op);
+    const chunks: Buffer[] = [];
+    req.on('data', (c) => chunks.push(c));
+    req.on('end', async () => {
+      if (state.mode === 'slow') {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.flushHeaders();
+        const t = setInterval(() => res.write(' '), state.trickleMs);
+        res.on('close', () => clearInterval(t));
+        return;
+      }
+      if (state.mode === 'huge') {
+        res.writeHead(200, {
+          'content-type': 'application/json',
+          ...(state.hugeDeclared ? { 'content-length': String(state.hugeBytes) } : {}),
+        });
+        const block = Buffer.alloc(64 * 1024, 0x20);
+        let left = state.hugeBytes;
+        const pump = () => {
+          while (left > 0) {
+            const n = Math.min(left, block.length);
+            left -= n;
+            state.hugeWritten += n;
+            if (!res.write(n === block.length ? block : block.subarray(0, n))) return;
+          }
+          res.end();
+        };
+        res.on('drain', pump);
+        res.on('close', () => {
+          left = 0;
+        });
+        pump();
+        return;
+      }
+      try {
+        const body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+        const method = op as 'activate' | 'verify' | 'refresh' | 'deactivate';
+        const answer = await fake[method](body);
+        res.writeHead(answer.valid ? 200 : 403, { 'content-type': 'application/json' });
+        res.end(JSON.stringify(answer));
+      } catch (err) {
+        res.writeHead(503, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ error: String(err) }));
+      }
+    });
+  });
+  server.on('connection', (s) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const addr = server.address() as import('node:net').AddressInfo;
+  state.url = `http://127.0.0.1:${addr.port}`;
+  return state;
+}

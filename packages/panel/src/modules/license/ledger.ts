@@ -39,6 +39,9 @@ export const DEFAULT_LICENSE_SETTINGS: LicenseSettings = {
   retryMaxMs: 6 * 3_600_000,
 };
 
+/** Longest an operation waits for the one before it in the serial queue (docs/license.md). */
+export const QUEUE_WAIT_MS = 60_000;
+
 /** The trusted time is written to the state row at most this often (and at start and stop). */
 export const CLOCK_RECORD_STEP_MS = 60_000;
 
@@ -168,9 +171,28 @@ export class LicenseLedger {
     return patch;
   }
 
-  /** Runs portal-changing operations one at a time (a manual refresh and the scheduler never overlap). */
+  /**
+   * Runs portal-changing operations one at a time (a manual refresh and the scheduler never overlap). Every
+   * portal call ends within its deadline, so an operation ends too; should one still run longer than
+   * QUEUE_WAIT_MS, the next one stops waiting for it (logged): the queue never stays blocked by one call.
+   */
   serial<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.busy.then(fn, fn);
+    const before = this.busy;
+    const waited = new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        this.logger.warn(
+          { waited_ms: QUEUE_WAIT_MS },
+          'license: an operation is still running; the next one no longer waits for it',
+        );
+        resolve();
+      }, QUEUE_WAIT_MS);
+      timer.unref();
+      before.then(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+    const run = waited.then(fn);
     this.busy = run.catch(() => undefined);
     return run;
   }

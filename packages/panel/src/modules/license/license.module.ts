@@ -5,6 +5,7 @@ import type { PanelConfig } from '../../config';
 import type { PanelDB } from '../../db/schema';
 import { ensureHardwareId } from '../../hardware-id';
 import { buildInfo } from '../../version';
+import { CLOCK_RECORD_STEP_MS } from './ledger';
 import { LicenseRepository } from './license.repository';
 import { DEFAULT_LICENSE_SETTINGS, LicenseService, type LicenseSettings } from './license.service';
 import { LicenseFileStore } from './license-file-store';
@@ -96,24 +97,47 @@ export async function createLicenseService(deps: LicenseModuleDeps): Promise<Lic
   await service.init();
   return service;
 }
-/** The background job: one scheduler step every `licenseTickSeconds` (first one shortly after start). */
+/**
+ * The background job (docs/license.md, "Background job"): a timer fires every `licenseTickSeconds` (first
+ * shortly after start) whatever the previous step is doing. Each firing records the trusted time; a new
+ * scheduler step starts only when the previous one has ended (steps never overlap, and one slow step never
+ * stops the timer: every portal call inside it ends within its deadline). With the tick off the trusted time
+ * is still recorded once a minute, so the floor survives restarts.
+ */
 export function startLicenseScheduler(service: LicenseService, tickSeconds: number): () => Promise<void> {
-  if (tickSeconds <= 0) return async () => {};
-  let timer: NodeJS.Timeout | undefined;
-  let running: Promise<unknown> = Promise.resolve();
+  let running: Promise<unknown> | null = null;
   let stopped = false;
-  const schedule = (ms: number) => {
-    timer = setTimeout(() => {
-      running = service.tick().finally(() => {
-        if (!stopped) schedule(tickSeconds * 1000);
-      });
-    }, ms);
-    timer.unref();
+  const record = () => {
+    service.recordTime().catch(() => undefined);
   };
-  schedule(1000 + Math.floor(Math.random() * 2000));
+  const keeper = setInterval(record, CLOCK_RECORD_STEP_MS);
+  keeper.unref();
+  let first: NodeJS.Timeout | undefined;
+  let every: NodeJS.Timeout | undefined;
+  if (tickSeconds > 0) {
+    const fire = () => {
+      if (stopped) return;
+      record();
+      if (running) return;
+      running = service.tick().finally(() => {
+        running = null;
+      });
+    };
+    first = setTimeout(
+      () => {
+        fire();
+        every = setInterval(fire, tickSeconds * 1000);
+        every.unref();
+      },
+      1000 + Math.floor(Math.random() * 2000),
+    );
+    first.unref();
+  }
   return async () => {
     stopped = true;
-    if (timer) clearTimeout(timer);
-    await running.catch(() => undefined);
+    clearInterval(keeper);
+    if (first) clearTimeout(first);
+    if (every) clearInterval(every);
+    await running?.catch(() => undefined);
   };
 }

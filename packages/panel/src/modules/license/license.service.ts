@@ -56,6 +56,7 @@ export class LicenseService implements LicenseGate {
   private readonly enforcement: Enforcement;
   private readonly presenter: LicensePresenter;
   private readonly scheduler: LicenseScheduler;
+  private refreshing: ReturnType<LeaseLifecycle['refresh']> | null = null;
 
   constructor(private readonly deps: LicenseServiceDeps) {
     this.ledger = new LicenseLedger(deps);
@@ -154,8 +155,16 @@ export class LicenseService implements LicenseGate {
   activate(actor: Actor, rawKey: string) {
     return this.ledger.serial(() => this.lease.activate(actor.username, rawKey));
   }
+  /** A refresh asked for while one is in flight joins it (one portal call; the caller waits one deadline). */
   refresh(actor: string) {
-    return this.ledger.serial(() => this.lease.refresh(actor));
+    if (this.refreshing) return this.refreshing;
+    const run = this.ledger.serial(() => this.lease.refresh(actor));
+    this.refreshing = run;
+    const done = () => {
+      if (this.refreshing === run) this.refreshing = null;
+    };
+    run.then(done, done);
+    return run;
   }
   verify(actor: Actor) {
     return this.ledger.serial(() => this.lease.verify(actor.username));
