@@ -68,8 +68,11 @@ export class Enforcement {
     throw new AppError('LICENSE_LIMIT_REACHED', message);
   }
 
-  /** POST /license/enforce (and the scheduler): disable exactly the excess, newest first. */
-  async enforce(actor: string) {
+  /**
+   * POST /license/enforce (and the scheduler): disable exactly the excess, newest first. Audited when it
+   * disabled something, or when asked by someone (`auditNothing`); the job's steps that change nothing are not.
+   */
+  async enforce(actor: string, auditNothing = true) {
     const ledger = this.ledger;
     const { evaluation: e } = ledger.snapshot();
     const now = ledger.now();
@@ -86,18 +89,21 @@ export class Enforcement {
       total += r.count;
       await this.provision(kind, 'suspend', r.resources);
     }
-    await ledger.audit(
-      'enforce',
-      actor,
-      total ? 'disabled' : 'nothing_to_do',
-      `Enforcement disabled ${total} resources`,
-      null,
-      {
-        tier: e.tier,
-        counts: Object.fromEntries(Object.entries(disabled).map(([k, v]) => [k, v.disabled])),
-        ids: Object.fromEntries(Object.entries(disabled).map(([k, v]) => [k, v.resources.map((r) => r.id)])),
-      },
-    );
+    if (total || auditNothing)
+      await ledger.audit(
+        'enforce',
+        actor,
+        total ? 'disabled' : 'nothing_to_do',
+        `Enforcement disabled ${total} resources`,
+        null,
+        {
+          tier: e.tier,
+          counts: Object.fromEntries(Object.entries(disabled).map(([k, v]) => [k, v.disabled])),
+          ids: Object.fromEntries(
+            Object.entries(disabled).map(([k, v]) => [k, v.resources.map((r) => r.id)]),
+          ),
+        },
+      );
     return {
       success: true,
       message: total
@@ -109,7 +115,7 @@ export class Enforcement {
   }
 
   /** POST /license/re-enable (and the scheduler): restore what enforcement disabled, as far as limits allow. */
-  async reenable(actor: string) {
+  async reenable(actor: string, auditNothing = true) {
     const ledger = this.ledger;
     const { evaluation: e } = ledger.snapshot();
     const out: Record<
@@ -134,18 +140,19 @@ export class Enforcement {
       total += r.count;
       await this.provision(kind, 'unsuspend', r.resources);
     }
-    await ledger.audit(
-      're-enable',
-      actor,
-      total ? 'reenabled' : 'nothing_to_do',
-      `Re-enabled ${total} resources`,
-      null,
-      {
-        tier: e.tier,
-        counts: Object.fromEntries(Object.entries(out).map(([k, v]) => [k, v.reenabled])),
-        ids: Object.fromEntries(Object.entries(out).map(([k, v]) => [k, v.resources.map((r) => r.id)])),
-      },
-    );
+    if (total || auditNothing)
+      await ledger.audit(
+        're-enable',
+        actor,
+        total ? 'reenabled' : 'nothing_to_do',
+        `Re-enabled ${total} resources`,
+        null,
+        {
+          tier: e.tier,
+          counts: Object.fromEntries(Object.entries(out).map(([k, v]) => [k, v.reenabled])),
+          ids: Object.fromEntries(Object.entries(out).map(([k, v]) => [k, v.resources.map((r) => r.id)])),
+        },
+      );
     return {
       success: true,
       message: total ? `Re-enabled ${total} resources` : 'Nothing to re-enable within the limits',

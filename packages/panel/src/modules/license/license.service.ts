@@ -85,8 +85,9 @@ export class LicenseService implements LicenseGate {
       enforcement: this.enforcement,
       portalConfigured: deps.portal !== null,
       refresh: (actor) => this.refresh(actor),
-      enforce: (actor) => this.enforce(actor),
-      reenable: (actor) => this.reenable(actor),
+      // The job audits only what changed (a step that disables or re-enables nothing writes no row).
+      enforce: (actor) => this.ledger.serial(() => this.enforcement.enforce(actor, false)),
+      reenable: (actor) => this.ledger.serial(() => this.enforcement.reenable(actor, false)),
       serial: (fn) => this.ledger.serial(fn),
     });
   }
