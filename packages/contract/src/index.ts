@@ -5,4 +5,6 @@ export * from './portal-admin';
 export * from './releases';
 export * from './rollouts';
 export * from './scopes';
+export * from './signed-document';
 export * from './signing';
+export * from './wire';

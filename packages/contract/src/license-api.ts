@@ -1,8 +1,11 @@
-import type { SignedDocument } from './signing';
+import { type Static, Type } from 'typebox';
+import { SignedDocument } from './signed-document';
+import { DateTime, Details, HardwareId, LicenseKey, Nonce, NullableDateTime } from './wire';
 
 /**
- * Wire shapes of the portal's public license API (`/api/v1/license/{activate,verify,refresh,deactivate}`).
- * Owned by the portal; the panel consumes them through @wispanel/client. Documented in docs/portal-api.md.
+ * Wire shapes of the portal's public license API (`/api/v1/license/{activate,verify,refresh,deactivate}`): the
+ * portal ↔ panel license protocol. The portal validates and documents with these schemas; the panel consumes
+ * them through @wispanel/client. Prose: docs/portal-api.md.
  */
 export const LICENSE_CODES = [
   'VALID',
@@ -37,71 +40,86 @@ export const LICENSE_ANSWER_STATUS: Record<LicenseCode, number> = {
   RATE_LIMITED: 429,
 };
 
-export type LicenseAction = 'activate' | 'verify' | 'refresh' | 'deactivate';
+export const LICENSE_ACTIONS = ['activate', 'verify', 'refresh', 'deactivate'] as const;
+export type LicenseAction = (typeof LICENSE_ACTIONS)[number];
 
-export interface LicenseUsage {
-  accounts: number;
-  domains: number;
-  databases: number;
-}
+const Count = Type.Integer({ minimum: 0, maximum: 1_000_000_000 });
+export const LicenseUsage = Type.Object(
+  { accounts: Count, domains: Count, databases: Count },
+  { additionalProperties: false, description: 'Resources the panel holds (shown to the vendor)' },
+);
+export type LicenseUsage = Static<typeof LicenseUsage>;
 
-export interface LicenseRequest {
-  /** `WISP-XXXX-XXXX-XXXX` (upper case, alphabet LICENSE_KEY_ALPHABET). */
-  key: string;
-  /** 64 lowercase hex characters (SHA-256 of a stable machine identity). */
-  hardware_id: string;
-  /** Client nonce (8–128 of `A-Za-z0-9._~+/=-`) echoed, signed, in the answer (replay detection). */
-  nonce?: string;
-  panel_version?: string;
-  hostname?: string;
-  usage?: LicenseUsage;
-}
+/** The request body of every license action. */
+export const LicenseRequest = Type.Object(
+  {
+    key: LicenseKey,
+    hardware_id: HardwareId,
+    nonce: Type.Optional(Nonce),
+    panel_version: Type.Optional(Type.String({ maxLength: 64 })),
+    hostname: Type.Optional(Type.String({ maxLength: 255 })),
+    usage: Type.Optional(LicenseUsage),
+  },
+  { additionalProperties: false },
+);
+export type LicenseRequest = Static<typeof LicenseRequest>;
 
 /** Summary of a license as the portal sees it (never the full key). */
-export interface LicenseInfo {
-  license_id: string;
-  key_masked: string;
-  tier: string;
-  status: 'active' | 'suspended' | 'revoked' | 'expired';
-  limits: { max_users: number; max_domains: number; max_databases: number };
-  features: string[];
-  issued_at: string;
-  expires_at: string | null;
-  lease_days: number;
-  grace_days: number;
-  max_activations: number;
-  activations_used: number;
-}
+export const LicenseInfo = Type.Object({
+  license_id: Type.String(),
+  key_masked: Type.String({ examples: ['WISP-****-****-SA6T'] }),
+  tier: Type.String(),
+  status: Type.Enum(['active', 'suspended', 'revoked', 'expired']),
+  limits: Type.Object({
+    max_users: Type.Integer({ description: '-1 = unlimited' }),
+    max_domains: Type.Integer({ description: '-1 = unlimited' }),
+    max_databases: Type.Integer({ description: '-1 = unlimited' }),
+  }),
+  features: Type.Array(Type.String()),
+  issued_at: DateTime,
+  expires_at: NullableDateTime,
+  lease_days: Type.Integer(),
+  grace_days: Type.Integer(),
+  max_activations: Type.Integer(),
+  activations_used: Type.Integer(),
+});
+export type LicenseInfo = Static<typeof LicenseInfo>;
 
 /**
  * Signed as type `license-answer` on every decided answer (not on validation or rate-limit errors), so a panel
  * can trust a refusal (REVOKED…) as much as a license file, and detect a replay by nonce and server time.
  */
-export interface LicenseAnswerPayload {
-  v: 1;
-  action: LicenseAction;
-  valid: boolean;
-  code: LicenseCode;
-  license_id: string | null;
-  hardware_id: string;
-  nonce: string;
-  server_time: string;
-}
+export const LicenseAnswerPayload = Type.Object({
+  v: Type.Literal(1),
+  action: Type.Enum([...LICENSE_ACTIONS]),
+  valid: Type.Boolean(),
+  code: Type.Enum([...LICENSE_CODES]),
+  license_id: Type.Union([Type.String(), Type.Null()]),
+  hardware_id: Type.String(),
+  nonce: Type.String(),
+  server_time: Type.String(),
+});
+export type LicenseAnswerPayload = Static<typeof LicenseAnswerPayload>;
 
-/** Every license API answer. `valid` and `code` are separate: a panel can warn on valid+code, stop on !valid. */
-export interface LicenseAnswer {
-  valid: boolean;
-  code: LicenseCode;
-  /** Human-readable explanation on success answers. */
-  detail?: string;
-  /** Present on refusals and errors (SPEC A4 shape): `{ valid:false, error, code, details? }`. */
-  error?: string;
-  details?: Record<string, string[]>;
-  license?: LicenseInfo;
-  /** Signed license file: activate and refresh, when valid. verify does not extend the lease. */
-  license_file?: string;
-  server_time?: string;
-  nonce?: string;
-  /** The signed `license-answer` document (see LicenseAnswerPayload). */
-  signed?: SignedDocument;
-}
+/**
+ * Every license API answer, success or refusal. `valid` and `code` are separate: a panel can warn on
+ * valid + code, stop on !valid. Refusals and errors carry `error` (and `details` for VALIDATION_ERROR).
+ */
+export const LicenseAnswer = Type.Object({
+  valid: Type.Boolean(),
+  code: Type.Enum([...LICENSE_CODES], { description: 'VALID and DEACTIVATED come with valid:true' }),
+  detail: Type.Optional(Type.String({ description: 'Human-readable explanation on success answers' })),
+  error: Type.Optional(Type.String({ description: 'Present on refusals and errors' })),
+  details: Type.Optional(Details),
+  license: Type.Optional(LicenseInfo),
+  license_file: Type.Optional(
+    Type.String({
+      description:
+        'Armored signed license file (docs/license-file.md): activate and refresh, when valid. verify does not extend the lease.',
+    }),
+  ),
+  server_time: Type.Optional(DateTime),
+  nonce: Type.Optional(Type.String()),
+  signed: Type.Optional(SignedDocument),
+});
+export type LicenseAnswer = Static<typeof LicenseAnswer>;

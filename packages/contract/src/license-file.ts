@@ -1,11 +1,5 @@
-import {
-  SignatureError,
-  type SignedDocument,
-  type SigningKey,
-  signDocument,
-  type TrustedKeys,
-  verifyDocument,
-} from './signing';
+import type { SignedDocument } from './signed-document';
+import { SignatureError, type SigningKey, signDocument, type TrustedKeys, verifyDocument } from './signing';
 
 /** What a signed license file says (SPEC B2/B3). Dates are ISO 8601 UTC strings. */
 export interface LicensePayload {

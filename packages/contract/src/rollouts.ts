@@ -168,11 +168,3 @@ export interface InstallReportResponse {
   recorded: boolean;
   nonce: string;
 }
-
-/** One release newer than the running one that check-update did not offer, and why. */
-export interface HeldBackRelease {
-  version: string;
-  reason: HeldBackReason;
-  /** Current rollout percent (for `not_in_stage`). */
-  percent?: number;
-}

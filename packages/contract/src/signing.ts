@@ -7,22 +7,13 @@ import {
   sign,
   verify,
 } from 'node:crypto';
+import type { PublicKeySet, SignedDocument, SignedDocumentType } from './signed-document';
 
 /**
  * Signed documents: a JSON payload, base64url-encoded, signed with Ed25519 over
  * `wispanel/<type>/v1\n<payload-b64>`. The type prefix is domain separation: a signed release can never be
  * passed off as a license file. The payload is signed as the exact bytes sent, so no canonical JSON is needed.
  */
-export const SIGNED_DOCUMENT_TYPES = ['license', 'release', 'update-check', 'license-answer'] as const;
-export type SignedDocumentType = (typeof SIGNED_DOCUMENT_TYPES)[number];
-
-export interface SignedDocument {
-  type: SignedDocumentType;
-  alg: 'ed25519';
-  kid: string;
-  payload: string;
-  sig: string;
-}
 
 export type SignatureFailure = 'MALFORMED' | 'WRONG_TYPE' | 'UNKNOWN_KEY' | 'BAD_SIGNATURE';
 
@@ -125,16 +116,6 @@ export function peekDocument<T = unknown>(doc: SignedDocument): T | undefined {
 }
 
 /** The JSON that `GET /api/v1/keys` on the portal returns, and that a panel is configured with. */
-export interface PublicKeySet {
-  keys: Array<{
-    kid: string;
-    alg: 'ed25519';
-    public_key: string;
-    status: 'current' | 'retired';
-    created_at: string;
-  }>;
-}
-
 /** Parses a PublicKeySet (object or JSON text) into trusted keys; checks each kid matches its key. */
 export function parsePublicKeySet(input: unknown): Map<string, KeyObject> {
   const set = typeof input === 'string' ? JSON.parse(input) : input;

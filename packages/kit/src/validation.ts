@@ -1,6 +1,7 @@
 import Ajv, { type ErrorObject } from 'ajv';
 import addFormats from 'ajv-formats';
 import type { FastifySchemaCompiler } from 'fastify';
+import type { Static, TSchema } from 'typebox';
 import { AppError, type ValidationIssue } from './errors';
 
 /**
@@ -99,4 +100,21 @@ export function validationAppError(errors: ErrorObject[], part: string): AppErro
     first = 'Request body must be a JSON object';
   }
   return new AppError('VALIDATION_ERROR', first, { details, issues });
+}
+
+const compiledBodies = new WeakMap<object, ReturnType<Ajv['compile']>>();
+
+/**
+ * Validates a value the way a route validates its JSON body (same ajv settings: no coercion, unknown fields
+ * refused), for callers that are not routes — the command-line tools — so they refuse exactly what the API
+ * refuses. Throws the same VALIDATION_ERROR a route would; returns the value typed by the schema.
+ */
+export function validateBody<S extends TSchema>(schema: S, value: unknown): Static<S> {
+  let check = compiledBodies.get(schema);
+  if (!check) {
+    check = bodyAjv.compile(schema);
+    compiledBodies.set(schema, check);
+  }
+  if (!check(value)) throw validationAppError(check.errors ?? [], 'body');
+  return value as Static<S>;
 }

@@ -4,7 +4,6 @@ import type { FastifyBaseLogger } from 'fastify';
 import { createPortalServices, type PortalDeps, type PortalServices } from './context';
 import { portalErrorStatus, renderPortalError } from './http/errors';
 import { rejectNulCharacters } from './http/hooks';
-import { OPENAPI_RESPONSES } from './http/openapi-responses';
 import { downloadsRoutes } from './modules/downloads/downloads.routes';
 import { keysRoutes } from './modules/keys/keys.routes';
 import { licenseApiRoutes } from './modules/license-api/license-api.routes';
@@ -13,6 +12,15 @@ import { releasesRoutes } from './modules/releases/releases.routes';
 import { rolloutsRoutes } from './modules/rollouts/rollouts.routes';
 import { tiersRoutes } from './modules/tiers/tiers.routes';
 import { PORTAL_VERSION } from './version';
+
+const PORTAL_API_DESCRIPTION = [
+  'License, update and admin API of the WisPanel vendor portal.',
+  '',
+  'Errors come in one envelope per route family:',
+  '- admin `/api/v1/admin/*`: `{ success: false, error, code, details? }`; validation is 422 "Validation failed" with `details` per field;',
+  '- license `/api/v1/license/*`: `{ valid: false, error, code, details? }`; refusals are signed for the panel that asked;',
+  '- download `/api/v1/download/*`: `{ error, code, details? }`, and exactly `{ "error": "Invalid license" }` for a 401.',
+].join('\n');
 
 /** A feature module: registers its routes on the app, using only the services it needs. */
 export type PortalModule = (app: App, services: PortalServices) => void | Promise<void>;
@@ -54,6 +62,9 @@ export async function buildPortalApp(deps: BuildPortalAppDeps): Promise<App> {
     bodyLimit: 64 * 1024,
     trustProxy: deps.config.trustProxy,
   });
+  // Response schemas (from @wispanel/contract) document the API; answers are serialised as they are, never
+  // trimmed to a schema.
+  app.setSerializerCompiler(() => (data) => JSON.stringify(data));
   app.decorate('portal', services);
   app.addHook('onClose', async () => services.close());
   // A POST without a body is validated as `{}`, so a missing field is named ("The key field is required.").
@@ -67,17 +78,32 @@ export async function buildPortalApp(deps: BuildPortalAppDeps): Promise<App> {
       info: {
         title: 'WisPanel portal API',
         version: PORTAL_VERSION,
-        description: 'License, key and admin API of the WisPanel vendor portal. Prose: docs/portal-api.md.',
+        description: PORTAL_API_DESCRIPTION,
       },
+      tags: [
+        { name: 'license', description: 'Public license API used by panels (per-IP rate limit)' },
+        { name: 'download', description: 'Public update API used by panels (per-IP rate limit)' },
+        { name: 'keys', description: 'Public signing keys panels trust' },
+        { name: 'health', description: 'Liveness' },
+        { name: 'admin: tiers', description: 'Vendor admin: license tiers (X-Admin-Key)' },
+        { name: 'admin: licenses', description: 'Vendor admin: licenses and activations (X-Admin-Key)' },
+        { name: 'admin: events', description: 'Vendor admin: the append-only event log (X-Admin-Key)' },
+        { name: 'admin: versions', description: 'Vendor admin: releases and artifacts (X-Admin-Key)' },
+      ],
       components: {
-        securitySchemes: { adminKey: { type: 'apiKey', in: 'header', name: 'X-Admin-Key' } },
+        securitySchemes: {
+          adminKey: {
+            type: 'apiKey',
+            in: 'header',
+            name: 'X-Admin-Key',
+            description: 'An admin key (`wispanel-portal admin-key create`); only its hash is stored',
+          },
+        },
       },
     },
-    transform: ({ schema, url, route }) => {
+    transform: ({ schema, url }) => {
       const s = { ...(schema as Record<string, unknown>) };
-      const documented = OPENAPI_RESPONSES[`${String(route.method)} ${url}`];
-      if (documented && !s.response) s.response = documented;
-      if (url.startsWith('/api/v1/admin/')) s.security = [{ adminKey: [] }];
+      s.security = url.startsWith('/api/v1/admin/') ? [{ adminKey: [] }] : [];
       return { schema: s as never, url };
     },
   });

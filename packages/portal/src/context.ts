@@ -6,11 +6,19 @@ import type { PortalDatabase, PortalTables } from './db';
 import { adminAuthHook, publicRateLimitHook } from './http/hooks';
 import { FallbackRateLimiter, RedisRateLimiter } from './http/redis-rate-limit';
 import { AdminKeys } from './modules/admin-keys/admin-keys';
+import { DownloadsService } from './modules/downloads/downloads.service';
 import { EventLog } from './modules/events/event-log';
 import { LicenseApiService } from './modules/license-api/license-api.service';
 import { LicenseService } from './modules/licenses/licenses.service';
+import { ArtifactStore } from './modules/releases/artifact-store';
+import { ReleasesRepository, type ReleaseTables } from './modules/releases/releases.repository';
+import { ReleasesService } from './modules/releases/releases.service';
+import { ReleaseWebhook } from './modules/rollouts/release-webhook';
+import { RolloutsRepository, type RolloutTables } from './modules/rollouts/rollouts.repository';
+import { RolloutsService } from './modules/rollouts/rollouts.service';
 import { FileSigningService, LicenseKeyHasher, type SigningService } from './modules/signing/signing-keys';
 import { TierService } from './modules/tiers/tiers.service';
+import { PORTAL_VERSION } from './version';
 
 export interface PortalDeps {
   config: PortalConfig;
@@ -44,6 +52,14 @@ export interface PortalServices {
   /** `licenses.findActivated(key, hardwareId)` for the download API. */
   licenses: LicenseService;
   licenseApi: LicenseApiService;
+  /** Admin release management (`/api/v1/admin/versions`, `wispanel-portal release …`). */
+  releases: ReleasesService;
+  /** Staged rollouts, install reports, the fleet view (admin routes, check-update and reports share it). */
+  rollouts: RolloutsService;
+  /** Runs `fn` after every rollout change (metrics refresh). */
+  onRolloutChange(fn: () => void): void;
+  /** The public download API (`/api/v1/download/*`): check-update, tokens, artifacts. */
+  downloads: DownloadsService;
   /** Releases what the services hold open (the Redis connection). The app calls it on close. */
   close(): void;
   hooks: {
@@ -65,6 +81,61 @@ export function createPortalServices(deps: PortalDeps): PortalServices {
   const tiers = new TierService(db, events, clock);
   const licenses = new LicenseService(db, database.dialect, hasher, tiers, events, clock);
   const licenseApi = new LicenseApiService(db, database.dialect, hasher, signing, events, clock);
+  const releaseRows = new ReleasesRepository(db as unknown as Kysely<ReleaseTables>);
+  const artifacts = new ArtifactStore(config.artifactDir, config.maxArtifactBytes);
+  const releases = new ReleasesService({
+    repository: releaseRows,
+    store: artifacts,
+    signingKey: () => signing.current(),
+    now: clock,
+    recordEvent: (action, actor, data) => events.append({ action, actor, resultCode: 'OK', data }),
+  });
+  const rolloutListeners: Array<() => void> = [];
+  const rollouts = new RolloutsService({
+    repository: new RolloutsRepository(db as unknown as Kysely<RolloutTables>, database.dialect),
+    releases: releaseRows,
+    recordEvent: (e, trx) => events.append(e, trx as unknown as Kysely<PortalTables> | undefined),
+    now: clock,
+    webhook:
+      config.releaseWebhookUrl && config.releaseWebhookSecret
+        ? new ReleaseWebhook({
+            url: config.releaseWebhookUrl,
+            secret: config.releaseWebhookSecret,
+            version: PORTAL_VERSION,
+          })
+        : null,
+    authorize: async (key, hardwareId) => {
+      const license = await licenses.findActivated(key, hardwareId);
+      if (!license || (license.status !== 'active' && license.status !== 'expired')) return null;
+      return { licenseId: license.id };
+    },
+    onChange: () => {
+      for (const fn of rolloutListeners) fn();
+    },
+  });
+  const downloads = new DownloadsService({
+    releases: releaseRows,
+    store: artifacts,
+    signingKey: () => signing.current(),
+    now: clock,
+    rollouts,
+    authorize: async (key, hardwareId) => {
+      const license = await licenses.findActivated(key, hardwareId);
+      // Suspended and revoked licenses get nothing; an expired (lapsed) one keeps what was published in its term.
+      if (!license || (license.status !== 'active' && license.status !== 'expired')) return null;
+      return { licenseId: license.id, expiresAt: license.expires_at };
+    },
+    recordEvent: (e, ip) =>
+      events.append({
+        action: e.action,
+        licenseId: e.licenseId,
+        actor: { kind: 'panel', id: e.hardwareId ? e.hardwareId.slice(0, 12) : 'unknown', ip },
+        hardwareId: e.hardwareId,
+        panelVersion: e.panelVersion ?? null,
+        resultCode: e.resultCode,
+        data: e.data ?? null,
+      }),
+  });
   const memory = new MemoryRateLimiter(config.publicRateLimit, 60_000);
   const limiter =
     deps.rateLimiter ??
@@ -87,6 +158,12 @@ export function createPortalServices(deps: PortalDeps): PortalServices {
     tiers,
     licenses,
     licenseApi,
+    releases,
+    rollouts,
+    onRolloutChange: (fn) => {
+      rolloutListeners.push(fn);
+    },
+    downloads,
     close: () => (limiter as { close?: () => void }).close?.(),
     hooks: { admin: adminAuthHook(adminKeys), publicRateLimit: publicRateLimitHook(limiter) },
   };

@@ -1,76 +1,18 @@
+import {
+  ArtifactParams,
+  ArtifactQuery,
+  CheckUpdateRequest,
+  CheckUpdateResponse,
+  DownloadTokenRequest,
+  DownloadTokenResponse,
+} from '@wispanel/contract';
 import type { App } from '@wispanel/kit';
-import type { Kysely } from 'kysely';
-import { Type } from 'typebox';
 import type { PortalServices } from '../../context';
-import { HardwareId } from '../../http/schemas';
-import { ArtifactStore } from '../releases/artifact-store';
-import { ReleasesRepository, type ReleaseTables } from '../releases/releases.repository';
-import { Channel, Semver } from '../releases/releases.schemas';
-import { rolloutsServiceOf } from '../rollouts/rollouts.routes';
-import { DownloadsService } from './downloads.service';
-
-/** The download service over the portal's licenses, releases, artifacts, signing key and event log. */
-export function createDownloadsService(s: PortalServices): DownloadsService {
-  return new DownloadsService({
-    releases: new ReleasesRepository(s.db as unknown as Kysely<ReleaseTables>),
-    store: new ArtifactStore(s.config.artifactDir, s.config.maxArtifactBytes),
-    signingKey: () => s.signing.current(),
-    now: s.clock,
-    rollouts: rolloutsServiceOf(s),
-    authorize: async (key, hardwareId) => {
-      const license = await s.licenses.findActivated(key, hardwareId);
-      // Suspended and revoked licenses get nothing; an expired (lapsed) one keeps what was published in its term.
-      if (!license || (license.status !== 'active' && license.status !== 'expired')) return null;
-      return { licenseId: license.id, expiresAt: license.expires_at };
-    },
-    recordEvent: (e, ip) =>
-      s.events.append({
-        action: e.action,
-        licenseId: e.licenseId,
-        actor: { kind: 'panel', id: e.hardwareId ? e.hardwareId.slice(0, 12) : 'unknown', ip },
-        hardwareId: e.hardwareId,
-        panelVersion: e.panelVersion ?? null,
-        resultCode: e.resultCode,
-        data: e.data ?? null,
-      }),
-  });
-}
-
-/** Any string: a key of the wrong shape is an invalid license (401), not a validation error. */
-const Key = Type.String({ minLength: 1, maxLength: 64, description: 'License key WISP-XXXX-XXXX-XXXX' });
-const Nonce = Type.String({
-  minLength: 8,
-  maxLength: 128,
-  pattern: '^[A-Za-z0-9._~+/=-]+$',
-  description: 'Client nonce, echoed in the signed answer',
-  'x-format-message': 'may only contain letters, digits and . _ ~ + / = -',
-});
-
-export const CheckUpdateBody = Type.Object(
-  {
-    key: Key,
-    hardware_id: HardwareId,
-    current_version: Semver('The version the panel runs'),
-    channel: Channel,
-    nonce: Nonce,
-  },
-  { additionalProperties: false },
-);
-
-export const TokenBody = Type.Object(
-  { key: Key, hardware_id: HardwareId, version: Semver('The release to download') },
-  { additionalProperties: false },
-);
-
-const ArtifactParams = Type.Object({ version: Type.String({ maxLength: 64 }) });
-const ArtifactQuery = Type.Object(
-  { token: Type.String({ minLength: 1, maxLength: 1024, description: 'From POST /api/v1/download/token' }) },
-  { additionalProperties: false },
-);
+import { downloadResponses } from '../../http/responses';
 
 /** Public download API: `/api/v1/download/*` (license key + hardware id; artifact by token). */
 export function downloadsRoutes(app: App, s: PortalServices): void {
-  const downloads = createDownloadsService(s);
+  const downloads = s.downloads;
   const onRequest = s.hooks.publicRateLimit;
   const tags = ['download'];
 
@@ -81,7 +23,8 @@ export function downloadsRoutes(app: App, s: PortalServices): void {
       schema: {
         tags,
         summary: 'Newest eligible release for this panel, as a signed answer bound to the nonce',
-        body: CheckUpdateBody,
+        body: CheckUpdateRequest,
+        response: downloadResponses({ 200: CheckUpdateResponse }),
       },
     },
     async (req) => downloads.checkUpdate(req.body, req.ip),
@@ -90,7 +33,18 @@ export function downloadsRoutes(app: App, s: PortalServices): void {
     '/api/v1/download/token',
     {
       onRequest,
-      schema: { tags, summary: 'A short-lived token for one release artifact', body: TokenBody },
+      schema: {
+        tags,
+        summary: 'A short-lived token for one release artifact',
+        body: DownloadTokenRequest,
+        response: downloadResponses(
+          { 200: DownloadTokenResponse },
+          {
+            403: 'LICENSE_EXPIRED: the version was published after the license term ended',
+            404: 'NOT_FOUND: no such published version',
+          },
+        ),
+      },
     },
     async (req) => downloads.issueToken(req.body, req.ip),
   );
@@ -103,6 +57,18 @@ export function downloadsRoutes(app: App, s: PortalServices): void {
         summary: 'Stream a release artifact (Range supported: 206, 416)',
         params: ArtifactParams,
         querystring: ArtifactQuery,
+        response: downloadResponses(
+          {
+            200: { type: 'string', format: 'binary', description: 'The artifact (application/octet-stream)' },
+            206: { type: 'string', format: 'binary', description: 'The requested byte range' },
+          } as never,
+          {
+            401: 'DOWNLOAD_TOKEN_INVALID or DOWNLOAD_TOKEN_EXPIRED',
+            404: 'NOT_FOUND: no such published version',
+            416: 'RANGE_NOT_SATISFIABLE (Content-Range: bytes */size)',
+            503: 'SERVICE_UNAVAILABLE: the artifact file is missing on the portal',
+          },
+        ),
       },
     },
     async (req, reply) => {

@@ -1,75 +1,27 @@
+import {
+  ActivationParam,
+  EventsAnswer,
+  EventsQuery,
+  LicenseDetailAnswer,
+  LicenseExtendBody,
+  LicenseIdParam,
+  LicenseIssueBody,
+  LicenseIssuedAnswer,
+  LicenseListAnswer,
+  LicenseListQuery,
+  LicenseReasonBody,
+  LicenseUpdateBody,
+} from '@wispanel/contract';
 import type { App } from '@wispanel/kit';
-import { Type } from 'typebox';
 import type { PortalServices } from '../../context';
-import { HardwareId } from '../../http/schemas';
+import { adminResponses } from '../../http/responses';
 
-const IdParam = Type.Object({ id: Type.String({ maxLength: 64 }) });
-const Reason = Type.Object(
-  { reason: Type.Optional(Type.String({ maxLength: 500 })) },
-  { additionalProperties: false },
-);
-const DateTime = Type.String({ format: 'date-time', 'x-format-message': 'must be a valid date (ISO 8601).' });
+const NOT_FOUND = { 404: 'NOT_FOUND: no such license' };
+const REVOKED = { 409: 'CONFLICT: the license is revoked and cannot change' };
+const detail = (errors: Record<number, string> = {}) =>
+  adminResponses({ 200: LicenseDetailAnswer }, { ...NOT_FOUND, ...errors });
 
-export const IssueBody = Type.Object(
-  {
-    tier: Type.String({ minLength: 1, maxLength: 32 }),
-    term_days: Type.Optional(Type.Integer({ minimum: 1, maximum: 36_500 })),
-    expires_at: Type.Optional(DateTime),
-    max_activations: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000 })),
-    customer_name: Type.Optional(Type.String({ maxLength: 200 })),
-    customer_email: Type.Optional(
-      Type.String({ maxLength: 254, format: 'email', 'x-format-message': 'must be a valid email address.' }),
-    ),
-    notes: Type.Optional(Type.String({ maxLength: 2000 })),
-  },
-  { additionalProperties: false },
-);
-
-const ListQuery = Type.Object(
-  {
-    status: Type.Optional(
-      Type.Union([
-        Type.Literal('active'),
-        Type.Literal('suspended'),
-        Type.Literal('revoked'),
-        Type.Literal('expired'),
-      ]),
-    ),
-    tier: Type.Optional(Type.String({ maxLength: 32 })),
-    q: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
-    hardware_id: Type.Optional(HardwareId),
-    page: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000 })),
-    per_page: Type.Optional(Type.Integer({ minimum: 1, maximum: 100 })),
-  },
-  { additionalProperties: false },
-);
-
-const UpdateBody = Type.Object(
-  {
-    tier: Type.Optional(Type.String({ minLength: 1, maxLength: 32 })),
-    max_activations: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000 })),
-  },
-  { additionalProperties: false, minProperties: 1 },
-);
-
-const ExtendBody = Type.Object(
-  {
-    days: Type.Optional(Type.Integer({ minimum: 1, maximum: 36_500 })),
-    expires_at: Type.Optional(DateTime),
-  },
-  { additionalProperties: false },
-);
-
-const EventsQuery = Type.Object(
-  {
-    license_id: Type.Optional(Type.String({ maxLength: 64 })),
-    action: Type.Optional(Type.String({ maxLength: 64 })),
-    before: Type.Optional(Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER })),
-    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500 })),
-  },
-  { additionalProperties: false },
-);
-
+/** Admin API for licenses and the event log: `/api/v1/admin/{licenses,events}` (X-Admin-Key). */
 export function licensesRoutes(app: App, s: PortalServices): void {
   const onRequest = s.hooks.admin;
   const tags = ['admin: licenses'];
@@ -77,7 +29,15 @@ export function licensesRoutes(app: App, s: PortalServices): void {
 
   app.get(
     base,
-    { onRequest, schema: { tags, summary: 'List licenses (filters, pagination)', querystring: ListQuery } },
+    {
+      onRequest,
+      schema: {
+        tags,
+        summary: 'List licenses (filters, pagination)',
+        querystring: LicenseListQuery,
+        response: adminResponses({ 200: LicenseListAnswer }),
+      },
+    },
     async (req) => ({
       success: true,
       ...(await s.licenses.list(req.query)),
@@ -86,7 +46,15 @@ export function licensesRoutes(app: App, s: PortalServices): void {
 
   app.post(
     base,
-    { onRequest, schema: { tags, summary: 'Issue a license (the key is shown once)', body: IssueBody } },
+    {
+      onRequest,
+      schema: {
+        tags,
+        summary: 'Issue a license (the key is shown once)',
+        body: LicenseIssueBody,
+        response: adminResponses({ 201: LicenseIssuedAnswer }),
+      },
+    },
     async (req, reply) => {
       const { key, license } = await s.licenses.issue(req.adminActor!, req.body);
       return reply.code(201).send({
@@ -102,7 +70,12 @@ export function licensesRoutes(app: App, s: PortalServices): void {
     `${base}/:id`,
     {
       onRequest,
-      schema: { tags, summary: 'Get a license with activations and recent events', params: IdParam },
+      schema: {
+        tags,
+        summary: 'Get a license with activations and recent events',
+        params: LicenseIdParam,
+        response: detail(),
+      },
     },
     async (req) => ({
       success: true,
@@ -114,7 +87,13 @@ export function licensesRoutes(app: App, s: PortalServices): void {
     `${base}/:id`,
     {
       onRequest,
-      schema: { tags, summary: 'Change tier or activation count', params: IdParam, body: UpdateBody },
+      schema: {
+        tags,
+        summary: 'Change tier or activation count',
+        params: LicenseIdParam,
+        body: LicenseUpdateBody,
+        response: detail(REVOKED),
+      },
     },
     async (req) => {
       const actor = req.adminActor!;
@@ -130,7 +109,16 @@ export function licensesRoutes(app: App, s: PortalServices): void {
 
   app.post(
     `${base}/:id/suspend`,
-    { onRequest, schema: { tags, summary: 'Suspend', params: IdParam, body: Reason } },
+    {
+      onRequest,
+      schema: {
+        tags,
+        summary: 'Suspend',
+        params: LicenseIdParam,
+        body: LicenseReasonBody,
+        response: detail(REVOKED),
+      },
+    },
     async (req) => ({
       success: true,
       license: await s.licenses.suspend(req.adminActor!, req.params.id, req.body.reason),
@@ -138,7 +126,16 @@ export function licensesRoutes(app: App, s: PortalServices): void {
   );
   app.post(
     `${base}/:id/reinstate`,
-    { onRequest, schema: { tags, summary: 'Reinstate a suspended license', params: IdParam, body: Reason } },
+    {
+      onRequest,
+      schema: {
+        tags,
+        summary: 'Reinstate a suspended license',
+        params: LicenseIdParam,
+        body: LicenseReasonBody,
+        response: detail(REVOKED),
+      },
+    },
     async (req) => ({
       success: true,
       license: await s.licenses.reinstate(req.adminActor!, req.params.id),
@@ -146,7 +143,16 @@ export function licensesRoutes(app: App, s: PortalServices): void {
   );
   app.post(
     `${base}/:id/revoke`,
-    { onRequest, schema: { tags, summary: 'Revoke (final)', params: IdParam, body: Reason } },
+    {
+      onRequest,
+      schema: {
+        tags,
+        summary: 'Revoke (final)',
+        params: LicenseIdParam,
+        body: LicenseReasonBody,
+        response: detail(),
+      },
+    },
     async (req) => ({
       success: true,
       license: await s.licenses.revoke(req.adminActor!, req.params.id, req.body.reason),
@@ -159,8 +165,9 @@ export function licensesRoutes(app: App, s: PortalServices): void {
       schema: {
         tags,
         summary: 'Extend the term by days, or set a new end',
-        params: IdParam,
-        body: ExtendBody,
+        params: LicenseIdParam,
+        body: LicenseExtendBody,
+        response: detail({ 409: 'CONFLICT: revoked, or perpetual (set expires_at instead)' }),
       },
     },
     async (req) => ({
@@ -175,10 +182,11 @@ export function licensesRoutes(app: App, s: PortalServices): void {
       schema: {
         tags,
         summary: 'Reset an activation (by hardware id or activation id)',
-        params: Type.Object({
-          id: Type.String({ maxLength: 64 }),
-          activation: Type.String({ maxLength: 64 }),
-        }),
+        params: ActivationParam,
+        response: adminResponses(
+          { 200: LicenseDetailAnswer },
+          { 404: 'NOT_FOUND: no such license or activation' },
+        ),
       },
     },
     async (req) => ({
@@ -191,7 +199,12 @@ export function licensesRoutes(app: App, s: PortalServices): void {
     '/api/v1/admin/events',
     {
       onRequest,
-      schema: { tags: ['admin: events'], summary: 'Event log, newest first', querystring: EventsQuery },
+      schema: {
+        tags: ['admin: events'],
+        summary: 'Event log, newest first',
+        querystring: EventsQuery,
+        response: adminResponses({ 200: EventsAnswer }),
+      },
     },
     async (req) => {
       const limit = req.query.limit ?? 50;

@@ -1,8 +1,13 @@
-import { channelIncludes, type ReleaseChannel, type ReleaseSummary } from '@wispanel/contract';
+import {
+  channelIncludes,
+  RELEASE_STATUSES,
+  type ReleaseChannel,
+  type ReleaseStatus,
+  type ReleaseSummary,
+} from '@wispanel/contract';
 import semver from 'semver';
 
-export const RELEASE_STATUSES = ['draft', 'published', 'yanked'] as const;
-export type ReleaseStatus = (typeof RELEASE_STATUSES)[number];
+export { RELEASE_STATUSES, type ReleaseStatus };
 
 /** The fields eligibility needs; a release row satisfies it. */
 export interface ReleaseFacts {

@@ -3,11 +3,16 @@ import { basename } from 'node:path';
 import { RELEASE_CHANNELS, type ReleaseChannel } from '@wispanel/contract';
 import { AppError } from '@wispanel/kit';
 import type { Command } from 'commander';
-import { type CliRegistration, type CommonOptions, output, withCommonOptions, withServices } from '../../cli';
+import {
+  type CliRegistration,
+  type CommonOptions,
+  output,
+  withCommonOptions,
+  withServices,
+} from '../../cli-kit';
 import { cliActor } from '../events/event-log';
 import { ARTIFACT_FILENAME } from './artifact-store';
 import { isReleaseVersion, RELEASE_STATUSES, type ReleaseStatus } from './release-eligibility';
-import { createReleasesService } from './releases.routes';
 import type { ReleaseView } from './releases.service';
 
 function line(r: ReleaseView): string {
@@ -78,7 +83,7 @@ export const releaseCommands: CliRegistration = (program: Command) => {
       const name = basename(file);
       const filename = ARTIFACT_FILENAME.test(name) ? name : undefined;
       const published = await withServices(opts, async (s) => {
-        const releases = createReleasesService(s);
+        const releases = s.releases;
         const fields = {
           channel,
           changelog,
@@ -117,7 +122,7 @@ export const releaseCommands: CliRegistration = (program: Command) => {
       }
       const channel = channelOf(opts.channel);
       const list = await withServices(opts, (s) =>
-        createReleasesService(s).list({ channel, status: opts.status as ReleaseStatus | undefined }),
+        s.releases.list({ channel, status: opts.status as ReleaseStatus | undefined }),
       );
       output(
         opts,
@@ -128,7 +133,7 @@ export const releaseCommands: CliRegistration = (program: Command) => {
 
   withCommonOptions(release.command('show <version>').description('show one release')).action(
     async (version: string, opts: CommonOptions) => {
-      const r = await withServices(opts, (s) => createReleasesService(s).get(version));
+      const r = await withServices(opts, (s) => s.releases.get(version));
       output(opts, { success: true, release: r }, `${line(r)}\n\n${r.changelog}`);
     },
   );
@@ -138,9 +143,7 @@ export const releaseCommands: CliRegistration = (program: Command) => {
   )
     .option('--reason <text>', 'why (kept with the release and in the event log)')
     .action(async (version: string, opts: CommonOptions & { reason?: string }) => {
-      const r = await withServices(opts, (s) =>
-        createReleasesService(s).yank(cliActor, version, opts.reason),
-      );
+      const r = await withServices(opts, (s) => s.releases.yank(cliActor, version, opts.reason));
       output(opts, { success: true, release: r }, `yanked ${r.version}`);
     });
 };

@@ -1,84 +1,40 @@
+import {
+  ArtifactUploadQuery,
+  ReleaseAnswer,
+  ReleaseCreateBody,
+  ReleaseListAnswer,
+  ReleaseListQuery,
+  ReleaseUpdateBody,
+  ReleaseVersionParam,
+  ReleaseYankBody,
+  Success,
+} from '@wispanel/contract';
 import type { App } from '@wispanel/kit';
 import { AppError } from '@wispanel/kit';
-import type { Kysely } from 'kysely';
 import { Type } from 'typebox';
 import type { PortalServices } from '../../context';
-import { ArtifactStore } from './artifact-store';
-import { ReleasesRepository, type ReleaseTables } from './releases.repository';
-import { Channel, ReleaseStatusSchema, Semver } from './releases.schemas';
-import { MAX_CHANGELOG_CHARS, ReleasesService } from './releases.service';
+import { adminResponses } from '../../http/responses';
 
-/** The releases service over the portal's database, artifact directory, signing key and event log. */
-export function createReleasesService(s: PortalServices): ReleasesService {
-  return new ReleasesService({
-    repository: new ReleasesRepository(s.db as unknown as Kysely<ReleaseTables>),
-    store: new ArtifactStore(s.config.artifactDir, s.config.maxArtifactBytes),
-    signingKey: () => s.signing.current(),
-    now: s.clock,
-    recordEvent: (action, actor, data) => s.events.append({ action, actor, resultCode: 'OK', data }),
-  });
-}
-
-const Changelog = Type.String({ maxLength: MAX_CHANGELOG_CHARS, description: 'Markdown' });
-const Notes = Type.String({ maxLength: 10_000, description: 'Internal notes (never sent to panels)' });
-const MinVersion = Type.Union([Semver('Lowest version this release may be installed over'), Type.Null()]);
-
-export const ReleaseCreateBody = Type.Object(
-  {
-    version: Semver('Semantic version, unique'),
-    channel: Type.Optional(Channel),
-    changelog: Type.Optional(Changelog),
-    critical: Type.Optional(Type.Boolean()),
-    min_version: Type.Optional(MinVersion),
-    notes: Type.Optional(Notes),
-  },
-  { additionalProperties: false },
-);
-
-export const ReleaseUpdateBody = Type.Object(
-  {
-    channel: Type.Optional(Channel),
-    changelog: Type.Optional(Changelog),
-    critical: Type.Optional(Type.Boolean()),
-    min_version: Type.Optional(MinVersion),
-    notes: Type.Optional(Notes),
-  },
-  { additionalProperties: false },
-);
-
-const VersionParam = Type.Object({ version: Type.String({ maxLength: 64 }) });
-const ListQuery = Type.Object(
-  { channel: Type.Optional(Channel), status: Type.Optional(ReleaseStatusSchema) },
-  { additionalProperties: false },
-);
-const UploadQuery = Type.Object(
-  {
-    filename: Type.Optional(
-      Type.String({
-        minLength: 1,
-        maxLength: 200,
-        pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$',
-        'x-format-message': 'may hold only letters, digits, dot, dash and underscore.',
-      }),
-    ),
-  },
-  { additionalProperties: false },
-);
-const YankBody = Type.Object(
-  { reason: Type.Optional(Type.String({ maxLength: 500 })) },
-  { additionalProperties: false },
-);
+const NOT_FOUND = { 404: 'NOT_FOUND: no such version' };
 
 /** Admin API for releases: `/api/v1/admin/versions` (X-Admin-Key). */
 export function releasesRoutes(app: App, s: PortalServices): void {
-  const releases = createReleasesService(s);
+  const releases = s.releases;
   const onRequest = s.hooks.admin;
   const tags = ['admin: versions'];
   const base = '/api/v1/admin/versions';
 
   app.post(
     base,
-    { onRequest, schema: { tags, summary: 'Create a release (draft)', body: ReleaseCreateBody } },
+    {
+      onRequest,
+      schema: {
+        tags,
+        summary: 'Create a release (draft)',
+        body: ReleaseCreateBody,
+        response: adminResponses({ 201: ReleaseAnswer }, { 409: 'CONFLICT: the version exists' }),
+      },
+    },
     async (req, reply) => {
       const release = await releases.create(req.adminActor!, req.body);
       return reply.code(201).send({ success: true, release });
@@ -86,12 +42,28 @@ export function releasesRoutes(app: App, s: PortalServices): void {
   );
   app.get(
     base,
-    { onRequest, schema: { tags, summary: 'List releases, newest version first', querystring: ListQuery } },
+    {
+      onRequest,
+      schema: {
+        tags,
+        summary: 'List releases, newest version first',
+        querystring: ReleaseListQuery,
+        response: adminResponses({ 200: ReleaseListAnswer }),
+      },
+    },
     async (req) => ({ success: true, releases: await releases.list(req.query) }),
   );
   app.get(
     `${base}/:version`,
-    { onRequest, schema: { tags, summary: 'Get a release', params: VersionParam } },
+    {
+      onRequest,
+      schema: {
+        tags,
+        summary: 'Get a release',
+        params: ReleaseVersionParam,
+        response: adminResponses({ 200: ReleaseAnswer }, NOT_FOUND),
+      },
+    },
     async (req) => ({ success: true, release: await releases.get(req.params.version) }),
   );
   app.patch(
@@ -101,8 +73,9 @@ export function releasesRoutes(app: App, s: PortalServices): void {
       schema: {
         tags,
         summary: 'Update a release (channel, critical, min_version only while draft)',
-        params: VersionParam,
+        params: ReleaseVersionParam,
         body: ReleaseUpdateBody,
+        response: adminResponses({ 200: ReleaseAnswer }, { ...NOT_FOUND, 409: 'CONFLICT: not a draft' }),
       },
     },
     async (req) => ({
@@ -112,7 +85,18 @@ export function releasesRoutes(app: App, s: PortalServices): void {
   );
   app.delete(
     `${base}/:version`,
-    { onRequest, schema: { tags, summary: 'Delete a draft release', params: VersionParam } },
+    {
+      onRequest,
+      schema: {
+        tags,
+        summary: 'Delete a draft release',
+        params: ReleaseVersionParam,
+        response: adminResponses(
+          { 200: Success({ message: Type.String() }) },
+          { ...NOT_FOUND, 409: 'CONFLICT: not a draft' },
+        ),
+      },
+    },
     async (req) => {
       await releases.remove(req.adminActor!, req.params.version);
       return { success: true, message: `Version ${req.params.version} deleted` };
@@ -120,7 +104,18 @@ export function releasesRoutes(app: App, s: PortalServices): void {
   );
   app.post(
     `${base}/:version/publish`,
-    { onRequest, schema: { tags, summary: 'Publish a release (needs its artifact)', params: VersionParam } },
+    {
+      onRequest,
+      schema: {
+        tags,
+        summary: 'Publish a release (needs its artifact)',
+        params: ReleaseVersionParam,
+        response: adminResponses(
+          { 200: ReleaseAnswer },
+          { ...NOT_FOUND, 409: 'CONFLICT: no artifact, or yanked' },
+        ),
+      },
+    },
     async (req) => ({ success: true, release: await releases.publish(req.adminActor!, req.params.version) }),
   );
   app.post(
@@ -130,8 +125,9 @@ export function releasesRoutes(app: App, s: PortalServices): void {
       schema: {
         tags,
         summary: 'Yank a release: never offered or served again',
-        params: VersionParam,
-        body: YankBody,
+        params: ReleaseVersionParam,
+        body: ReleaseYankBody,
+        response: adminResponses({ 200: ReleaseAnswer }, NOT_FOUND),
       },
     },
     async (req) => ({
@@ -156,8 +152,17 @@ export function releasesRoutes(app: App, s: PortalServices): void {
           description:
             'Optional header `X-Artifact-Sha256` (hex): the upload is refused when the received bytes differ. ' +
             'Replaces an earlier upload while the release is a draft.',
-          params: VersionParam,
-          querystring: UploadQuery,
+          params: ReleaseVersionParam,
+          querystring: ArtifactUploadQuery,
+          response: adminResponses(
+            { 200: ReleaseAnswer },
+            {
+              ...NOT_FOUND,
+              409: 'CONFLICT: not a draft',
+              413: 'PAYLOAD_TOO_LARGE: over the artifact cap',
+              415: 'UNSUPPORTED_MEDIA_TYPE: not application/octet-stream',
+            },
+          ),
         },
       },
       async (req) => {

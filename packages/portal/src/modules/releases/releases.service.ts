@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import {
+  MAX_CHANGELOG_CHARS,
   type ReleaseChannel,
   type ReleasePayload,
   type SignedDocument,
@@ -69,7 +70,7 @@ export interface ReleaseView {
   yank_reason: string | null;
 }
 
-export const MAX_CHANGELOG_CHARS = 100_000;
+export type { MAX_CHANGELOG_CHARS };
 
 export function viewOf(row: ReleaseRow): ReleaseView {
   return {

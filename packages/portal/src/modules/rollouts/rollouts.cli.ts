@@ -7,7 +7,13 @@ import {
 } from '@wispanel/contract';
 import { AppError, validationError } from '@wispanel/kit';
 import type { Command } from 'commander';
-import { type CliRegistration, type CommonOptions, output, withCommonOptions, withServices } from '../../cli';
+import {
+  type CliRegistration,
+  type CommonOptions,
+  output,
+  withCommonOptions,
+  withServices,
+} from '../../cli-kit';
 import { cliActor } from '../events/event-log';
 import { rolloutsServiceOf } from './rollouts.routes';
 

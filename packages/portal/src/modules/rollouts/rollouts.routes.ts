@@ -1,57 +1,23 @@
 import { InstallReportBodySchema, RolloutPlanBodySchema } from '@wispanel/contract';
 import type { App } from '@wispanel/kit';
-import type { Kysely } from 'kysely';
 import { Type } from 'typebox';
 import type { PortalServices } from '../../context';
-import type { PortalTables } from '../../db';
-import { PORTAL_VERSION } from '../../version';
-import { ReleasesRepository, type ReleaseTables } from '../releases/releases.repository';
-import { ReleaseWebhook } from './release-webhook';
-import { RolloutsRepository, type RolloutTables } from './rollouts.repository';
-import { RolloutsService } from './rollouts.service';
-
-const instances = new WeakMap<PortalServices, RolloutsService>();
-const listeners = new WeakMap<PortalServices, Array<() => void>>();
+import type { ReleaseWebhook } from './release-webhook';
+import type { RolloutsService } from './rollouts.service';
 
 /** Runs `fn` after every rollout change of this portal's services (metrics refresh). */
 export function onRolloutChange(s: PortalServices, fn: () => void): void {
-  listeners.set(s, [...(listeners.get(s) ?? []), fn]);
+  s.onRolloutChange(fn);
 }
 
-/** One rollouts service per portal services object (shared by the admin routes, check-update and reports). */
+/** The rollouts service (built once, in context.ts, shared by the admin routes, check-update and reports). */
 export function rolloutsServiceOf(s: PortalServices): RolloutsService {
-  let svc = instances.get(s);
-  if (svc) return svc;
-  const webhook =
-    s.config.releaseWebhookUrl && s.config.releaseWebhookSecret
-      ? new ReleaseWebhook({
-          url: s.config.releaseWebhookUrl,
-          secret: s.config.releaseWebhookSecret,
-          version: PORTAL_VERSION,
-        })
-      : null;
-  svc = new RolloutsService({
-    repository: new RolloutsRepository(s.db as unknown as Kysely<RolloutTables>, s.database.dialect),
-    releases: new ReleasesRepository(s.db as unknown as Kysely<ReleaseTables>),
-    recordEvent: (e, trx) => s.events.append(e, trx as unknown as Kysely<PortalTables> | undefined),
-    now: s.clock,
-    webhook,
-    authorize: async (key, hardwareId) => {
-      const license = await s.licenses.findActivated(key, hardwareId);
-      if (!license || (license.status !== 'active' && license.status !== 'expired')) return null;
-      return { licenseId: license.id };
-    },
-    onChange: () => {
-      for (const fn of listeners.get(s) ?? []) fn();
-    },
-  });
-  instances.set(s, svc);
-  return svc;
+  return s.rollouts;
 }
 
 /** The vendor webhook of this portal (tests drain it). */
 export function releaseWebhookOf(s: PortalServices): ReleaseWebhook | null {
-  return (rolloutsServiceOf(s) as unknown as { deps: { webhook: ReleaseWebhook | null } }).deps.webhook;
+  return (s.rollouts as unknown as { deps: { webhook: ReleaseWebhook | null } }).deps.webhook;
 }
 
 const VersionParam = Type.Object({ version: Type.String({ maxLength: 64 }) });
