@@ -37,7 +37,21 @@ export class FakePortal implements LicensePortal {
   /** Only deactivate fails (the portal goes away between the activation and the deactivation). */
   deactivateDown = false;
   signDeactivations = true;
+  /** End of the license term the files carry (null = perpetual). */
+  termEnd: number | null = null;
   private readonly pair = generateSigningKeyPair();
+  /** What a panel is configured with (`--portal-keys`). */
+  readonly keySet = {
+    keys: [
+      {
+        kid: this.pair.kid,
+        alg: 'ed25519' as const,
+        public_key: this.pair.publicKeyPem,
+        status: 'current' as const,
+        created_at: '',
+      },
+    ],
+  };
   private readonly key = loadSigningKey(this.pair.privateKeyPem);
   readonly trusted = parsePublicKeySet({
     keys: [
@@ -108,7 +122,7 @@ export class FakePortal implements LicensePortal {
       features: [],
       hardware_id: req.hardware_id,
       issued_at: new Date(T0).toISOString(),
-      expires_at: null,
+      expires_at: this.termEnd === null ? null : new Date(this.termEnd).toISOString(),
       valid_until: new Date(now + 14 * DAY).toISOString(),
       lease_days: 14,
       grace_days: 7,
