@@ -4,6 +4,7 @@
  * that either answers like the portal (the stand-in signs real Ed25519 files), trickles its answer one byte
  * every 2 s after the headers, or sends 200 MB. Nothing of the panel is faked.
  */
+import { PortalDownloadClient, PortalDownloadError } from '@wispanel/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HttpLicensePortal } from '../src/modules/license/license-portal';
 import { FakePortal, type HttpFakePortal, serveFakePortal } from './fake-license-portal';
@@ -141,4 +142,39 @@ describe('a portal answering 200 MB', () => {
       expect(s.is_valid).toBe(true);
     }, 60_000);
   }
+});
+
+describe('a check-update answer of 200 MB', () => {
+  it('is refused with PORTAL_ANSWER_TOO_LARGE by the download client, and a slow one ends at its deadline', async () => {
+    const client = new PortalDownloadClient({ baseUrl: peer.url, timeoutMs: 3000 });
+    try {
+      peer.mode = 'huge';
+      peer.hugeDeclared = false;
+      peer.hugeWritten = 0;
+      const err = await client
+        .checkUpdate({
+          key: 'WISP-ABCD-EFGH-JKMN',
+          hardware_id: 'a'.repeat(64),
+          current_version: '1.0.0',
+        } as never)
+        .catch((e) => e);
+      expect(err).toBeInstanceOf(PortalDownloadError);
+      expect(err.code).toBe('PORTAL_ANSWER_TOO_LARGE');
+      expect(peer.hugeWritten).toBeLessThan(100 * 1024 * 1024);
+      peer.mode = 'slow';
+      const t0 = Date.now();
+      const slow = await client
+        .checkUpdate({
+          key: 'WISP-ABCD-EFGH-JKMN',
+          hardware_id: 'a'.repeat(64),
+          current_version: '1.0.0',
+        } as never)
+        .catch((e) => e);
+      expect(slow.code).toBe('PORTAL_UNREACHABLE');
+      expect(Date.now() - t0).toBeLessThan(3000 + SLACK_MS);
+    } finally {
+      peer.mode = 'healthy';
+      await client.close();
+    }
+  }, 60_000);
 });
