@@ -126,62 +126,66 @@ afterAll(async () => {
   dir.remove();
 });
 
-describe.skipIf(!hasFaketime)('the clock turned back across restarts (faketime)', () => {
-  it('an expired license stays expired after a restart with the clock set back, and the panel asks the portal', async () => {
-    // Today: a license whose term ends in 5 days (7 days of grace), lease 14 days.
-    fake.termEnd = Date.now() + 5 * DAY;
-    const p0 = await startPanel('+0 days', 0);
-    try {
-      const a = await api(p0, 'POST', '/license/activate', { key: 'WISP-ABCD-EFGH-JKMN' });
-      expect(a.status, JSON.stringify(a.json)).toBe(200);
-    } finally {
-      await stopPanel(p0);
-    }
-
-    // 13 days later (term + grace over), the portal unreachable, the job off: expired.
-    fake.up = false;
-    const p1 = await startPanel('+13 days', 0);
-    try {
-      const s = (await api(p1, 'GET', '/license/summary')).json;
-      expect(s).toMatchObject({ status: 'expired', is_valid: false, reason: 'TERM_EXPIRED' });
-    } finally {
-      await stopPanel(p1);
-    }
-
-    // The clock set back to "+1 day" and restarted, still with the job off: never active again.
-    const p2 = await startPanel('+1 days', 0);
-    try {
-      const s = (await api(p2, 'GET', '/license/summary')).json;
-      expect(s).toMatchObject({ status: 'expired', is_valid: false, reason: 'TERM_EXPIRED' });
-      expect(s.clock.behind).toBe(true);
-      expect(s.clock.behind_seconds).toBeGreaterThan(11 * 86_400);
-      expect((await api(p2, 'GET', '/license')).json.license.is_valid).toBe(false);
-    } finally {
-      await stopPanel(p2);
-    }
-
-    // Same clock, the job on and the portal back: a clock behind the trusted time makes the panel check at
-    // once (no check is "due" by the rolled-back clock), and the portal's signed time settles the question.
-    fake.up = true;
-    const calls = peer.received.length;
-    const p3 = await startPanel('+1 days', 1);
-    try {
-      const end = Date.now() + 60_000;
-      while (!peer.received.slice(calls).includes('refresh') && Date.now() < end) {
-        await new Promise((r) => setTimeout(r, 250));
+// Never skipped in CI (.ci/run installs faketime).
+describe.skipIf(!hasFaketime && process.env.CI !== 'true')(
+  'the clock turned back across restarts (faketime)',
+  () => {
+    it('an expired license stays expired after a restart with the clock set back, and the panel asks the portal', async () => {
+      // Today: a license whose term ends in 5 days (7 days of grace), lease 14 days.
+      fake.termEnd = Date.now() + 5 * DAY;
+      const p0 = await startPanel('+0 days', 0);
+      try {
+        const a = await api(p0, 'POST', '/license/activate', { key: 'WISP-ABCD-EFGH-JKMN' });
+        expect(a.status, JSON.stringify(a.json)).toBe(200);
+      } finally {
+        await stopPanel(p0);
       }
-      expect(peer.received.slice(calls)).toContain('refresh');
-      let s = (await api(p3, 'GET', '/license/summary')).json;
-      for (let i = 0; i < 40 && s.status !== 'active'; i++) {
-        await new Promise((r) => setTimeout(r, 250));
-        s = (await api(p3, 'GET', '/license/summary')).json;
+
+      // 13 days later (term + grace over), the portal unreachable, the job off: expired.
+      fake.up = false;
+      const p1 = await startPanel('+13 days', 0);
+      try {
+        const s = (await api(p1, 'GET', '/license/summary')).json;
+        expect(s).toMatchObject({ status: 'expired', is_valid: false, reason: 'TERM_EXPIRED' });
+      } finally {
+        await stopPanel(p1);
       }
-      // By the portal's (true) time the term has 5 days left: active, and the next check is days away
-      // from the true time, not from the process's clock.
-      expect(s).toMatchObject({ status: 'active', is_valid: true });
-      expect(Date.parse(s.portal.next_check_at) - Date.now()).toBeLessThan(3.7 * DAY);
-    } finally {
-      await stopPanel(p3);
-    }
-  }, 600_000);
-});
+
+      // The clock set back to "+1 day" and restarted, still with the job off: never active again.
+      const p2 = await startPanel('+1 days', 0);
+      try {
+        const s = (await api(p2, 'GET', '/license/summary')).json;
+        expect(s).toMatchObject({ status: 'expired', is_valid: false, reason: 'TERM_EXPIRED' });
+        expect(s.clock.behind).toBe(true);
+        expect(s.clock.behind_seconds).toBeGreaterThan(11 * 86_400);
+        expect((await api(p2, 'GET', '/license')).json.license.is_valid).toBe(false);
+      } finally {
+        await stopPanel(p2);
+      }
+
+      // Same clock, the job on and the portal back: a clock behind the trusted time makes the panel check at
+      // once (no check is "due" by the rolled-back clock), and the portal's signed time settles the question.
+      fake.up = true;
+      const calls = peer.received.length;
+      const p3 = await startPanel('+1 days', 1);
+      try {
+        const end = Date.now() + 60_000;
+        while (!peer.received.slice(calls).includes('refresh') && Date.now() < end) {
+          await new Promise((r) => setTimeout(r, 250));
+        }
+        expect(peer.received.slice(calls)).toContain('refresh');
+        let s = (await api(p3, 'GET', '/license/summary')).json;
+        for (let i = 0; i < 40 && s.status !== 'active'; i++) {
+          await new Promise((r) => setTimeout(r, 250));
+          s = (await api(p3, 'GET', '/license/summary')).json;
+        }
+        // By the portal's (true) time the term has 5 days left: active, and the next check is days away
+        // from the true time, not from the process's clock.
+        expect(s).toMatchObject({ status: 'active', is_valid: true });
+        expect(Date.parse(s.portal.next_check_at) - Date.now()).toBeLessThan(3.7 * DAY);
+      } finally {
+        await stopPanel(p3);
+      }
+    }, 600_000);
+  },
+);
