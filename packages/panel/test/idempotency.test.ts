@@ -30,6 +30,38 @@ describe('Idempotency-Key', () => {
     expect(count).toHaveLength(1);
   });
 
+  it('never stores an API key secret, and a replay of a key issue does not reveal it again', async () => {
+    const issue = () =>
+      h.call('POST', '/api/v1/users/admin/api-keys', {
+        body: { name: 'idem', permissions: ['read'] },
+        headers: { 'idempotency-key': 'k-key-issue' },
+      });
+    const first = await issue();
+    expect(first.statusCode).toBe(201);
+    const secret: string = first.json().secret_key;
+    expect(secret).toMatch(/^wsp_[0-9a-f]{48}$/);
+    // nothing of the secret in the stored answer (the stored row is what a replay serves for 24 h)
+    const stored = await h.deps.db
+      .selectFrom('idempotency_keys')
+      .selectAll()
+      .where('idem_key', '=', 'k-key-issue')
+      .executeTakeFirstOrThrow();
+    expect(stored.response_body).not.toContain(secret.slice(4));
+    expect(stored.response_body).not.toContain(secret.slice(4, 20));
+    const again = await issue();
+    expect(again.statusCode).toBe(201);
+    expect(again.headers['idempotent-replayed']).toBe('true');
+    expect(again.body).not.toContain(secret.slice(4));
+    const body = again.json();
+    expect(body).not.toHaveProperty('secret_key');
+    expect(body).not.toHaveProperty('api_key');
+    expect(body).toMatchObject({ success: true, secret_shown_once: true, key: first.json().key });
+    expect(body.message).toMatch(/shown once/);
+    // the work was done once
+    const keys = await h.deps.db.selectFrom('api_keys').select('id').where('name', '=', 'idem').execute();
+    expect(keys).toHaveLength(1);
+  });
+
   it('handles concurrent retries: one runs, the others wait for or replay it', async () => {
     const results = await Promise.all(
       Array.from({ length: 5 }, () => post({ domain: 'race.example' }, 'k-race')),

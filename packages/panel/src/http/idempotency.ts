@@ -9,7 +9,8 @@ import type { PanelDB } from '../db/schema';
  * (POST/PUT/PATCH/DELETE), a key seen before from the same account within 24 h returns the first successful
  * answer again (with `Idempotent-Replayed: true`) without doing the work twice. The same key with another
  * method, path or body → 422 IDEMPOTENCY_KEY_REUSED; while the first request still runs → 409 CONFLICT.
- * Only successful (2xx) answers are remembered: after a failure the retry runs again.
+ * Only successful (2xx) answers are remembered: after a failure the retry runs again. A secret in an answer
+ * (an issued API key) is never stored: such a route's `config.idempotentReplay` gives the stored form.
  */
 export const IDEMPOTENCY_TTL_MS = 24 * 3_600_000;
 const STALE_PENDING_MS = 5 * 60_000;
@@ -126,6 +127,14 @@ declare module 'fastify' {
   interface FastifyRequest {
     idempotency: { principal: string; key: string } | null;
   }
+  interface FastifyContextConfig {
+    /**
+     * A route whose answer carries a secret (an API key issue) names how its answer is stored for replays:
+     * the stored (and replayed) body is this function's result, never the secret. Without it the answer is
+     * stored as sent.
+     */
+    idempotentReplay?: (answer: Record<string, unknown>) => Record<string, unknown>;
+  }
 }
 
 export function installIdempotency(app: App, store: IdempotencyStore): void {
@@ -173,7 +182,15 @@ export function installIdempotency(app: App, store: IdempotencyStore): void {
     if (!pending) return payload;
     request.idempotency = null;
     if (reply.statusCode >= 200 && reply.statusCode < 300 && typeof payload === 'string') {
-      await store.complete(pending.principal, pending.key, reply.statusCode, payload);
+      const redact = (
+        request.routeOptions.config as {
+          idempotentReplay?: (a: Record<string, unknown>) => Record<string, unknown>;
+        }
+      ).idempotentReplay;
+      const stored = redact
+        ? JSON.stringify(redact(JSON.parse(payload) as Record<string, unknown>))
+        : payload;
+      await store.complete(pending.principal, pending.key, reply.statusCode, stored);
     } else {
       await store.abandon(pending.principal, pending.key);
     }

@@ -35,6 +35,20 @@ const UserParams = Type.Object({ username: Type.String() });
 const KeyParams = Type.Object({ username: Type.String(), id: Type.String() });
 const KeyMessage = Type.Object({ success: Type.Literal(true), message: Type.String(), key: ApiKeySchema });
 
+/**
+ * What an Idempotency-Key replay of a key issue answers (and all that is stored for it): the first answer
+ * without `secret_key`/`api_key`, and `secret_shown_once: true`. The secret exists only in the first answer.
+ */
+export function withoutSecret(answer: Record<string, unknown>): Record<string, unknown> {
+  const { secret_key: _s, api_key: _a, ...rest } = answer;
+  return {
+    ...rest,
+    message:
+      'API key created by the first request with this Idempotency-Key. The secret was shown once, in that answer, and is not stored: if it was lost, revoke this key and issue a new one.',
+    secret_shown_once: true,
+  };
+}
+
 export const apiKeyRoutes: PanelPlugin = async (app, { ctx }) => {
   const keys = ctx.services.apiKeys;
   const tags = ['api-keys'];
@@ -43,7 +57,7 @@ export const apiKeyRoutes: PanelPlugin = async (app, { ctx }) => {
   app.post(
     '/users/:username/api-keys',
     {
-      config: { auth },
+      config: { auth, idempotentReplay: withoutSecret },
       schema: {
         tags,
         summary: 'Issue an API key (the secret is shown only in this answer)',
@@ -53,9 +67,16 @@ export const apiKeyRoutes: PanelPlugin = async (app, { ctx }) => {
           201: Type.Object({
             success: Type.Literal(true),
             message: Type.String(),
-            secret_key: Type.String({ description: 'The key, wsp_<48 hex>; shown once' }),
+            secret_key: Type.String({
+              description: 'The key, wsp_<48 hex>; shown once (absent from an Idempotency-Key replay)',
+            }),
             api_key: Type.String({ description: 'Same value as secret_key' }),
             key: ApiKeySchema,
+            secret_shown_once: Type.Optional(
+              Type.Literal(true, {
+                description: 'Only on an Idempotency-Key replay: the secret was in the first answer only',
+              }),
+            ),
           }),
         },
       },
