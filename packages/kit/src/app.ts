@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { type IncomingMessage, type ServerResponse, STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, {
   type FastifyBaseLogger,
@@ -12,6 +13,14 @@ import Fastify, {
 } from 'fastify';
 import { AppError, codeForStatus } from './errors';
 import { type RequestLogWriter, requestLogWriterOf } from './logger';
+import {
+  ConnectionCap,
+  DEFAULT_SERVER_LIMITS,
+  fastifyTrustProxy,
+  type ServerLimits,
+  type TrustProxy,
+  trustedPeerMatcher,
+} from './server-limits';
 import { validationAppError, validatorCompiler } from './validation';
 
 export type App = FastifyInstance<
@@ -43,12 +52,67 @@ export interface AppOptions {
   https?: { key: string | Buffer; cert: string | Buffer } | null;
   /** Largest accepted request body in bytes (default 1 MiB). */
   bodyLimit?: number;
-  trustProxy?: boolean | string | string[];
+  /** Who may set the client address through X-Forwarded-For (see TrustProxy; `true` means loopback only). */
+  trustProxy?: TrustProxy | boolean;
+  /** Header/body deadlines and the per-address connection cap (defaults: DEFAULT_SERVER_LIMITS). */
+  limits?: Partial<ServerLimits>;
   /**
    * Called for a request no route matched, before the 404/405 envelope; answers it (true) or leaves it to the
    * envelope (false). The panel serves its web console's client-side routes (SPA fallback) through it.
    */
   notFoundFallback?: (request: FastifyRequest, reply: FastifyReply) => boolean;
+}
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** This route's body deadline (ms), when it takes longer bodies than the service's (artifact uploads). */
+    bodyTimeoutMs?: number;
+  }
+}
+
+/** What the HTTP parser's error codes mean, for the answer to a request that never became one. */
+function clientErrorOf(err: Error & { code?: string }): { status: number; code: string; message: string } {
+  switch (err.code) {
+    case 'HPE_HEADER_OVERFLOW':
+      return {
+        status: 431,
+        code: 'REQUEST_HEADERS_TOO_LARGE',
+        message: 'Request headers are too large (16 KiB at most)',
+      };
+    case 'ERR_HTTP_REQUEST_TIMEOUT':
+      return { status: 408, code: 'REQUEST_TIMEOUT', message: 'The request headers did not arrive in time' };
+    case 'HPE_INVALID_METHOD':
+      return { status: 400, code: 'BAD_REQUEST', message: 'Malformed request line: unknown method' };
+    case 'HPE_INVALID_URL':
+      return { status: 400, code: 'BAD_REQUEST', message: 'Malformed request line: invalid request target' };
+    case 'HPE_INVALID_VERSION':
+    case 'HPE_INVALID_CONSTANT':
+      return { status: 400, code: 'BAD_REQUEST', message: 'Malformed request line' };
+    case 'HPE_INVALID_HEADER_TOKEN':
+      return { status: 400, code: 'BAD_REQUEST', message: 'Invalid character in a header' };
+    case 'HPE_UNEXPECTED_CONTENT_LENGTH':
+      return {
+        status: 400,
+        code: 'BAD_REQUEST',
+        message: 'Content-Length sent twice, or together with Transfer-Encoding',
+      };
+    case 'HPE_INVALID_CONTENT_LENGTH':
+      return { status: 400, code: 'BAD_REQUEST', message: 'Invalid Content-Length' };
+    case 'HPE_INVALID_TRANSFER_ENCODING':
+      return { status: 400, code: 'BAD_REQUEST', message: 'Invalid Transfer-Encoding' };
+    case 'HPE_INVALID_CHUNK_SIZE':
+      return { status: 400, code: 'BAD_REQUEST', message: 'Malformed chunked body' };
+    default:
+      return { status: 400, code: 'BAD_REQUEST', message: 'Malformed HTTP request' };
+  }
+}
+
+/** The method and path of a request the parser refused, as far as its first line can be read. */
+function requestLineOf(raw: unknown): { method: string; url: string } {
+  if (!Buffer.isBuffer(raw)) return { method: '', url: '/' };
+  const line = raw.subarray(0, 2048).toString('latin1').split('\r\n')[0] ?? '';
+  const [method = '', target = ''] = line.split(' ');
+  return { method: /^[A-Z]{1,16}$/.test(method) ? method : '', url: target.startsWith('/') ? target : '/' };
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -188,19 +252,60 @@ function patternOf(url: string): RegExp {
  */
 export function createApp(options: AppOptions): App {
   const render = options.renderError ?? renderPanelError;
+  const limits: ServerLimits = { ...DEFAULT_SERVER_LIMITS, ...options.limits };
+  const serverOptions = {
+    // A request without Host is answered in the envelope (below) rather than by node with an empty 400.
+    requireHostHeader: false,
+    headersTimeout: limits.headersTimeoutMs,
+    connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(limits.headersTimeoutMs / 4))),
+  };
+
+  /**
+   * A request the HTTP parser refused (bad request line, invalid header character, Content-Length twice or
+   * with Transfer-Encoding, headers too large or too slow) never reaches fastify: it is answered here, in the
+   * service's envelope, and the connection is closed.
+   */
+  function answerClientError(err: Error & { code?: string; rawPacket?: unknown }, socket: Socket): void {
+    if (err.code === 'ECONNRESET' || socket.destroyed) return;
+    const inFlight = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+    if (!socket.writable || inFlight?.headersSent) {
+      socket.destroy();
+      return;
+    }
+    const what = clientErrorOf(err);
+    const line = requestLineOf(err.rawPacket);
+    const id = nextRequestId();
+    const pseudo = { id, method: line.method, url: line.url, headers: {}, routeOptions: {} };
+    const appError = new AppError(what.code, what.message, { status: what.status });
+    const status = options.errorStatus ? options.errorStatus(appError, pseudo as never) : what.status;
+    const body = JSON.stringify(render(appError, pseudo as never));
+    socket.end(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Bad Request'}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nX-Request-Id: ${id}\r\nConnection: close\r\n\r\n${body}`,
+    );
+    setTimeout(() => socket.destroy(), 2000).unref();
+  }
+
   const app = Fastify({
     loggerInstance: options.logger,
     logController: new RequestLineController(requestLogWriterOf(options.logger)),
     childLoggerFactory: (logger, bindings, opts) =>
       new LazyChildLogger(logger, bindings, opts as Record<string, unknown>) as unknown as FastifyBaseLogger,
     bodyLimit: options.bodyLimit ?? 1024 * 1024,
-    trustProxy: options.trustProxy ?? false,
+    trustProxy: fastifyTrustProxy(options.trustProxy),
     return503OnClosing: true,
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
+    // The whole-request timer of node is off (it would cut long artifact uploads too): the body deadline below
+    // is per route; the headers deadline is node's, checked every second instead of every 30 s.
+    requestTimeout: 0,
+    http: serverOptions,
+    clientErrorHandler: answerClientError,
     genReqId: (req) => {
       const given = req.headers['x-request-id'];
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : nextRequestId();
     },
-    ...(options.https ? { https: { key: options.https.key, cert: options.https.cert } } : {}),
+    ...(options.https
+      ? { https: { key: options.https.key, cert: options.https.cert, ...serverOptions } }
+      : {}),
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 500 },
     // Malformed URL encodings never reach the error handler otherwise (Fastify answers them itself).
     frameworkErrors: (error, request, rawReply) => {
@@ -212,6 +317,74 @@ export function createApp(options: AppOptions): App {
       reply.code(known.status).type('application/json; charset=utf-8').send(render(known, request));
     },
   }).withTypeProvider<TypeBoxTypeProvider>() as unknown as App;
+
+  const cap = new ConnectionCap(limits.maxConnectionsPerIp, trustedPeerMatcher(options.trustProxy));
+  app.server.on('connection', (socket: Socket) => cap.admit(socket));
+
+  /**
+   * Body deadline: a request whose body is still arriving `bodyTimeoutMs` after its headers is answered 408
+   * (when nothing was answered yet) and its connection closed, answered or not — a client that trickles a body
+   * in byte by byte holds a connection for that long at most. One sweep per second over the requests that
+   * have a body, instead of a timer per request.
+   */
+  const pending = new Map<
+    IncomingMessage,
+    { deadline: number; request: FastifyRequest; reply: FastifyReply }
+  >();
+  const sweepMs = Math.max(100, Math.min(1000, Math.floor(limits.bodyTimeoutMs / 4)));
+  let sweeper: NodeJS.Timeout | undefined;
+  const sweep = () => {
+    const now = Date.now();
+    for (const [raw, entry] of pending) {
+      if (raw.complete || raw.socket?.destroyed !== false) pending.delete(raw);
+      else if (entry.reply.sent && entry.reply.raw.writableFinished) {
+        // Answered (a refusal, say) while the body is still coming: nobody reads it, so stop receiving it.
+        pending.delete(raw);
+        raw.socket.destroy();
+      } else if (now >= entry.deadline) {
+        pending.delete(raw);
+        const socket = raw.socket;
+        if (entry.reply.sent) {
+          socket.destroy();
+          continue;
+        }
+        entry.reply.raw.once('finish', () => socket.destroy());
+        send(
+          entry.request,
+          entry.reply.header('connection', 'close'),
+          new AppError('REQUEST_TIMEOUT', 'The request body did not arrive in time'),
+        );
+      }
+    }
+    if (pending.size === 0 && sweeper) {
+      clearInterval(sweeper);
+      sweeper = undefined;
+    }
+  };
+  app.addHook('onClose', (_instance, done) => {
+    if (sweeper) clearInterval(sweeper);
+    sweeper = undefined;
+    pending.clear();
+    done();
+  });
+
+  // One callback-style hook for every request: the Host check and the body deadline.
+  app.addHook('onRequest', (request, reply, done) => {
+    const raw = request.raw;
+    if (raw.headers.host === undefined && raw.httpVersionMinor >= 1 && raw.httpVersionMajor === 1) {
+      done(new AppError('BAD_REQUEST', 'Host header is required'));
+      return;
+    }
+    if (!raw.complete && (raw.headers['content-length'] !== undefined || raw.headers['transfer-encoding'])) {
+      const ms = request.routeOptions.config?.bodyTimeoutMs ?? limits.bodyTimeoutMs;
+      pending.set(raw, { deadline: Date.now() + ms, request, reply });
+      if (!sweeper) {
+        sweeper = setInterval(sweep, sweepMs);
+        sweeper.unref();
+      }
+    }
+    done();
+  });
 
   app.setValidatorCompiler(validatorCompiler as never);
   app.setSchemaErrorFormatter((errors, dataVar) => validationAppError(errors as never, dataVar));

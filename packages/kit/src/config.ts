@@ -1,3 +1,5 @@
+import { DEFAULT_SERVER_LIMITS, parseTrustProxy, type ServerLimits, type TrustProxy } from './server-limits';
+
 /** A configuration problem list: a service refuses to start and names every bad value at once. */
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -62,6 +64,45 @@ export class ConfigReader {
       return fallback;
     }
     return v as T;
+  }
+
+  /** A trust-proxy setting (see parseTrustProxy): false, a hop count, or proxy addresses/CIDRs. */
+  trustProxy(flag: string, envName: string): TrustProxy {
+    const parsed = parseTrustProxy(this.raw(flag, envName));
+    if (typeof parsed === 'object' && parsed !== null && 'problem' in parsed) {
+      this.problems.push(`${envName} (--${kebab(flag)}): ${parsed.problem}`);
+      return false;
+    }
+    return parsed;
+  }
+
+  /** Header/body deadlines and the per-address connection cap, from `<prefix>_HEADERS_TIMEOUT_MS` etc. */
+  serverLimits(prefix: string): ServerLimits {
+    const d = DEFAULT_SERVER_LIMITS;
+    return {
+      headersTimeoutMs: this.int(
+        'headersTimeoutMs',
+        `${prefix}_HEADERS_TIMEOUT_MS`,
+        d.headersTimeoutMs,
+        500,
+        600_000,
+      ),
+      bodyTimeoutMs: this.int('bodyTimeoutMs', `${prefix}_BODY_TIMEOUT_MS`, d.bodyTimeoutMs, 500, 3_600_000),
+      keepAliveTimeoutMs: this.int(
+        'keepAliveTimeoutMs',
+        `${prefix}_KEEP_ALIVE_TIMEOUT_MS`,
+        d.keepAliveTimeoutMs,
+        1000,
+        600_000,
+      ),
+      maxConnectionsPerIp: this.int(
+        'maxConnectionsPerIp',
+        `${prefix}_MAX_CONNECTIONS_PER_IP`,
+        d.maxConnectionsPerIp,
+        0,
+        1_000_000,
+      ),
+    };
   }
 
   problem(text: string): void {

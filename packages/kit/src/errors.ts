@@ -61,6 +61,8 @@ export function codeForStatus(status: number): string {
       return 'NOT_FOUND';
     case 405:
       return 'METHOD_NOT_ALLOWED';
+    case 408:
+      return 'REQUEST_TIMEOUT';
     case 409:
       return 'CONFLICT';
     case 413:
@@ -69,6 +71,8 @@ export function codeForStatus(status: number): string {
       return 'UNSUPPORTED_MEDIA_TYPE';
     case 429:
       return 'RATE_LIMITED';
+    case 431:
+      return 'REQUEST_HEADERS_TOO_LARGE';
     case 503:
       return 'SERVICE_UNAVAILABLE';
     default:

@@ -4,5 +4,6 @@ export * from './database';
 export * from './errors';
 export * from './logger';
 export * from './rate-limit';
+export * from './server-limits';
 export * from './tls';
 export * from './validation';

@@ -117,6 +117,7 @@ export async function buildPanelApp(deps: PanelDeps, options: BuildOptions = {})
     https: options.tls ?? null,
     bodyLimit: config.bodyLimitBytes,
     trustProxy: config.trustProxy,
+    limits: config.limits,
   });
 
   await app.register(swagger, {

@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { ConfigReader, withoutCredentials } from '@wispanel/kit';
+import { ConfigReader, type ServerLimits, type TrustProxy, withoutCredentials } from '@wispanel/kit';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -38,7 +38,10 @@ export interface PanelConfig {
   /** Release channel this panel follows. */
   channel: Channel;
   /** Trust X-Forwarded-For from a reverse proxy (client IP for whitelists and login rate limits). */
-  trustProxy: boolean;
+  /** Proxies allowed to set the client address (X-Forwarded-For): false, a hop count or addresses/CIDRs. */
+  trustProxy: TrustProxy;
+  /** Header/body deadlines and the per-address connection cap. */
+  limits: ServerLimits;
   // ---- license (docs/license.md) ----
   /** Portal base URL (`https://portal.example.com`); undefined = no portal (unlicensed allowance only). */
   portalUrl: string | undefined;
@@ -107,7 +110,8 @@ export function loadPanelConfig(
     bodyLimitBytes: r.int('bodyLimit', 'WISPANEL_BODY_LIMIT', 1024 * 1024, 1024, 64 * 1024 * 1024),
     logLevel: r.oneOf('logLevel', 'WISPANEL_LOG_LEVEL', 'info', LOG_LEVELS),
     channel: r.oneOf('channel', 'WISPANEL_CHANNEL', 'stable', CHANNELS),
-    trustProxy: r.bool('trustProxy', 'WISPANEL_TRUST_PROXY', false),
+    trustProxy: r.trustProxy('trustProxy', 'WISPANEL_TRUST_PROXY'),
+    limits: r.serverLimits('WISPANEL'),
     ...readLicenseConfig(r),
     ...readUpdateConfig(r),
   };

@@ -61,6 +61,7 @@ export async function buildPortalApp(deps: BuildPortalAppDeps): Promise<App> {
     https: deps.https ?? null,
     bodyLimit: 64 * 1024,
     trustProxy: deps.config.trustProxy,
+    limits: deps.config.limits,
   });
   // Response schemas (from @wispanel/contract) document the API; answers are serialised as they are, never
   // trimmed to a schema.

@@ -47,7 +47,20 @@ const startCommand: CliRegistration = (program) => {
       '--rate-limit <n>',
       'public API requests per minute per IP (WISPANEL_PORTAL_RATE_LIMIT, default 120)',
     )
-    .option('--trust-proxy', 'take client IPs from X-Forwarded-For (WISPANEL_PORTAL_TRUST_PROXY)')
+    .option(
+      '--trust-proxy <proxies>',
+      'proxy addresses/CIDRs allowed to set the client IP via X-Forwarded-For, comma-separated (WISPANEL_PORTAL_TRUST_PROXY)',
+    )
+    .option(
+      '--headers-timeout-ms <ms>',
+      'request headers deadline (WISPANEL_PORTAL_HEADERS_TIMEOUT_MS, 10000)',
+    )
+    .option('--body-timeout-ms <ms>', 'request body deadline (WISPANEL_PORTAL_BODY_TIMEOUT_MS, 30000)')
+    .option('--keep-alive-timeout-ms <ms>', 'idle keep-alive (WISPANEL_PORTAL_KEEP_ALIVE_TIMEOUT_MS, 72000)')
+    .option(
+      '--max-connections-per-ip <n>',
+      'open connections per client address, 0 = no cap (WISPANEL_PORTAL_MAX_CONNECTIONS_PER_IP, 64)',
+    )
     .option('--redis-url <url>', 'share the rate limit across instances (WISPANEL_PORTAL_REDIS_URL)')
     .option(
       '--artifact-dir <dir>',

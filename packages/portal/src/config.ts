@@ -1,5 +1,11 @@
 import { resolve } from 'node:path';
-import { ConfigReader, isPostgresUrl, withoutCredentials } from '@wispanel/kit';
+import {
+  ConfigReader,
+  isPostgresUrl,
+  type ServerLimits,
+  type TrustProxy,
+  withoutCredentials,
+} from '@wispanel/kit';
 
 /** Everything the portal reads from flags and `WISPANEL_PORTAL_*` variables, validated once at start. */
 export interface PortalConfig {
@@ -22,7 +28,10 @@ export interface PortalConfig {
   /** Signing keys and the license-key pepper. Always `<dataDir>/keys`. */
   keysDir: string;
   /** Trust X-Forwarded-For from a proxy in front (needed for per-IP limits behind a load balancer). */
-  trustProxy: boolean;
+  /** Proxies allowed to set the client address (X-Forwarded-For): false, a hop count or addresses/CIDRs. */
+  trustProxy: TrustProxy;
+  /** Header/body deadlines and the per-address connection cap. */
+  limits: ServerLimits;
   logLevel: string;
   /** Vendor webhook for release events (`release.halted`), HMAC-signed with `releaseWebhookSecret`. */
   releaseWebhookUrl: string | null;
@@ -41,6 +50,10 @@ export interface PortalFlags {
   artifactDir?: string;
   maxArtifactBytes?: string | number;
   trustProxy?: boolean | string;
+  headersTimeoutMs?: string | number;
+  bodyTimeoutMs?: string | number;
+  keepAliveTimeoutMs?: string | number;
+  maxConnectionsPerIp?: string | number;
   logLevel?: string;
   releaseWebhookUrl?: string;
   releaseWebhookSecret?: string;
@@ -88,7 +101,8 @@ export function loadPortalConfig(
   const artifactDir = resolve(
     r.string('artifactDir', 'WISPANEL_PORTAL_ARTIFACT_DIR', resolve(dataDir, 'artifacts')),
   );
-  const trustProxy = r.bool('trustProxy', 'WISPANEL_PORTAL_TRUST_PROXY', false);
+  const trustProxy = r.trustProxy('trustProxy', 'WISPANEL_PORTAL_TRUST_PROXY');
+  const limits = r.serverLimits('WISPANEL_PORTAL');
   const logLevel = r.oneOf('logLevel', 'WISPANEL_PORTAL_LOG_LEVEL', 'info', [
     'silent',
     'fatal',
@@ -133,6 +147,7 @@ export function loadPortalConfig(
     maxArtifactBytes,
     keysDir: resolve(dataDir, 'keys'),
     trustProxy,
+    limits,
     logLevel,
     releaseWebhookUrl,
     releaseWebhookSecret,

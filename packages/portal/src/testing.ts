@@ -29,6 +29,8 @@ export async function createTestPortal(
     redisUrl?: string;
     releaseWebhookUrl?: string;
     releaseWebhookSecret?: string;
+    /** More settings, as CLI flags (`trustProxy`, `bodyTimeoutMs`…). */
+    flags?: Record<string, unknown>;
   } = {},
 ): Promise<TestPortal> {
   const dir = tempDir('wispanel-portal-');
@@ -42,6 +44,7 @@ export async function createTestPortal(
         ? { releaseWebhookUrl: options.releaseWebhookUrl, releaseWebhookSecret: options.releaseWebhookSecret }
         : {}),
       rateLimit: options.rateLimit ?? 100_000,
+      ...options.flags,
     },
     {},
   );

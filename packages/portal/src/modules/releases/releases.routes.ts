@@ -15,6 +15,9 @@ import { Type } from 'typebox';
 import type { PortalServices } from '../../context';
 import { adminResponses } from '../../http/responses';
 
+/** How long an artifact upload may take to arrive (the body deadline of this one route). */
+export const ARTIFACT_UPLOAD_TIMEOUT_MS = 30 * 60_000;
+
 const NOT_FOUND = { 404: 'NOT_FOUND: no such version' };
 
 /** Admin API for releases: `/api/v1/admin/versions` (X-Admin-Key). */
@@ -144,6 +147,9 @@ export function releasesRoutes(app: App, s: PortalServices): void {
     scope.put(
       `${base}/:version/artifact`,
       {
+        // An artifact may take a while to arrive: 30 minutes (docs/portal-api.md) instead of the service's
+        // body deadline. The admin key is checked first; a refused upload's connection is closed at once.
+        config: { bodyTimeoutMs: ARTIFACT_UPLOAD_TIMEOUT_MS },
         onRequest,
         schema: {
           tags,
