@@ -7,4 +7,5 @@ export * from './rollouts';
 export * from './scopes';
 export * from './signed-document';
 export * from './signing';
+export * from './update-settings';
 export * from './wire';

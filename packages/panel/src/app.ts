@@ -21,6 +21,7 @@ import { createLicenseService } from './modules/license/license.module';
 import { licenseRoutes } from './modules/license/license.routes';
 import { openapiRoutes } from './modules/openapi/openapi.routes';
 import { RecordingProvisioner } from './modules/resources/provisioner';
+import { updatePolicyRoutes } from './modules/updates/update-policy.routes';
 import { updateRoutes } from './modules/updates/updates.routes';
 import { userRoutes } from './modules/users/users.routes';
 import { UserService } from './modules/users/users.service';
@@ -39,6 +40,7 @@ export const PANEL_MODULES: PanelPlugin[] = [
   databaseRoutes,
   licenseRoutes,
   updateRoutes,
+  updatePolicyRoutes,
   openapiRoutes,
 ];
 

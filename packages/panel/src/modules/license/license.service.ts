@@ -109,6 +109,21 @@ export class LicenseService implements LicenseGate {
     this.deps.webhook?.stop();
   }
 
+  /**
+   * An entry from another module in the panel's audit log (and its webhook): the update policy's `notify`
+   * (docs/updates.md "Update policy") uses it for `update_available`.
+   */
+  audit(
+    action: string,
+    actor: string,
+    outcome: string,
+    message: string,
+    code?: string | null,
+    detail?: unknown,
+  ) {
+    return this.ledger.audit(action, actor, outcome, message, code, detail);
+  }
+
   /** At shutdown: stops the outbound webhook (deliveries still queued are lost; docs/license.md). */
   stopWebhook(): void {
     this.deps.webhook?.stop();

@@ -1,6 +1,7 @@
 import { Type } from 'typebox';
 import type { PanelPlugin } from '../../http/plugin';
 import { buildInfo } from '../../version';
+import { AutoUpdateExplanation, HeldBack } from './update-policy.routes';
 import { followSupervisor, UpdatesService } from './updates.service';
 
 declare module '../../context' {
@@ -27,12 +28,14 @@ const VersionInfo = Type.Object({
   git_commit: Type.String(),
   info: Type.String(),
 });
-/** SPEC A2, exactly. */
+/** SPEC A2, plus why an update is or is not offered (docs/updates.md "Update policy"). */
 const VersionCheck = Type.Object({
   update_available: Type.Boolean(),
   current_version: Type.String(),
   latest_version: Type.String(),
   changelog: Type.String(),
+  held_back: Type.Optional(HeldBack),
+  auto_update: Type.Optional(AutoUpdateExplanation),
 });
 const Changelog = Type.Object({
   current_version: Type.String(),
@@ -100,6 +103,7 @@ export const updateRoutes: PanelPlugin = async (app, { ctx }) => {
     portal: ctx.deps.updatePortal,
     portalKeys: ctx.deps.portalKeys,
     requestSwitch: ctx.deps.requestSwitch,
+    channel: () => ctx.services.updatePolicy?.channel() ?? (ctx.config.channel as never),
   });
   ctx.services.updates = updates;
   if (updates.supervised && !ctx.deps.requestSwitch) followSupervisor();
@@ -137,7 +141,10 @@ export const updateRoutes: PanelPlugin = async (app, { ctx }) => {
         response: { 200: VersionCheck },
       },
     },
-    async () => updates.check(),
+    async () => {
+      const base = await updates.check();
+      return ctx.services.updatePolicy ? ctx.services.updatePolicy.explain(base) : base;
+    },
   );
   app.get(
     '/version/changelog',

@@ -21,6 +21,8 @@ export interface UpdatesServiceDeps {
   portalKeys?: TrustedKeys;
   /** How the prepared release is handed to the supervisor (default: IPC). */
   requestSwitch?: () => void;
+  /** The channel to follow now (the update policy's; default config.channel). */
+  channel?: () => ReleaseChannel;
 }
 
 /** Public view of the update status (internal journal fields left out). */
@@ -83,6 +85,10 @@ export class UpdatesService {
     );
     const pipelineDeps = {
       ...base,
+      // Read at each check: the update policy may change the channel at run time.
+      get channel(): ReleaseChannel {
+        return deps.channel?.() ?? (config.channel as ReleaseChannel);
+      },
       layout: this.layout ?? new InstallLayout(`${config.dataDir}/.no-install-dir`),
       store,
       requestSwitch: deps.requestSwitch ?? defaultRequestSwitch,
@@ -91,6 +97,20 @@ export class UpdatesService {
     this.checker = new UpdatePipeline(pipelineDeps);
     this.pipeline = this.layout && config.supervised ? this.checker : null;
     if (this.pipeline) this.pipeline.reconcile();
+  }
+
+  get channel(): ReleaseChannel {
+    return this.deps.channel?.() ?? (this.deps.config.channel as ReleaseChannel);
+  }
+
+  /** Drops the cached check answer (the channel changed). */
+  forgetCheck(): void {
+    this.cache = null;
+  }
+
+  /** The verified check answer (cached 30 s), for the update policy and scheduler. */
+  async verifiedPayload() {
+    return (await this.verifiedCheck()).payload;
   }
 
   get supervised(): boolean {
@@ -139,7 +159,7 @@ export class UpdatesService {
     const b = this.deps.build;
     return {
       version: b.version,
-      channel: this.deps.config.channel,
+      channel: this.channel,
       build_time: b.build_time,
       git_commit: b.git_commit,
       info: `WisPanel v${b.version}`,
@@ -179,7 +199,7 @@ export class UpdatesService {
       latest_version: payload.latest_version,
       update_available: payload.update_available,
       critical: payload.critical,
-      channel: this.deps.config.channel,
+      channel: this.channel,
       changelog: payload.changelog,
       releases: payload.releases,
     };
