@@ -8,6 +8,7 @@ import { FallbackRateLimiter, RedisRateLimiter } from './http/redis-rate-limit';
 import { AdminKeys } from './modules/admin-keys/admin-keys';
 import { DownloadsService } from './modules/downloads/downloads.service';
 import { EventLog } from './modules/events/event-log';
+import { CheckRepository } from './modules/license-api/check.repository';
 import { LicenseApiService } from './modules/license-api/license-api.service';
 import { LicenseService } from './modules/licenses/licenses.service';
 import { ArtifactStore } from './modules/releases/artifact-store';
@@ -80,7 +81,15 @@ export function createPortalServices(deps: PortalDeps): PortalServices {
   const adminKeys = new AdminKeys(db, database.dialect, clock, events);
   const tiers = new TierService(db, events, clock);
   const licenses = new LicenseService(db, database.dialect, hasher, tiers, events, clock);
-  const licenseApi = new LicenseApiService(db, database.dialect, hasher, signing, events, clock);
+  const licenseApi = new LicenseApiService(
+    db,
+    database.dialect,
+    hasher,
+    signing,
+    events,
+    clock,
+    new CheckRepository(db, database),
+  );
   const releaseRows = new ReleasesRepository(db as unknown as Kysely<ReleaseTables>);
   const artifacts = new ArtifactStore(config.artifactDir, config.maxArtifactBytes);
   const releases = new ReleasesService({

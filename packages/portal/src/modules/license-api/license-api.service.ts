@@ -12,26 +12,16 @@ import {
   signLicenseFile,
 } from '@wispanel/contract';
 import type { Dialect } from '@wispanel/kit';
-import type { CompiledQuery, Kysely } from 'kysely';
-import type { ActivationsTable, LicensesTable, PortalTables } from '../../db';
+import type { Kysely } from 'kysely';
+import type { LicensesTable, PortalTables } from '../../db';
 import type { Actor, EventInput, EventLog } from '../events/event-log';
 import { effectiveStatus, withLicenseLock } from '../licenses/license-store';
 import { newActivationId } from '../licenses/licenses.service';
 import type { LicenseKeyHasher, SigningService } from '../signing/signing-keys';
 import { type Tier, tierFromRow } from '../tiers/tiers.service';
+import type { CheckRepository } from './check.repository';
 
 const DAY = 86_400_000;
-
-type LicenseWithTier = LicensesTable & {
-  max_users: number;
-  max_domains: number;
-  max_databases: number;
-  features: string;
-  lease_days: number;
-  grace_days: number;
-  tier_created_at: string;
-  tier_updated_at: string;
-};
 
 const REFUSAL_TEXT: Record<string, string> = {
   NOT_FOUND: 'License key not found',
@@ -57,36 +47,8 @@ export class LicenseApiService {
     private readonly signing: SigningService,
     private readonly events: EventLog,
     private readonly clock: () => Date,
-  ) {
-    this.hot = {
-      license: db
-        .selectFrom('licenses')
-        .innerJoin('tiers', 'tiers.name', 'licenses.tier')
-        .selectAll('licenses')
-        .select([
-          'tiers.max_users',
-          'tiers.max_domains',
-          'tiers.max_databases',
-          'tiers.features',
-          'tiers.lease_days',
-          'tiers.grace_days',
-          'tiers.created_at as tier_created_at',
-          'tiers.updated_at as tier_updated_at',
-        ])
-        .where('licenses.key_hash', '=', '')
-        .compile(),
-      bindings: db.selectFrom('activations').selectAll().where('license_id', '=', '').compile(),
-    };
-  }
-
-  /**
-   * The two reads of verify/refresh, built and compiled once (Kysely otherwise rebuilds and recompiles them on
-   * every request): the placeholder values are replaced by the real ones at run time.
-   */
-  private readonly hot: {
-    license: CompiledQuery<LicenseWithTier>;
-    bindings: CompiledQuery<ActivationsTable>;
-  };
+    private readonly checks: CheckRepository,
+  ) {}
 
   private async tierOf(trx: Kysely<PortalTables>, name: string): Promise<Tier> {
     const row = await trx.selectFrom('tiers').selectAll().where('name', '=', name).executeTakeFirstOrThrow();
@@ -212,11 +174,9 @@ export class LicenseApiService {
         action === 'activate' ? this.activate(trx, actor, req, row) : this.deactivate(trx, actor, req, row),
       );
     }
-    // One query for the license and its tier: verify is the hot path (compiled once, run with this key).
-    const joined = (
-      await this.db.executeQuery<LicenseWithTier>({ ...this.hot.license, parameters: [keyHash] })
-    ).rows[0];
-    if (!joined) return this.check(action, actor, req, undefined, undefined);
+    // verify and refresh, the hot path: one read (license, tier, activations), a group-committed write.
+    const joined = await this.checks.license(keyHash, req.hardware_id);
+    if (!joined) return this.check(action, actor, req, undefined);
     const {
       max_users,
       max_domains,
@@ -226,6 +186,8 @@ export class LicenseApiService {
       grace_days,
       tier_created_at,
       tier_updated_at,
+      activations_used,
+      activation_id,
       ...row
     } = joined;
     const tier = tierFromRow({
@@ -239,7 +201,7 @@ export class LicenseApiService {
       created_at: tier_created_at,
       updated_at: tier_updated_at,
     });
-    return this.check(action, actor, req, row, tier);
+    return this.check(action, actor, req, { row, tier, used: Number(activations_used), mine: activation_id });
   }
 
   private async activate(
@@ -330,58 +292,48 @@ export class LicenseApiService {
     });
   }
 
-  /** verify and refresh: no lock; they read, note that the server was seen, and answer. */
+  /**
+   * verify and refresh: no lock; they read, note that the server was seen, log the call, and answer once that is
+   * committed (CheckRepository group-commits the writes of concurrent checks).
+   */
   private async check(
     action: 'verify' | 'refresh',
     actor: Actor,
     req: LicenseRequest,
-    row: LicensesTable | undefined,
-    tier: Tier | undefined,
+    found: { row: LicensesTable; tier: Tier; used: number; mine: string | null } | undefined,
   ): Promise<LicenseApiResult> {
     const now = this.clock();
-    if (!row || !tier) {
-      await this.log(this.db, action, actor, req, null, 'NOT_FOUND');
+    if (!found) {
+      await this.checks.record({ event: this.events.row(this.event(action, actor, req, null, 'NOT_FOUND')) });
       return this.answer(action, 'NOT_FOUND', req, now);
     }
-    const { rows: bindings } = await this.db.executeQuery<ActivationsTable>({
-      ...this.hot.bindings,
-      parameters: [row.id],
-    });
-    const info = this.info(row, tier, bindings.length, now);
-    const mine = bindings.find((b) => b.hardware_id === req.hardware_id);
+    const { row, tier, used, mine } = found;
+    const info = this.info(row, tier, used, now);
     const code: LicenseCode =
-      this.refusalFor(row, now) ??
-      (mine ? 'VALID' : bindings.length > 0 ? 'HARDWARE_MISMATCH' : 'NOT_ACTIVATED');
-    if (mine) {
-      // Note the server as seen and log the call (one statement, one commit on PostgreSQL).
-      const seen = {
-        last_seen_at: now.toISOString(),
-        ...(req.usage ? { last_usage: JSON.stringify(req.usage) } : {}),
-        ...(req.panel_version ? { panel_version: req.panel_version } : {}),
-        ...(req.hostname ? { hostname: req.hostname } : {}),
-      };
-      const event = this.events.row(this.event(action, actor, req, row.id, code));
-      if (this.dialect === 'postgres') {
-        await this.db
-          .with('seen', (db) =>
-            db.updateTable('activations').set(seen).where('id', '=', mine.id).returning('id'),
-          )
-          .insertInto('events')
-          .values(event)
-          .execute();
-      } else {
-        // SQLite in WAL mode with synchronous=NORMAL does not sync per commit: two plain statements are cheapest.
-        await this.db.updateTable('activations').set(seen).where('id', '=', mine.id).execute();
-        await this.db.insertInto('events').values(event).execute();
-      }
-    } else {
-      await this.log(this.db, action, actor, req, row.id, code);
-    }
-    if (code !== 'VALID') return this.answer(action, code, req, now, { licenseId: row.id, license: info });
-    return this.answer(action, 'VALID', req, now, {
-      licenseId: row.id,
-      license: info,
-      ...(action === 'refresh' ? { license_file: this.licenseFile(info, req, now) } : {}),
-    });
+      this.refusalFor(row, now) ?? (mine ? 'VALID' : used > 0 ? 'HARDWARE_MISMATCH' : 'NOT_ACTIVATED');
+    const event = this.events.row(this.event(action, actor, req, row.id, code));
+    const result =
+      code !== 'VALID'
+        ? this.answer(action, code, req, now, { licenseId: row.id, license: info })
+        : this.answer(action, 'VALID', req, now, {
+            licenseId: row.id,
+            license: info,
+            ...(action === 'refresh' ? { license_file: this.licenseFile(info, req, now) } : {}),
+          });
+    await this.checks.record(
+      mine
+        ? {
+            event,
+            seen: {
+              id: mine,
+              last_seen_at: now.toISOString(),
+              ...(req.usage ? { last_usage: JSON.stringify(req.usage) } : {}),
+              ...(req.panel_version ? { panel_version: req.panel_version } : {}),
+              ...(req.hostname ? { hostname: req.hostname } : {}),
+            },
+          }
+        : { event },
+    );
+    return result;
   }
 }
