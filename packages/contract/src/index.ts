@@ -2,6 +2,7 @@ export * from './errors';
 export * from './license-api';
 export * from './license-file';
 export * from './portal-admin';
+export * from './portal-console';
 export * from './releases';
 export * from './rollouts';
 export * from './scopes';

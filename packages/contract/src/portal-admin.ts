@@ -221,6 +221,24 @@ export const EventsQuery = Type.Object(
   {
     license_id: Type.Optional(Type.String({ maxLength: 64 })),
     action: Type.Optional(Type.String({ maxLength: 64 })),
+    actor: Type.Optional(
+      Type.String({ maxLength: 128, description: 'Exact actor, e.g. admin:wpa_1a2b3c4d or cli:operator' }),
+    ),
+    result_code: Type.Optional(Type.String({ maxLength: 64, description: 'e.g. OK, VALID, SUSPENDED' })),
+    since: Type.Optional(
+      Type.String({
+        format: 'date-time',
+        'x-format-message': 'must be a valid date (ISO 8601).',
+        description: 'Events at or after this time',
+      }),
+    ),
+    until: Type.Optional(
+      Type.String({
+        format: 'date-time',
+        'x-format-message': 'must be a valid date (ISO 8601).',
+        description: 'Events before this time',
+      }),
+    ),
     before: Type.Optional(
       Type.Integer({
         minimum: 1,

@@ -1,9 +1,12 @@
 import swagger from '@fastify/swagger';
 import { type App, createApp, createLogger } from '@wispanel/kit';
-import type { FastifyBaseLogger } from 'fastify';
+import type { FastifyBaseLogger, FastifyReply, FastifyRequest } from 'fastify';
 import { createPortalServices, type PortalDeps, type PortalServices } from './context';
 import { portalErrorStatus, renderPortalError } from './http/errors';
 import { rejectNulCharacters } from './http/hooks';
+import { adminKeysRoutes } from './modules/admin-keys/admin-keys.routes';
+import { adminSessionRoutes } from './modules/admin-sessions/admin-sessions.routes';
+import { portalConsoleRoutes } from './modules/console/console.routes';
 import { downloadsRoutes } from './modules/downloads/downloads.routes';
 import { keysRoutes } from './modules/keys/keys.routes';
 import { licenseApiRoutes } from './modules/license-api/license-api.routes';
@@ -37,6 +40,8 @@ export const portalModules: PortalModule[] = [
   releasesRoutes,
   downloadsRoutes,
   rolloutsRoutes,
+  adminSessionRoutes,
+  adminKeysRoutes,
 ];
 
 declare module 'fastify' {
@@ -48,13 +53,18 @@ declare module 'fastify' {
 export interface BuildPortalAppDeps extends PortalDeps {
   logger?: FastifyBaseLogger;
   https?: { key: string | Buffer; cert: string | Buffer } | null;
+  /** The built web console (default: found beside the code; null = none, `/` answers "not built"). */
+  consoleDir?: string | null;
 }
 
 /** Builds the portal app without listening (tests use `inject()`); `app.portal` holds the services. */
 export async function buildPortalApp(deps: BuildPortalAppDeps): Promise<App> {
   const logger = deps.logger ?? createLogger({ level: 'silent' });
   const services = createPortalServices({ ...deps, logger });
+  // The console's SPA fallback (set once its routes are registered, below).
+  let consoleFallback: (request: FastifyRequest, reply: FastifyReply) => boolean = () => false;
   const app = createApp({
+    notFoundFallback: (request, reply) => consoleFallback(request, reply),
     logger,
     renderError: renderPortalError,
     errorStatus: portalErrorStatus,
@@ -104,11 +114,13 @@ export async function buildPortalApp(deps: BuildPortalAppDeps): Promise<App> {
     },
     transform: ({ schema, url }) => {
       const s = { ...(schema as Record<string, unknown>) };
-      s.security = url.startsWith('/api/v1/admin/') ? [{ adminKey: [] }] : [];
+      if (url.startsWith('/api/v1/admin/')) s.security ??= [{ adminKey: [] }];
+      else s.security = [];
       return { schema: s as never, url };
     },
   });
   for (const register of portalModules) await register(app, services);
+  consoleFallback = portalConsoleRoutes(app, deps.consoleDir === undefined ? undefined : deps.consoleDir);
   app.get('/api/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   return app;
 }

@@ -32,6 +32,8 @@ export interface PortalConfig {
   trustProxy: TrustProxy;
   /** Header/body deadlines and the per-address connection cap. */
   limits: ServerLimits;
+  /** Web console: a session ends after this many minutes without a request (default 30). */
+  sessionIdleMinutes: number;
   logLevel: string;
   /** Vendor webhook for release events (`release.halted`), HMAC-signed with `releaseWebhookSecret`. */
   releaseWebhookUrl: string | null;
@@ -54,6 +56,7 @@ export interface PortalFlags {
   bodyTimeoutMs?: string | number;
   keepAliveTimeoutMs?: string | number;
   maxConnectionsPerIp?: string | number;
+  sessionIdleMinutes?: string | number;
   logLevel?: string;
   releaseWebhookUrl?: string;
   releaseWebhookSecret?: string;
@@ -103,6 +106,13 @@ export function loadPortalConfig(
   );
   const trustProxy = r.trustProxy('trustProxy', 'WISPANEL_PORTAL_TRUST_PROXY');
   const limits = r.serverLimits('WISPANEL_PORTAL');
+  const sessionIdleMinutes = r.int(
+    'sessionIdleMinutes',
+    'WISPANEL_PORTAL_SESSION_IDLE_MINUTES',
+    30,
+    1,
+    24 * 60,
+  );
   const logLevel = r.oneOf('logLevel', 'WISPANEL_PORTAL_LOG_LEVEL', 'info', [
     'silent',
     'fatal',
@@ -148,6 +158,7 @@ export function loadPortalConfig(
     keysDir: resolve(dataDir, 'keys'),
     trustProxy,
     limits,
+    sessionIdleMinutes,
     logLevel,
     releaseWebhookUrl,
     releaseWebhookSecret,

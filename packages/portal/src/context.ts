@@ -6,6 +6,7 @@ import type { PortalDatabase, PortalTables } from './db';
 import { adminAuthHook, publicRateLimitHook } from './http/hooks';
 import { FallbackRateLimiter, RedisRateLimiter } from './http/redis-rate-limit';
 import { AdminKeys } from './modules/admin-keys/admin-keys';
+import { AdminSessions } from './modules/admin-sessions/admin-sessions';
 import { DownloadsService } from './modules/downloads/downloads.service';
 import { EventLog } from './modules/events/event-log';
 import { CheckRepository } from './modules/license-api/check.repository';
@@ -49,6 +50,8 @@ export interface PortalServices {
   /** Append-only event log: `events.append({ action, actor, resultCode, … })`. */
   events: EventLog;
   adminKeys: AdminKeys;
+  /** Web console sign-ins (admin key exchanged for a session cookie). */
+  adminSessions: AdminSessions;
   tiers: TierService;
   /** `licenses.findActivated(key, hardwareId)` for the download API. */
   licenses: LicenseService;
@@ -79,6 +82,10 @@ export function createPortalServices(deps: PortalDeps): PortalServices {
   const hasher = new LicenseKeyHasher(config.keysDir);
   const events = new EventLog(db, clock);
   const adminKeys = new AdminKeys(db, database.dialect, clock, events);
+  const adminSessions = new AdminSessions(db, adminKeys, clock, {
+    idleMinutes: config.sessionIdleMinutes,
+    lifetimeHours: 12,
+  });
   const tiers = new TierService(db, events, clock);
   const licenses = new LicenseService(db, database.dialect, hasher, tiers, events, clock);
   const licenseApi = new LicenseApiService(
@@ -164,6 +171,7 @@ export function createPortalServices(deps: PortalDeps): PortalServices {
     hasher,
     events,
     adminKeys,
+    adminSessions,
     tiers,
     licenses,
     licenseApi,
@@ -174,6 +182,6 @@ export function createPortalServices(deps: PortalDeps): PortalServices {
     },
     downloads,
     close: () => (limiter as { close?: () => void }).close?.(),
-    hooks: { admin: adminAuthHook(adminKeys), publicRateLimit: publicRateLimitHook(limiter) },
+    hooks: { admin: adminAuthHook(adminKeys, adminSessions), publicRateLimit: publicRateLimitHook(limiter) },
   };
 }

@@ -1,6 +1,13 @@
-import { AppError, type RateLimiter, rateLimitHeaders } from '@wispanel/kit';
+import { AppError, assertCsrf, type RateLimiter, rateLimitHeaders, readCookie } from '@wispanel/kit';
 import type { FastifyReply, FastifyRequest, onRequestHookHandler } from 'fastify';
 import type { AdminKeys } from '../modules/admin-keys/admin-keys';
+import {
+  ADMIN_CSRF_LABEL,
+  ADMIN_SESSION_COOKIE,
+  ADMIN_SESSION_TOKEN_PATTERN,
+  type AdminSession,
+  type AdminSessions,
+} from '../modules/admin-sessions/admin-sessions';
 import type { Actor } from '../modules/events/event-log';
 import { humanField } from './errors';
 
@@ -8,16 +15,31 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** Set by the admin hook: who made this admin request (for the event log). */
     adminActor?: Actor;
+    /** Set by the admin hook when the request came with the web console's session cookie. */
+    adminSession?: { token: string; session: AdminSession };
   }
 }
 
 /**
- * `onRequest` hook for every `/api/v1/admin/*` route: checks `X-Admin-Key` (hashed, constant-time) and sets
+ * `onRequest` hook for every `/api/v1/admin/*` route: checks `X-Admin-Key` (hashed, constant-time) or, without
+ * that header, the web console's session cookie (with its CSRF token on state-changing requests), and sets
  * `request.adminActor`. Missing or wrong key → 401 `Invalid or missing API key`.
  */
-export function adminAuthHook(adminKeys: AdminKeys): onRequestHookHandler {
+export function adminAuthHook(adminKeys: AdminKeys, sessions?: AdminSessions): onRequestHookHandler {
   return async (request: FastifyRequest) => {
     const header = request.headers['x-admin-key'];
+    const token =
+      header === undefined && sessions
+        ? readCookie(request.headers.cookie, ADMIN_SESSION_COOKIE, ADMIN_SESSION_TOKEN_PATTERN)
+        : undefined;
+    if (token && sessions) {
+      const session = await sessions.lookup(token);
+      if (!session) throw new AppError('UNAUTHORIZED', 'Session expired or ended: sign in again');
+      assertCsrf(request, token, ADMIN_CSRF_LABEL);
+      request.adminActor = { kind: 'admin', id: session.key_prefix, ip: request.ip };
+      request.adminSession = { token, session };
+      return;
+    }
     const prefix = await adminKeys.check(Array.isArray(header) ? undefined : header);
     if (!prefix) throw new AppError('UNAUTHORIZED', 'Invalid or missing API key');
     request.adminActor = { kind: 'admin', id: prefix, ip: request.ip };

@@ -31,6 +31,12 @@ export type PortalEvent = PortalEventRecord;
 export interface EventFilter {
   licenseId?: string;
   action?: string;
+  /** `admin:wpa_1234abcd`, `cli:operator`, `panel:…` (exact). */
+  actor?: string;
+  resultCode?: string;
+  /** ISO times, inclusive start and exclusive end. */
+  since?: string;
+  until?: string;
   /** Events with id below this (pagination cursor, newest first). */
   before?: number;
   limit?: number;
@@ -69,6 +75,10 @@ export class EventLog {
     let q = this.db.selectFrom('events').selectAll();
     if (filter.licenseId) q = q.where('license_id', '=', filter.licenseId);
     if (filter.action) q = q.where('action', '=', filter.action);
+    if (filter.actor) q = q.where('actor', '=', filter.actor);
+    if (filter.resultCode) q = q.where('result_code', '=', filter.resultCode);
+    if (filter.since) q = q.where('at', '>=', filter.since);
+    if (filter.until) q = q.where('at', '<', filter.until);
     if (filter.before) q = q.where('id', '<', filter.before);
     const rows = await q
       .orderBy('id', 'desc')

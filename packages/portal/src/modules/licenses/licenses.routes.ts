@@ -211,6 +211,10 @@ export function licensesRoutes(app: App, s: PortalServices): void {
       const events = await s.events.list({
         licenseId: req.query.license_id,
         action: req.query.action,
+        actor: req.query.actor,
+        resultCode: req.query.result_code,
+        since: req.query.since ? new Date(req.query.since).toISOString() : undefined,
+        until: req.query.until ? new Date(req.query.until).toISOString() : undefined,
         before: req.query.before,
         limit,
       });
