@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { HARDWARE_ID_PATTERN } from '@wispanel/contract';
@@ -40,6 +40,7 @@ export function ensureHardwareId(dataDir: string): { hardwareId: string; created
   const parts = [machineId(), firstMac()].filter((p): p is string => p !== null);
   const identity = parts.length > 0 ? `wispanel:${parts.join('|')}` : `wispanel:random:${randomUUID()}`;
   const hardwareId = createHash('sha256').update(identity).digest('hex');
-  writeFileSync(file, `${hardwareId}\n`, { mode: 0o644 });
+  writeFileSync(file, `${hardwareId}\n`, { mode: 0o600 });
+  chmodSync(file, 0o600);
   return { hardwareId, created: true };
 }

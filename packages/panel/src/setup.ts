@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import {
+  ConfigError,
   createLogger,
   type Database,
   ensureSelfSignedCertificate,
@@ -50,11 +52,35 @@ export interface InitResult {
   migrations_applied: string[];
 }
 
+/**
+ * `wispanel start` checks the listen address before anything else: on a busy (or forbidden) port it fails
+ * naming it, before the data dir is initialised and before any secret is printed. Port 0 is always free.
+ * (Another process may still take the port between this check and the listen; then start fails there.)
+ */
+export async function assertPortFree(host: string, port: number): Promise<void> {
+  if (port === 0) return;
+  await new Promise<void>((resolvePromise, reject) => {
+    const probe = createServer();
+    probe.once('error', (err: NodeJS.ErrnoException) => {
+      const why =
+        err.code === 'EADDRINUSE'
+          ? 'is in use (another process listens there)'
+          : err.code === 'EACCES'
+            ? 'needs more privileges'
+            : `cannot be used (${err.code ?? err.message})`;
+      reject(new ConfigError([`port ${port} on ${host} ${why}: nothing was initialised or started`]));
+    });
+    probe.listen({ host, port, exclusive: true }, () => probe.close(() => resolvePromise()));
+  });
+}
+
 /** Opens `<dataDir>/panel.db` (or the configured URL) and applies pending migrations. */
 export async function openPanelDatabase(
   config: PanelConfig,
 ): Promise<{ database: Database<PanelDB>; applied: string[] }> {
+  // The data dir is private whatever the umask (and whatever mode an older version left it with).
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  chmodSync(config.dataDir, 0o700);
   const database = openDatabase<PanelDB>(config.databaseUrl);
   try {
     const applied = await migrate(database, migrations);
@@ -79,6 +105,7 @@ export async function ensureTls(
   }
   const dir = join(config.dataDir, 'tls');
   mkdirSync(dir, { recursive: true, mode: 0o700 });
+  chmodSync(dir, 0o700);
   const files = await ensureSelfSignedCertificate(dir);
   return { key: files.key, cert: files.cert, certPath: files.certPath };
 }

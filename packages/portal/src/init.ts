@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { PortalConfig } from './config';
 import { AdminKeys } from './modules/admin-keys/admin-keys';
@@ -29,7 +29,9 @@ export async function initPortal(config: PortalConfig): Promise<InitResult> {
     const signing = new FileSigningService(config.keysDir);
     const set = signing.publicKeySet();
     const publicKeysFile = join(config.dataDir, 'public-keys.json');
-    writeFileSync(publicKeysFile, `${JSON.stringify(set, null, 2)}\n`);
+    // Public (handed to panels): readable, never writable by others, whatever the umask.
+    writeFileSync(publicKeysFile, `${JSON.stringify(set, null, 2)}\n`, { mode: 0o644 });
+    chmodSync(publicKeysFile, 0o644);
     const current = set.keys.find((k) => k.kid === signing.current().kid)!;
     return {
       created: keys.created || adminKey !== null,

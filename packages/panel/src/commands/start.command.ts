@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { loadPanelConfig } from '../config';
 import { startPanel } from '../main';
 import { addLicenseOptions } from '../modules/license/license.cli';
-import { initializeDataDir } from '../setup';
+import { assertPortFree, initializeDataDir } from '../setup';
 import { fail, printInit } from './output';
 
 export function startCommand(program: Command): void {
@@ -24,6 +24,7 @@ export function startCommand(program: Command): void {
     .action(async (opts: Record<string, unknown>) => {
       try {
         const config = loadPanelConfig(opts);
+        await assertPortFree(config.host, config.port);
         const init = await initializeDataDir(config);
         if (init.created) printInit(init, opts.json === true);
         const panel = await startPanel(config);

@@ -69,7 +69,7 @@ export class ArtifactStore {
       throw new ArtifactTooLargeError(this.maxBytes);
     }
     const incoming = join(this.dir, '.incoming');
-    await mkdir(incoming, { recursive: true });
+    await mkdir(incoming, { recursive: true, mode: 0o700 });
     await this.sweep(incoming);
     const temp = join(incoming, `${randomBytes(12).toString('hex')}.part`);
     const hash = createHash('sha256');
@@ -84,7 +84,7 @@ export class ArtifactStore {
       },
     });
     try {
-      await pipeline(source, meter, createWriteStream(temp, { flags: 'wx', mode: 0o644 }));
+      await pipeline(source, meter, createWriteStream(temp, { flags: 'wx', mode: 0o600 }));
       if (options.expectedLength !== undefined && size !== options.expectedLength) {
         throw new ArtifactLengthMismatchError(options.expectedLength, size);
       }
@@ -98,7 +98,7 @@ export class ArtifactStore {
       }
       const relative = join(version, filename);
       const target = this.resolve(relative);
-      await mkdir(join(this.dir, version), { recursive: true });
+      await mkdir(join(this.dir, version), { recursive: true, mode: 0o700 });
       await rename(temp, target);
       return { path: relative, size, sha256 };
     } catch (err) {
