@@ -1,0 +1,58 @@
+// Mutation testing of the security-critical code: `npm run mutate` (scripts/mutate.mjs), see docs/testing.md.
+// Each group names the files it mutates and the test files allowed to kill their mutants; with perTest
+// coverage analysis each mutant then runs only the tests that reach it. `MUTATE_GROUPS=contract,auth`
+// narrows a run to some groups (CI runs the fast ones).
+//
+// Surviving mutants that are NOT killed are listed, with the reason, in `explained` below; scripts/mutate.mjs
+// fails when a file scores under 85 % or a survivor is neither killed nor explained.
+
+export const groups = {
+  contract: {
+    mutate: [
+      'packages/contract/src/signing.ts',
+      'packages/contract/src/license-file.ts',
+      'packages/contract/src/scopes.ts',
+      'packages/contract/src/releases.ts',
+    ],
+    testFiles: ['packages/contract/src/*.test.ts'],
+  },
+};
+
+/**
+ * Survivors that are not killed, each with the reason. A mutant matches an entry by file (suffix), Stryker's
+ * mutator name, a piece of its original source line and (optionally) a piece of its replacement.
+ * Kinds of reason: EQUIVALENT (the mutant behaves exactly like the original), UNOBSERVABLE (only the wording
+ * or timing of something no caller sees changes), DEFENCE-IN-DEPTH (a second check behind one that already
+ * refuses the same input; kept on purpose).
+ */
+export const explained = [];
+
+const selected = (process.env.MUTATE_GROUPS ?? Object.keys(groups).join(','))
+  .split(',')
+  .map((g) => g.trim())
+  .filter(Boolean);
+for (const g of selected) if (!groups[g]) throw new Error(`unknown mutation group ${g}`);
+
+// Read by vitest.mutate.config.ts in Stryker's test-runner processes (they inherit this environment).
+process.env.MUTATE_TEST_FILES = selected.flatMap((g) => groups[g].testFiles).join(',');
+
+const reportDir = process.env.MUTATE_REPORT_DIR ?? '.tmp/mutation';
+
+/** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
+export default {
+  packageManager: 'npm',
+  testRunner: 'vitest',
+  plugins: ['@stryker-mutator/vitest-runner'],
+  vitest: { configFile: 'vitest.mutate.config.ts', related: false },
+  coverageAnalysis: 'perTest',
+  mutate: selected.flatMap((g) => groups[g].mutate),
+  concurrency: Number(process.env.MUTATE_CONCURRENCY ?? 2),
+  timeoutMS: 20_000,
+  reporters: ['clear-text', 'progress', 'html', 'json'],
+  htmlReporter: { fileName: `${reportDir}/mutation.html` },
+  jsonReporter: { fileName: `${reportDir}/mutation.json` },
+  tempDirName: `.tmp/stryker-${process.pid}`,
+  cleanTempDir: true,
+  ignorePatterns: ['.tmp', 'data', 'dist', 'coverage', 'packages/*/dist', '*.log'],
+  thresholds: { high: 90, low: 85, break: null },
+};
