@@ -16,6 +16,23 @@ export const groups = {
     ],
     testFiles: ['packages/contract/src/*.test.ts'],
   },
+  auth: {
+    mutate: [
+      'packages/panel/src/modules/auth/ip-whitelist.ts',
+      'packages/panel/src/modules/auth/actor.ts',
+      'packages/panel/src/modules/auth/tokens.ts',
+      'packages/panel/src/modules/auth/auth.hook.ts',
+      'packages/panel/src/modules/auth/auth.service.ts',
+      'packages/panel/src/modules/api-keys/api-keys.service.ts',
+    ],
+    testFiles: [
+      'packages/panel/test/auth*.test.ts',
+      'packages/panel/test/api-keys*.test.ts',
+      'packages/panel/test/security*.test.ts',
+      'packages/panel/test/escalation*.test.ts',
+      'packages/panel/test/ip-whitelist*.test.ts',
+    ],
+  },
 };
 
 /**
@@ -41,8 +58,8 @@ const reportDir = process.env.MUTATE_REPORT_DIR ?? '.tmp/mutation';
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
 export default {
   packageManager: 'npm',
-  testRunner: 'vitest',
-  plugins: ['@stryker-mutator/vitest-runner'],
+  testRunner: 'vitest-strict',
+  plugins: ['@stryker-mutator/vitest-runner', './scripts/mutate/strict-vitest-runner.mjs'],
   vitest: { configFile: 'vitest.mutate.config.ts', related: false },
   coverageAnalysis: 'perTest',
   mutate: selected.flatMap((g) => groups[g].mutate),

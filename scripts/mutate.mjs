@@ -3,23 +3,31 @@
 // then a per-file check: every file must score at least MIN_SCORE, and every surviving or uncovered mutant
 // must be explained in stryker.config.mjs `explained` (by file, mutator, original line and replacement).
 // Prints one line per file and ends with "mutation: N files, score X %, ok|FAILED".
-// Environment: MUTATE_CONCURRENCY (default 2), MUTATE_REPORT_DIR (default .tmp/mutation).
+// `npm run mutate -- contract auth` runs some groups only; `-- --check-only` re-checks the last reports.
+// Environment: MUTATE_CONCURRENCY (default 2), MUTATE_REPORT_DIR (default .tmp/mutation; one folder per group
+// with mutation.json and mutation.html).
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
 const MIN_SCORE = 85;
 const args = process.argv.slice(2);
-const checkOnly = args.includes('--check-only'); // re-check the last report without running Stryker
-const groupArgs = args.filter((a) => !a.startsWith('--'));
-const env = { ...process.env };
-if (groupArgs.length) env.MUTATE_GROUPS = groupArgs.join(',');
-const reportDir = env.MUTATE_REPORT_DIR ?? '.tmp/mutation';
-env.MUTATE_REPORT_DIR = reportDir;
+const checkOnly = args.includes('--check-only'); // re-check the last reports without running Stryker
+const { explained, groups } = await import(join(root, 'stryker.config.mjs'));
+const selected = args.filter((a) => !a.startsWith('--'));
+for (const g of selected)
+  if (!groups[g]) throw new Error(`unknown mutation group ${g} (known: ${Object.keys(groups).join(', ')})`);
+const runGroups = selected.length ? selected : Object.keys(groups);
+const reportRoot = process.env.MUTATE_REPORT_DIR ?? '.tmp/mutation';
 
+// One Stryker run per group: each dry run then loads only that group's test files.
 const started = Date.now();
-if (!checkOnly) {
+const minutes = {};
+for (const group of runGroups) {
+  if (checkOnly) break;
+  const t0 = Date.now();
+  const env = { ...process.env, MUTATE_GROUPS: group, MUTATE_REPORT_DIR: `${reportRoot}/${group}` };
   const code = await new Promise((resolve) => {
     const child = spawn(
       process.execPath,
@@ -28,21 +36,27 @@ if (!checkOnly) {
     );
     child.on('exit', (c, s) => resolve(c ?? (s ? 1 : 0)));
   });
+  minutes[group] = ((Date.now() - t0) / 60_000).toFixed(1);
   if (code !== 0) {
-    console.error(`mutation: stryker exited with ${code}`);
+    console.error(`mutation: stryker exited with ${code} for group ${group}`);
     process.exit(1);
   }
 }
 
-const { explained } = await import(join(root, 'stryker.config.mjs'));
-const report = JSON.parse(readFileSync(join(root, reportDir, 'mutation.json'), 'utf8'));
+const files = {};
+for (const group of runGroups) {
+  const path = join(root, reportRoot, group, 'mutation.json');
+  if (!existsSync(path))
+    throw new Error(`no report for group ${group} at ${path}: run npm run mutate -- ${group}`);
+  Object.assign(files, JSON.parse(readFileSync(path, 'utf8')).files);
+}
 const used = new Set();
 let failed = false;
 let totalDetected = 0;
 let totalValid = 0;
 const rows = [];
 const unexplained = [];
-for (const [file, data] of Object.entries(report.files)) {
+for (const [file, data] of Object.entries(files)) {
   const lines = data.source.split('\n');
   const count = (s) => data.mutants.filter((m) => m.status === s).length;
   const detected = count('Killed') + count('Timeout');
@@ -85,9 +99,7 @@ if (unexplained.length) {
   );
   for (const u of unexplained) console.log(`  ${u}`);
 }
-const stale = explained.filter(
-  (e, i) => !used.has(i) && Object.keys(report.files).some((f) => f.endsWith(e.file)),
-);
+const stale = explained.filter((e, i) => !used.has(i) && Object.keys(files).some((f) => f.endsWith(e.file)));
 if (stale.length) {
   console.log(
     `\n${stale.length} explanation(s) in stryker.config.mjs match no surviving mutant (killed now? remove them):`,
@@ -95,8 +107,12 @@ if (stale.length) {
   for (const e of stale) console.log(`  ${e.file}: ${e.mutator} ${e.line}`);
 }
 const total = totalValid ? (100 * totalDetected) / totalValid : 100;
-const minutes = ((Date.now() - started) / 60_000).toFixed(1);
+const took = checkOnly
+  ? 'checked'
+  : `${((Date.now() - started) / 60_000).toFixed(1)} min (${Object.entries(minutes)
+      .map(([g, m]) => `${g} ${m}`)
+      .join(', ')})`;
 console.log(
-  `\nmutation: ${rows.length} files, score ${total.toFixed(2)} %, ${checkOnly ? 'checked' : `${minutes} min`}, ${failed ? 'FAILED' : 'ok'}`,
+  `\nmutation: ${rows.length} files, score ${total.toFixed(2)} %, ${took}, ${failed ? 'FAILED' : 'ok'}`,
 );
 process.exit(failed ? 1 : 0);
