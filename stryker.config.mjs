@@ -33,6 +33,32 @@ export const groups = {
       'packages/panel/test/ip-whitelist*.test.ts',
     ],
   },
+  license: {
+    mutate: [
+      'packages/panel/src/modules/license/portal-exchange.ts',
+      'packages/panel/src/modules/license/trusted-clock.ts',
+      'packages/panel/src/modules/license/license-state.ts',
+      // trustFromKeySet: which listed keys may sign a new answer (the rest of the file reads config files).
+      'packages/panel/src/modules/license/portal-trust.ts:27-33',
+    ],
+    testFiles: [
+      'packages/panel/test/license-exchange*.test.ts',
+      'packages/panel/test/license-state*.test.ts',
+      'packages/panel/test/trusted-time*.test.ts',
+      'packages/panel/test/portal-exchange*.test.ts',
+    ],
+  },
+  updates: {
+    mutate: [
+      'packages/panel/src/modules/updates/verify.ts',
+      'packages/panel/src/modules/updates/release-archive.ts',
+    ],
+    testFiles: [
+      'packages/panel/src/modules/updates/release-archive*.test.ts',
+      'packages/panel/src/modules/updates/update-pipeline*.test.ts',
+      'packages/panel/src/modules/updates/verify*.test.ts',
+    ],
+  },
 };
 
 /**
