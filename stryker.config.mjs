@@ -68,7 +68,57 @@ export const groups = {
  * or timing of something no caller sees changes), DEFENCE-IN-DEPTH (a second check behind one that already
  * refuses the same input; kept on purpose).
  */
-export const explained = [];
+export const explained = [
+  // --- contract ---
+  {
+    file: 'packages/contract/src/signing.ts',
+    mutator: 'StringLiteral',
+    line: "Buffer.from(`wispanel/${type}/v1\\n${payload}`, 'utf8')",
+    replacement: '""',
+    why: "EQUIVALENT: Buffer.from(text, '') decodes as UTF-8, the default encoding.",
+  },
+  {
+    file: 'packages/contract/src/signing.ts',
+    mutator: 'StringLiteral',
+    line: "Buffer.from(JSON.stringify(payload), 'utf8')",
+    replacement: '""',
+    why: "EQUIVALENT: Buffer.from(text, '') decodes as UTF-8, the default encoding.",
+  },
+  {
+    file: 'packages/contract/src/license-file.ts',
+    mutator: 'StringLiteral',
+    line: "Buffer.from(JSON.stringify(doc), 'utf8')",
+    replacement: '""',
+    why: "EQUIVALENT: Buffer.from(text, '') decodes as UTF-8, the default encoding.",
+  },
+  {
+    file: 'packages/contract/src/signing.ts',
+    mutator: 'ConditionalExpression',
+    line: 'if (sig.length !== 64 || !verify(',
+    replacement: 'false',
+    why: 'DEFENCE-IN-DEPTH: crypto.verify() itself refuses an Ed25519 signature of any length but 64 bytes (signing.tamper.test.ts proves 63 and 65 bytes are BAD_SIGNATURE either way); the length check only skips the call.',
+  },
+  {
+    file: 'packages/contract/src/signing.ts',
+    mutator: 'BlockStatement',
+    line: '} catch {',
+    replacement: '{}',
+    why: 'EQUIVALENT: the catch block of peekDocument() only returns undefined, which an empty block returns too.',
+  },
+  {
+    file: 'packages/contract/src/license-file.ts',
+    mutator: 'Regex',
+    line: ".replace(/\\s+/g, '')",
+    replacement: '/\\s/g',
+    why: 'EQUIVALENT: removing each whitespace character or each run of them gives the same text.',
+  },
+  {
+    file: 'packages/contract/src/license-file.ts',
+    mutator: 'ArrayDeclaration',
+    line: 'body.match(/.{1,64}/g) ?? []',
+    why: 'EQUIVALENT (unreachable): the base64 of a signed document is never empty, so match() never returns null.',
+  },
+];
 
 const selected = (process.env.MUTATE_GROUPS ?? Object.keys(groups).join(','))
   .split(',')
