@@ -73,7 +73,7 @@ export const explained = [
   {
     file: 'packages/contract/src/signing.ts',
     mutator: 'StringLiteral',
-    line: "Buffer.from(`wispanel/${type}/v1\\n${payload}`, 'utf8')",
+    line: '/v1\\n', // the signing input: `wispanel/<type>/v1\n<payload>`
     replacement: '""',
     why: "EQUIVALENT: Buffer.from(text, '') decodes as UTF-8, the default encoding.",
   },

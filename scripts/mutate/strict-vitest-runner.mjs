@@ -7,7 +7,8 @@ import { commonTokens, declareFactoryPlugin, PluginKind, tokens } from '@stryker
 import { DryRunStatus, TestStatus } from '@stryker-mutator/api/test-runner';
 
 const stock = await import(
-  new URL('../../node_modules/@stryker-mutator/vitest-runner/dist/src/vitest-test-runner.js', import.meta.url).href
+  new URL('../../node_modules/@stryker-mutator/vitest-runner/dist/src/vitest-test-runner.js', import.meta.url)
+    .href
 );
 
 /** Errors recorded on a file or suite (not on a test): load failures and failing beforeAll/afterAll hooks. */
@@ -29,7 +30,10 @@ class StrictVitestTestRunner extends stock.VitestTestRunner {
         id: `${file.filepath}#(outside a test)`,
         name: `${file.name} (load or hook failure)`,
         status: TestStatus.Failed,
-        failureMessage: errors.map((e) => e?.message ?? String(e)).join('; ').slice(0, 500),
+        failureMessage: errors
+          .map((e) => e?.message ?? String(e))
+          .join('; ')
+          .slice(0, 500),
         timeSpentMs: 0,
       });
     }
@@ -44,4 +48,6 @@ function createStrictRunner(injector) {
 }
 createStrictRunner.inject = tokens(commonTokens.injector);
 
-export const strykerPlugins = [declareFactoryPlugin(PluginKind.TestRunner, 'vitest-strict', createStrictRunner)];
+export const strykerPlugins = [
+  declareFactoryPlugin(PluginKind.TestRunner, 'vitest-strict', createStrictRunner),
+];
