@@ -18,7 +18,7 @@ const { explained, groups } = await import(join(root, 'stryker.config.mjs'));
 const selected = args.filter((a) => !a.startsWith('--'));
 for (const g of selected)
   if (!groups[g]) throw new Error(`unknown mutation group ${g} (known: ${Object.keys(groups).join(', ')})`);
-const runGroups = selected.length ? selected : Object.keys(groups);
+const runGroups = selected.length ? selected : Object.keys(groups).filter((g) => !groups[g].optional);
 const reportRoot = process.env.MUTATE_REPORT_DIR ?? '.tmp/mutation';
 
 // One Stryker run per group: each dry run then loads only that group's test files.

@@ -2,6 +2,7 @@
 // signed by a trusted key over `wispanel/<type>/v1\n<payload>` is accepted (docs/license-file.md).
 import { createHash, createPublicKey, generateKeyPairSync, sign } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import type { SignedDocument } from './signed-document';
 import {
   generateSigningKeyPair,
   keyIdOf,
@@ -9,7 +10,6 @@ import {
   parsePublicKeySet,
   peekDocument,
   SignatureError,
-  type SignedDocument,
   signDocument,
   verifyDocument,
 } from './signing';

@@ -13,7 +13,7 @@ const PASSWORD = 'correct horse battery';
 
 beforeAll(async () => {
   h = await createPanelHarness({
-    flags: { rateLimit: 100_000, sessionTtlHours: 2 },
+    flags: { rateLimit: 100_000, sessionTtlHours: 2, sessionIdleMinutes: 120 },
     deps: { clock: () => now },
   });
   dana = await h.account('user');
