@@ -8,7 +8,7 @@ import { migrations } from '../src/migrations';
 import { planEnforcement } from '../src/modules/license/enforcement-plan';
 import { LicenseRepository } from '../src/modules/license/license.repository';
 import { DAY_MS, evaluateLicense, type LicenseEvaluationInput } from '../src/modules/license/license-state';
-import { acceptSignedTime, observeSystemTime, trustedFloor } from '../src/modules/license/trusted-clock';
+import { acceptSignedTime, TrustedTime, trustedFloor } from '../src/modules/license/trusted-clock';
 
 const T0 = Date.parse('2026-01-01T00:00:00Z');
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -162,15 +162,13 @@ describe('license state machine (fake clock)', () => {
 });
 
 describe('trusted clock floor', () => {
-  it('only moves forward from observations and is reset by a signed portal time', () => {
+  it('is the newest of its sources and is reset by a signed portal time', () => {
     let rec = acceptSignedTime({ signed_time: null, observed_time: null }, iso(T0));
     expect(trustedFloor(rec)).toBe(T0);
-    expect(observeSystemTime(rec, T0 - DAY_MS, 60_000)).toBeNull();
-    expect(observeSystemTime(rec, T0 + 1000, 60_000)).toBeNull();
-    rec = observeSystemTime(rec, T0 + DAY_MS, 60_000) ?? rec;
+    rec = { ...rec, observed_time: iso(T0 + DAY_MS) };
     expect(trustedFloor(rec)).toBe(T0 + DAY_MS);
-    // A clock that ran into the future is corrected by the next signed time.
-    rec = observeSystemTime(rec, T0 + 400 * DAY_MS, 60_000) ?? rec;
+    // A time recorded into the future is corrected by the next signed time.
+    rec = { ...rec, observed_time: iso(T0 + 400 * DAY_MS) };
     rec = acceptSignedTime(rec, iso(T0 + 2 * DAY_MS));
     expect(trustedFloor(rec)).toBe(T0 + 2 * DAY_MS);
     expect(trustedFloor(rec, [iso(T0 + 3 * DAY_MS)])).toBe(T0 + 3 * DAY_MS);
@@ -265,5 +263,56 @@ describe('enforcement plan', () => {
       await database.close();
       dir.remove();
     }
+  });
+});
+
+describe('trusted time (system and monotonic clocks injected)', () => {
+  const MIN = 60_000;
+  const make = (floor: number | null, settleMs = 10 * MIN) => {
+    const c = { system: T0, mono: 0 };
+    const t = new TrustedTime(
+      { system: () => c.system, monotonic: () => c.mono, toleranceMs: 5 * MIN, settleMs },
+      floor,
+    );
+    return { c, t };
+  };
+
+  it('starts at max(system clock, floor) and advances with the monotonic clock when the clock is behind', () => {
+    const { c, t } = make(T0 + DAY_MS);
+    expect(t.now()).toBe(T0 + DAY_MS);
+    c.mono += 10 * MIN; // the system clock stays behind and does not move
+    expect(t.now()).toBe(T0 + DAY_MS + 10 * MIN);
+    c.system -= DAY_MS; // turned back further
+    c.mono += MIN;
+    expect(t.now()).toBe(T0 + DAY_MS + 11 * MIN);
+  });
+
+  it('follows the system clock within the tolerance, ignores a jump ahead, and adopts it once settled', () => {
+    const { c, t } = make(null);
+    c.system += 2 * MIN;
+    c.mono += MIN; // the clock ran 1 min faster: within the tolerance, followed
+    expect(t.now()).toBe(T0 + 2 * MIN);
+    c.system += 363 * DAY_MS;
+    expect(t.now()).toBe(T0 + 2 * MIN);
+    expect(t.systemAheadMs).toBe(363 * DAY_MS);
+    c.system += 9 * MIN;
+    c.mono += 9 * MIN;
+    expect(t.now()).toBe(T0 + 11 * MIN); // not settled yet
+    c.system += 2 * MIN;
+    c.mono += 2 * MIN;
+    expect(t.now()).toBe(c.system); // ahead by the same offset for 10+ min: adopted
+  });
+
+  it('after a signed portal time a jump ahead is never adopted; the signed time replaces a clock that ran ahead', () => {
+    const { c, t } = make(null);
+    c.system += 400 * DAY_MS;
+    t.acceptSigned(T0);
+    expect(t.now()).toBe(T0);
+    for (let i = 0; i < 30; i++) {
+      c.system += MIN;
+      c.mono += MIN;
+      t.now();
+    }
+    expect(t.now()).toBe(T0 + 30 * MIN);
   });
 });

@@ -124,11 +124,6 @@ export class LicenseService implements LicenseGate {
     return this.ledger.audit(action, actor, outcome, message, code, detail);
   }
 
-  /** At shutdown: stops the outbound webhook (deliveries still queued are lost; docs/license.md). */
-  stopWebhook(): void {
-    this.deps.webhook?.stop();
-  }
-
   get portalConfigured(): boolean {
     return this.deps.portal !== null;
   }
