@@ -1,11 +1,12 @@
 import { join } from 'node:path';
 import type { LicensePayload } from '@wispanel/contract';
-import { migrate, openDatabase } from '@wispanel/kit';
+import { createLogger, migrate, openDatabase } from '@wispanel/kit';
 import { tempDir } from '@wispanel/kit/testing';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { PanelDB } from '../src/db/schema';
 import { migrations } from '../src/migrations';
 import { planEnforcement } from '../src/modules/license/enforcement-plan';
+import { type LedgerDeps, LicenseLedger, QUEUE_WAIT_MS } from '../src/modules/license/ledger';
 import { LicenseRepository } from '../src/modules/license/license.repository';
 import { DAY_MS, evaluateLicense, type LicenseEvaluationInput } from '../src/modules/license/license-state';
 import { acceptSignedTime, TrustedTime, trustedFloor } from '../src/modules/license/trusted-clock';
@@ -314,5 +315,47 @@ describe('trusted time (system and monotonic clocks injected)', () => {
       t.now();
     }
     expect(t.now()).toBe(T0 + 30 * MIN);
+  });
+});
+
+describe('the serial queue of license operations', () => {
+  it('runs operations one at a time, and never stays blocked by one that does not end', async () => {
+    vi.useFakeTimers();
+    try {
+      const ledger = new LicenseLedger({
+        logger: createLogger({ level: 'silent' }),
+      } as unknown as LedgerDeps);
+      const order: string[] = [];
+      let release: () => void = () => {};
+      const first = ledger.serial(
+        () =>
+          new Promise<void>((r) => {
+            order.push('first');
+            release = r;
+          }),
+      );
+      const second = ledger.serial(async () => {
+        order.push('second');
+      });
+      await vi.advanceTimersByTimeAsync(1000);
+      expect(order).toEqual(['first']); // serial: waits for the first
+      release();
+      await first;
+      await second;
+      expect(order).toEqual(['first', 'second']);
+
+      ledger.serial(() => new Promise<void>(() => {})); // never ends
+      let ran = false;
+      const after = ledger.serial(async () => {
+        ran = true;
+      });
+      await vi.advanceTimersByTimeAsync(QUEUE_WAIT_MS - 1000);
+      expect(ran).toBe(false);
+      await vi.advanceTimersByTimeAsync(2000);
+      await after;
+      expect(ran).toBe(true);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
