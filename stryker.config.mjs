@@ -64,7 +64,6 @@ export const groups = {
     ],
     testFiles: [
       'packages/panel/src/modules/updates/release-archive*.test.ts',
-      'packages/panel/src/modules/updates/update-pipeline*.test.ts',
       'packages/panel/src/modules/updates/verify*.test.ts',
     ],
   },
