@@ -115,7 +115,7 @@ export const LicenseAnswer = Type.Object({
   license_file: Type.Optional(
     Type.String({
       description:
-        'Armored signed license file (docs/license-file.md): activate and refresh, when valid. verify does not extend the lease.',
+        'Armored signed license file: activate and refresh, when valid (verify does not extend the lease)',
     }),
   ),
   server_time: Type.Optional(DateTime),

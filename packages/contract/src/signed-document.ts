@@ -13,7 +13,7 @@ export const SignedDocument = Type.Object(
     payload: Type.String({ description: 'base64url of the JSON payload' }),
     sig: Type.String({ description: 'base64url Ed25519 signature over "wispanel/<type>/v1\\n" + payload' }),
   },
-  { description: 'A signed document (docs/license-file.md)' },
+  { description: 'A signed document: JSON payload signed with Ed25519 by a portal key' },
 );
 export type SignedDocument = Static<typeof SignedDocument>;
 

@@ -1,10 +1,12 @@
 import swagger from '@fastify/swagger';
+import { PanelError } from '@wispanel/contract';
 import { type App, createApp, MemoryRateLimiter } from '@wispanel/kit';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { PanelContext, PanelDeps } from './context';
 import { IdempotencyStore, installIdempotency } from './http/idempotency';
 import { installNulGuard } from './http/nul-guard';
 import type { PanelPlugin } from './http/plugin';
+import { DOCUMENTED_BODY } from './http/schemas';
 import { apiKeyRoutes } from './modules/api-keys/api-keys.routes';
 import { ApiKeyService } from './modules/api-keys/api-keys.service';
 import { installAuth, type RouteEntry } from './modules/auth/auth.hook';
@@ -56,6 +58,47 @@ export interface BuildOptions {
   tls?: { key: string | Buffer; cert: string | Buffer } | null;
   /** The built web console (index.html + assets/); default: found by findConsoleDir(); null = none. */
   consoleDir?: string | null;
+}
+
+/**
+ * OpenAPI for one route: the body a handler checks itself (documentedBody), the error envelope for every status
+ * the route can answer by its declaration (400 with input, 401/403/429 when authenticated, 404 with a path
+ * parameter), and no security requirement on public routes.
+ */
+function documentPanelRoute({
+  schema,
+  url,
+  route,
+}: {
+  schema: unknown;
+  url: string;
+  route: { config?: unknown };
+}) {
+  const s = { ...((schema ?? {}) as Record<string, unknown>) };
+  if (s.hide) return { schema: s as never, url };
+  if (s[DOCUMENTED_BODY]) {
+    s.body = s[DOCUMENTED_BODY];
+    delete s[DOCUMENTED_BODY];
+  }
+  const response = { ...((s.response ?? {}) as Record<number, unknown>) };
+  const add = (status: number, description: string) => {
+    const prev = response[status] as { description?: string } | undefined;
+    if (!prev) response[status] = { ...PanelError, description };
+    else if (prev.description && !prev.description.includes(description))
+      response[status] = { ...prev, description: `${prev.description}; or ${description}` };
+  };
+  if (s.body || s.querystring || s.params) add(400, 'VALIDATION_ERROR: every problem per field in details');
+  const config = (route.config ?? {}) as { auth?: unknown };
+  if (config.auth) {
+    add(401, 'UNAUTHORIZED: missing, unknown, expired or revoked token');
+    add(403, 'FORBIDDEN: role, scope or IP whitelist does not allow this');
+    add(429, 'RATE_LIMITED: too many requests for this token (Retry-After header)');
+  } else {
+    s.security = [];
+  }
+  if (s.params) add(404, 'NOT_FOUND');
+  s.response = response;
+  return { schema: s as never, url };
 }
 
 /** Builds the panel app without listening (tests use it in-process with inject()). */
@@ -128,8 +171,12 @@ export async function buildPanelApp(deps: PanelDeps, options: BuildOptions = {})
       info: {
         title: 'WisPanel API',
         version: buildInfo().version,
-        description:
-          'Hosting control panel API. Authenticate with `Authorization: Bearer wsp_<48 hex>`. Errors: `{ success: false, code, error, message, status }`. See docs/panel-api.md.',
+        description: [
+          'Hosting control panel API.',
+          '',
+          'Authenticate with `Authorization: Bearer wsp_<48 hex>` (an API key) or a console session. Every error',
+          'is `{ success: false, code, error, message, status, details? }`; `details` names every problem per field.',
+        ].join('\n'),
       },
       servers: [{ url: 'https://localhost:2083' }],
       components: {
@@ -143,6 +190,7 @@ export async function buildPanelApp(deps: PanelDeps, options: BuildOptions = {})
       },
       security: [{ bearerAuth: [] }],
     },
+    transform: documentPanelRoute,
   });
 
   const routes = installAuth(app, { auth, limiter });

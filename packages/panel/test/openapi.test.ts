@@ -1,4 +1,6 @@
 import { readFileSync } from 'node:fs';
+import Ajv from 'ajv';
+import addFormats from 'ajv-formats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateOpenApiDocument, serializeOpenApi } from '../src/openapi-document';
 import { createPanelHarness, type PanelHarness } from './harness';
@@ -47,5 +49,65 @@ describe('OpenAPI', () => {
     const init = await h.call('GET', '/api/v1/docs/swagger-init.js', { key: null });
     expect(init.statusCode).toBe(200);
     expect(init.body).toContain('/api/v1/openapi.json');
+  });
+
+  it('is complete: every operation has a success schema, the error envelope for each error status, a body where it takes one, and no internal references', async () => {
+    const doc = (await h.call('GET', '/api/v1/openapi.json', { key: null })).json();
+    const text = JSON.stringify(doc);
+    expect(text).not.toMatch(/SPEC [AB]\d|docs\/[\w-]+\.md|packages\//);
+    for (const [path, ops] of Object.entries<Record<string, Record<string, any>>>(doc.paths)) {
+      for (const [method, op] of Object.entries(ops)) {
+        const where = `${method.toUpperCase()} ${path}`;
+        const statuses = Object.keys(op.responses);
+        const success = statuses.filter((s) => /^2/.test(s));
+        expect(success.length, where).toBeGreaterThan(0);
+        for (const s of success)
+          expect(op.responses[s].content?.['application/json']?.schema, `${where} ${s}`).toBeDefined();
+        // /health answers 503 with its own health document (documented as such), not an error envelope.
+        for (const s of statuses.filter((x) => Number(x) >= 400 && path !== '/api/v1/health')) {
+          const schema = op.responses[s].content['application/json'].schema;
+          expect(schema.required, `${where} ${s}`).toEqual(
+            expect.arrayContaining(['success', 'code', 'message', 'status']),
+          );
+        }
+        if (op.security?.length)
+          expect(statuses, where).toEqual(expect.arrayContaining(['401', '403', '429']));
+      }
+    }
+    expect(
+      doc.paths['/api/v1/license/activate'].post.requestBody.content['application/json'].schema.properties
+        .key,
+    ).toBeDefined();
+    expect(Object.keys(doc.components.securitySchemes)).toEqual(['bearerAuth']);
+  });
+
+  it('license answers match their documented schemas (real answers, unlicensed panel)', async () => {
+    const doc = (await h.call('GET', '/api/v1/openapi.json', { key: null })).json();
+    const ajv = new Ajv({ strict: false, allErrors: true });
+    addFormats(ajv);
+    for (const path of [
+      '/license',
+      '/license/summary',
+      '/license/limits',
+      '/license/disabled-resources',
+      '/license/audit',
+    ]) {
+      const res = await h.call('GET', `/api/v1${path}`);
+      expect(res.statusCode, path).toBe(200);
+      const schema = doc.paths[`/api/v1${path}`].get.responses['200'].content['application/json'].schema;
+      const valid = ajv.validate(schema, res.json());
+      expect(valid, `${path}: ${ajv.errorsText()}`).toBe(true);
+    }
+    for (const path of ['/license/enforce', '/license/re-enable']) {
+      const res = await h.call('POST', `/api/v1${path}`);
+      expect(res.statusCode, path).toBe(200);
+      const schema = doc.paths[`/api/v1${path}`].post.responses['200'].content['application/json'].schema;
+      expect(ajv.validate(schema, res.json()), `${path}: ${ajv.errorsText()}`).toBe(true);
+    }
+    const refused = await h.call('POST', '/api/v1/license/activate', { body: {} });
+    expect(refused.statusCode).toBe(400);
+    const errorSchema =
+      doc.paths['/api/v1/license/activate'].post.responses['400'].content['application/json'].schema;
+    expect(ajv.validate(errorSchema, refused.json()), ajv.errorsText()).toBe(true);
   });
 });

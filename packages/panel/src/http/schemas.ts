@@ -1,42 +1,33 @@
-import { type TSchema, Type } from 'typebox';
+import { OkMessage, Pagination, PanelError, PanelPageQuery, ResourceState } from '@wispanel/contract';
+import type { TSchema } from 'typebox';
 
-/** Shared wire schemas of the panel API. */
-export const PageQuery = Type.Object(
-  {
-    page: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000, default: 1 })),
-    per_page: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 20 })),
-  },
-  { additionalProperties: false },
-);
+/** Shared wire schemas of the panel API (they live in @wispanel/contract; re-exported for the routes). */
+export { OkMessage, Pagination, ResourceState };
+export const PageQuery = PanelPageQuery;
+export const ErrorBody = PanelError;
 
-export const Pagination = Type.Object({
-  page: Type.Integer(),
-  per_page: Type.Integer(),
-  total: Type.Integer(),
-  total_pages: Type.Integer(),
-});
-
-export const ResourceState = {
-  status: Type.String({ description: "Admin state: 'active' or 'suspended'" }),
-  disabled_by_license: Type.Boolean({
-    description: 'Disabled by license enforcement (separate from status)',
-  }),
-  license_disabled_at: Type.Union([Type.String(), Type.Null()]),
-  license_disabled_reason: Type.Union([Type.String(), Type.Null()]),
-};
-
-export const ErrorBody = Type.Object({
-  success: Type.Literal(false),
-  code: Type.String(),
-  error: Type.String(),
-  message: Type.String(),
-  status: Type.Integer(),
-  details: Type.Optional(Type.Record(Type.String(), Type.Array(Type.String()))),
-});
-
-export const OkMessage = Type.Object({ success: Type.Literal(true), message: Type.String() });
-
-/** A success schema map for `schema.response` (errors are documented once, as ErrorBody). */
+/** A success schema map for `schema.response` (errors are added by errorResponses / the OpenAPI transform). */
 export function ok(status: number, schema: TSchema): Record<number, TSchema> {
   return { [status]: schema };
+}
+
+/** The error envelope for each status, with what it means on this route (OpenAPI). */
+export function errorResponses(errors: Record<number, string>): Record<number, TSchema> {
+  const out: Record<number, TSchema> = {};
+  for (const [status, description] of Object.entries(errors)) {
+    out[Number(status)] = { ...PanelError, description } as TSchema;
+  }
+  return out;
+}
+
+/** Route option: the answer is sent as the handler built it (the response schema documents it, never trims it). */
+export const sentAsBuilt = () => (data: unknown) => JSON.stringify(data);
+
+/**
+ * Documents a request body the handler checks itself (so an empty body answers its own documented message):
+ * the OpenAPI document shows it as the body; fastify does not validate it.
+ */
+export const DOCUMENTED_BODY = 'x-documented-body';
+export function documentedBody(schema: TSchema): Record<string, TSchema> {
+  return { [DOCUMENTED_BODY]: schema };
 }

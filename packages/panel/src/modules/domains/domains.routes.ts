@@ -11,7 +11,7 @@ export const DomainSchema = Type.Object({
   updated_at: Type.String(),
 });
 
-// `domain` is checked by the service so a missing one reads "Domain is required" (SPEC B0).
+// `domain` is checked by the service so a missing one reads "Domain is required".
 const CreateDomain = Type.Object(
   {
     domain: Type.Optional(

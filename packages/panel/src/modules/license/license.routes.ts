@@ -1,72 +1,31 @@
+import {
+  DisabledResourcesAnswer,
+  DisabledResourcesQuery,
+  LicenseActivateAnswer,
+  LicenseActivateRequest,
+  LicenseAuditAnswer,
+  LicenseAuditQuery,
+  LicenseEnforceAnswer,
+  LicenseLimits,
+  LicenseOverview,
+  LicenseReenableAnswer,
+  LicenseRefreshAnswer,
+  LicenseSummary,
+  LicenseVerifyAnswer,
+} from '@wispanel/contract';
 import { AppError } from '@wispanel/kit';
+import type { TSchema } from 'typebox';
 import { Type } from 'typebox';
 import type { PanelPlugin } from '../../http/plugin';
+import { documentedBody, errorResponses, sentAsBuilt } from '../../http/schemas';
 import type { Actor } from '../auth/actor';
 import { startLicenseScheduler } from './license.module';
 
 const auth = { resource: 'license', roles: ['admin'] } as const;
 const tags = ['license'];
-const Nullable = <T extends ReturnType<typeof Type.String>>(t: T) => Type.Union([t, Type.Null()]);
-
-/** SPEC A3, exactly. */
-const LicenseOverview = Type.Object({
-  license: Type.Object({
-    key: Nullable(Type.String()),
-    tier: Type.String(),
-    is_valid: Type.Boolean(),
-    has_license_file: Type.Boolean(),
-    needs_refresh: Type.Boolean(),
-    max_users: Type.Integer(),
-    max_domains: Type.Integer(),
-    max_databases: Type.Integer(),
-    expires_at: Nullable(Type.String()),
-    valid_until: Nullable(Type.String()),
-    last_checked: Nullable(Type.String()),
-  }),
-  usage: Type.Object({ accounts: Type.Integer(), databases: Type.Integer(), domains: Type.Integer() }),
-});
-
-/** The activation answer: the overview, plus what happened to the replaced key's activation on the portal. */
-const ActivateAnswer = Type.Object({
-  success: Type.Boolean(),
-  message: Type.String(),
-  license: LicenseOverview.properties.license,
-  usage: LicenseOverview.properties.usage,
-  previous_license: Type.Union([
-    Type.Object(
-      {
-        key: Type.String({ description: 'the replaced key, masked (WISP-****XXXX)' }),
-        deactivated: Type.Boolean({
-          description: "true: this server's activation of it is freed on the portal",
-        }),
-        pending: Type.Boolean({ description: 'true: not freed yet; the background job retries it' }),
-        code: Type.String({
-          description: 'DEACTIVATED, LICENSE_NOT_FOUND, or why it failed (PORTAL_UNREACHABLE, …)',
-        }),
-        reason: Type.String(),
-        next_attempt_at: Nullable(Type.String()),
-      },
-      { description: 'null when no other key was replaced (first activation, or the same key again)' },
-    ),
-    Type.Null(),
-  ]),
-});
-
-/** Database integers: a larger offset or id is a 400, not an overflow in SQLite/PostgreSQL (a 500). */
-const MAX_INT = 2_147_483_647;
-const PageQuery = Type.Object(
-  {
-    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
-    offset: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_INT })),
-  },
-  { additionalProperties: false },
-);
-const AuditQuery = Type.Object(
-  {
-    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
-    before: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_INT })),
-  },
-  { additionalProperties: false },
+const NO_BODY = Type.Object(
+  {},
+  { additionalProperties: false, description: 'No body (or an empty JSON object)' },
 );
 
 /** The activation body is checked by hand so an empty body answers exactly the documented 400. */
@@ -95,7 +54,10 @@ function licenseKeyFrom(body: unknown): string {
   return key;
 }
 
-/** `/api/v1/license/*` (SPEC A3, B2), role admin, scope `license`. Shapes: docs/license.md. */
+/**
+ * `/api/v1/license/*`, role admin, scope `license`. Answers are built by the license module and sent as built
+ * (`sentAsBuilt`); their schemas (@wispanel/contract panel-license.ts) document them.
+ */
 export const licenseRoutes: PanelPlugin = async (app, { ctx }) => {
   const license = ctx.services.license;
   license.attachProvisioner(ctx.provisioner);
@@ -105,25 +67,37 @@ export const licenseRoutes: PanelPlugin = async (app, { ctx }) => {
     await license.stop();
   });
 
-  const read = (url: string, summary: string, handler: () => Promise<unknown>, response?: unknown) =>
+  const read = (url: string, summary: string, handler: () => Promise<unknown>, response: TSchema) =>
     app.get(
       url,
       {
         config: { auth },
-        schema: { tags, summary, ...(response ? { response: { 200: response as never } } : {}) },
+        serializerCompiler: sentAsBuilt,
+        schema: { tags, summary, response: { 200: response } },
       },
       handler,
     );
 
-  read('/license', 'License and live usage (SPEC A3)', () => license.overview(), LicenseOverview);
-  read('/license/summary', 'One-glance license state', () => license.summary());
-  read('/license/limits', 'Per-resource limit, usage, remaining', () => license.limits());
+  read('/license', 'License and live usage', () => license.overview(), LicenseOverview);
+  read(
+    '/license/summary',
+    'One-glance license state: status and why, lease, grace, trusted clock, enforcement, portal',
+    () => license.summary(),
+    LicenseSummary,
+  );
+  read('/license/limits', 'Per-resource limit, usage, remaining', () => license.limits(), LicenseLimits);
 
   app.get(
     '/license/disabled-resources',
     {
       config: { auth },
-      schema: { tags, summary: 'Resources disabled by license enforcement', querystring: PageQuery },
+      serializerCompiler: sentAsBuilt,
+      schema: {
+        tags,
+        summary: 'Resources disabled by license enforcement',
+        querystring: DisabledResourcesQuery,
+        response: { 200: DisabledResourcesAnswer },
+      },
     },
     async (req) => {
       const limit = req.query.limit ?? 100;
@@ -137,7 +111,13 @@ export const licenseRoutes: PanelPlugin = async (app, { ctx }) => {
     '/license/audit',
     {
       config: { auth },
-      schema: { tags, summary: 'License decisions, newest first', querystring: AuditQuery },
+      serializerCompiler: sentAsBuilt,
+      schema: {
+        tags,
+        summary: 'License decisions, newest first',
+        querystring: LicenseAuditQuery,
+        response: { 200: LicenseAuditAnswer },
+      },
     },
     async (req) => license.auditLog(req.query.limit ?? 100, req.query.before),
   );
@@ -146,34 +126,95 @@ export const licenseRoutes: PanelPlugin = async (app, { ctx }) => {
     '/license/activate',
     {
       config: { auth },
+      serializerCompiler: sentAsBuilt,
       schema: {
         tags,
         summary: 'Activate a license key on this server',
         description:
-          'Body `{ "key": "WISP-XXXX-XXXX-XXXX" }` (checked by the handler so that a missing key answers exactly 400 VALIDATION_ERROR "License key is required"). Activating a different key than the one in use frees the old key (its activation on this server) on the portal once the new license is stored (best effort: `previous_license` says whether it was freed; if not, the background job retries). Errors: LICENSE_KEY_MALFORMED 400, LICENSE_NOT_FOUND 404, LICENSE_SUSPENDED/REVOKED/EXPIRED 403, LICENSE_HARDWARE_MISMATCH/ACTIVATION_LIMIT 409, LICENSE_FILE_INVALID/PORTAL_ERROR 502, PORTAL_UNREACHABLE 503; a failed activation leaves the license in hand and the old binding untouched. See docs/license.md.',
-        response: { 200: ActivateAnswer },
+          'Activating a different key than the one in use frees the old key (its activation on this server) on the portal once the new license is stored (best effort: `previous_license` says whether it was freed; if not, the background job retries). A failed activation leaves the license in hand and the old binding untouched. A missing key answers 400 VALIDATION_ERROR "License key is required".',
+        ...documentedBody(LicenseActivateRequest),
+        response: {
+          200: LicenseActivateAnswer,
+          ...errorResponses({
+            400: 'VALIDATION_ERROR (no key) or LICENSE_KEY_MALFORMED',
+            403: 'LICENSE_SUSPENDED, LICENSE_REVOKED or LICENSE_EXPIRED',
+            404: 'LICENSE_NOT_FOUND',
+            409: 'LICENSE_HARDWARE_MISMATCH or LICENSE_ACTIVATION_LIMIT',
+            502: 'LICENSE_FILE_INVALID or PORTAL_ERROR: the portal answered something unusable',
+            503: 'PORTAL_UNREACHABLE or PORTAL_NOT_CONFIGURED',
+          }),
+        },
       },
     },
     async (req) => license.activate(req.actor, licenseKeyFrom(req.body)),
   );
 
-  const action = (url: string, summary: string, handler: (actor: Actor) => Promise<unknown>) =>
-    app.post(url, { config: { auth }, schema: { tags, summary } }, async (req) => {
-      const body = req.body;
-      const empty =
-        body === undefined ||
-        body === null ||
-        (typeof body === 'object' && !Array.isArray(body) && Object.keys(body).length === 0);
-      if (!empty) throw new AppError('VALIDATION_ERROR', 'This endpoint takes no body');
-      return handler(req.actor);
-    });
+  const action = (
+    url: string,
+    summary: string,
+    response: TSchema,
+    errors: Record<number, string>,
+    handler: (actor: Actor) => Promise<unknown>,
+  ) =>
+    app.post(
+      url,
+      {
+        config: { auth },
+        serializerCompiler: sentAsBuilt,
+        schema: {
+          tags,
+          summary,
+          ...documentedBody(NO_BODY),
+          response: {
+            200: response,
+            ...errorResponses({ 400: 'VALIDATION_ERROR: a body was sent', ...errors }),
+          },
+        },
+      },
+      async (req) => {
+        const body = req.body;
+        const empty =
+          body === undefined ||
+          body === null ||
+          (typeof body === 'object' && !Array.isArray(body) && Object.keys(body).length === 0);
+        if (!empty) throw new AppError('VALIDATION_ERROR', 'This endpoint takes no body');
+        return handler(req.actor);
+      },
+    );
 
-  action('/license/verify', 'Re-check the stored license file and ask the portal', (a) => license.verify(a));
-  action('/license/refresh', 'Fetch a new lease file from the portal', (a) => license.refresh(a.username));
-  action('/license/enforce', 'Disable the resources over the limits, newest first', (a) =>
-    license.enforce(a.username),
+  const PORTAL_ERRORS = {
+    403: 'LICENSE_SUSPENDED, LICENSE_REVOKED or LICENSE_EXPIRED (signed by the portal)',
+    404: 'LICENSE_NOT_FOUND (no key activated, or unknown to the portal)',
+    409: 'LICENSE_HARDWARE_MISMATCH or LICENSE_NOT_ACTIVATED',
+    502: 'LICENSE_FILE_INVALID or PORTAL_ERROR',
+    503: 'PORTAL_UNREACHABLE or PORTAL_NOT_CONFIGURED',
+  };
+  action(
+    '/license/verify',
+    'Re-check the stored license file and ask the portal',
+    LicenseVerifyAnswer,
+    PORTAL_ERRORS,
+    (a) => license.verify(a),
   );
-  action('/license/re-enable', 'Re-enable what enforcement disabled, as far as limits allow', (a) =>
-    license.reenable(a.username),
+  action(
+    '/license/refresh',
+    'Fetch a new lease file from the portal',
+    LicenseRefreshAnswer,
+    PORTAL_ERRORS,
+    (a) => license.refresh(a.username),
+  );
+  action(
+    '/license/enforce',
+    'Disable the resources over the limits, newest first',
+    LicenseEnforceAnswer,
+    {},
+    (a) => license.enforce(a.username),
+  );
+  action(
+    '/license/re-enable',
+    'Re-enable what enforcement disabled, as far as limits allow',
+    LicenseReenableAnswer,
+    {},
+    (a) => license.reenable(a.username),
   );
 };

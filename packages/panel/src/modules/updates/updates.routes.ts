@@ -20,7 +20,7 @@ const auth = { resource: 'version', roles: ['admin'] } as const;
 const tags = ['version'];
 const NullableString = Type.Union([Type.String(), Type.Null()]);
 
-/** SPEC A2, exactly. */
+/** The documented shape, exactly. */
 const VersionInfo = Type.Object({
   version: Type.String(),
   channel: Type.String(),
@@ -127,7 +127,7 @@ export const updateRoutes: PanelPlugin = async (app, { ctx }) => {
     '/version/info',
     {
       config: { auth },
-      schema: { tags, summary: 'Running version and build (SPEC A2)', response: { 200: VersionInfo } },
+      schema: { tags, summary: 'Running version and build', response: { 200: VersionInfo } },
     },
     async () => updates.info(),
   );
