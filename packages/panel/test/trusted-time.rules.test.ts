@@ -3,12 +3,7 @@
 // big forward jump only after it held for the settle time and only before a signed portal time was seen, and a
 // signed portal time replaces it. Plus the persisted floor record (trustedFloor / observe / acceptSigned).
 import { describe, expect, it } from 'vitest';
-import {
-  acceptSignedTime,
-  observeSystemTime,
-  TrustedTime,
-  trustedFloor,
-} from '../src/modules/license/trusted-clock';
+import { acceptSignedTime, TrustedTime, trustedFloor } from '../src/modules/license/trusted-clock';
 
 const T0 = Date.parse('2026-03-01T00:00:00.000Z');
 const MIN = 60_000;
@@ -165,19 +160,6 @@ describe('trusted floor record', () => {
       T0 + MIN,
     );
     expect(trustedFloor({ signed_time: null, observed_time: null }, [iso(T0 - MIN), iso(T0)])).toBe(T0);
-  });
-
-  it('records an observed system time only at least one step past the floor', () => {
-    const rec = { signed_time: iso(T0), observed_time: null };
-    expect(observeSystemTime(rec, T0 + MIN - 1, MIN)).toBeNull();
-    expect(observeSystemTime(rec, T0 + MIN, MIN)).toEqual({
-      signed_time: iso(T0),
-      observed_time: iso(T0 + MIN),
-    });
-    expect(observeSystemTime({ signed_time: null, observed_time: null }, T0, MIN)).toEqual({
-      signed_time: null,
-      observed_time: iso(T0),
-    });
   });
 
   it('replaces the record with a valid signed time and ignores an invalid one', () => {
