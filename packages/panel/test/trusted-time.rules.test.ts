@@ -1,7 +1,7 @@
 // The trusted clock (docs/license.md, "Trusted clock") with fake system and monotonic clocks: it never goes
 // back, keeps advancing while the system clock is turned back, follows small forward drift at once, follows a
 // big forward jump only after it held for the settle time and only before a signed portal time was seen, and a
-// signed portal time replaces it. Plus the persisted floor record (trustedFloor / observe / acceptSigned).
+// signed portal time replaces it. Plus the persisted floor record (trustedFloor / acceptSignedTime).
 import { describe, expect, it } from 'vitest';
 import { acceptSignedTime, TrustedTime, trustedFloor } from '../src/modules/license/trusted-clock';
 
