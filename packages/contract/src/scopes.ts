@@ -2,7 +2,15 @@
  * API key permissions (SPEC A1). `all` grants everything the key's owner may do; `read` grants GET on
  * every resource; a resource scope grants every method on that resource.
  */
-export const RESOURCE_SCOPES = ['users', 'api-keys', 'domains', 'databases', 'license', 'version'] as const;
+export const RESOURCE_SCOPES = [
+  'users',
+  'api-keys',
+  'domains',
+  'databases',
+  'license',
+  'version',
+  'metrics',
+] as const;
 export const API_KEY_SCOPES = ['all', 'read', ...RESOURCE_SCOPES] as const;
 export type ResourceScope = (typeof RESOURCE_SCOPES)[number];
 export type ApiKeyScope = (typeof API_KEY_SCOPES)[number];

@@ -4,6 +4,7 @@ export * from './cookie-session';
 export * from './database';
 export * from './errors';
 export * from './logger';
+export * from './metrics';
 export * from './rate-limit';
 export * from './server-limits';
 export * from './static-site';

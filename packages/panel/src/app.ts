@@ -21,6 +21,7 @@ import { DomainService } from './modules/domains/domains.service';
 import { healthRoutes } from './modules/health/health.routes';
 import { createLicenseService } from './modules/license/license.module';
 import { licenseRoutes } from './modules/license/license.routes';
+import { installPanelMetrics } from './modules/metrics/metrics.routes';
 import { openapiRoutes } from './modules/openapi/openapi.routes';
 import { RecordingProvisioner } from './modules/resources/provisioner';
 import { updatePolicyRoutes } from './modules/updates/update-policy.routes';
@@ -198,6 +199,7 @@ export async function buildPanelApp(deps: PanelDeps, options: BuildOptions = {})
   installIdempotency(app, ctx.services.idempotency);
   app.decorate('panel', { routes, ctx });
 
+  installPanelMetrics(app, ctx);
   await app.register(
     async (api) => {
       for (const plugin of PANEL_MODULES) await api.register(plugin as never, { ctx });

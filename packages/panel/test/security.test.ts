@@ -174,8 +174,15 @@ describe('every authenticated route', () => {
       const resource = r.auth?.resource;
       if (!resource) continue;
       const res = await h.call(r.method, urlOf(r), { key: read, body: bodyOf(r) });
-      if (r.method === 'GET') expect(res.json().error ?? '', label(r)).not.toContain('not scoped');
-      else {
+      if (r.method === 'GET') {
+        // Not every GET answers JSON (GET /metrics is Prometheus text): a refusal would be JSON.
+        const json = String(res.headers['content-type'] ?? '').includes('json');
+        expect([res.statusCode, json ? (res.json().error ?? '') : ''], label(r)).not.toEqual([
+          403,
+          expect.stringContaining('not scoped'),
+        ]);
+        if (json) expect(res.json().error ?? '', label(r)).not.toContain('not scoped');
+      } else {
         expectEnvelope(res, 403, 'FORBIDDEN');
         expect(res.json().error, label(r)).toBe(`API key is not scoped for '${resource}' on this request`);
       }

@@ -11,6 +11,7 @@ import { downloadsRoutes } from './modules/downloads/downloads.routes';
 import { keysRoutes } from './modules/keys/keys.routes';
 import { licenseApiRoutes } from './modules/license-api/license-api.routes';
 import { licensesRoutes } from './modules/licenses/licenses.routes';
+import { metricsRoutes } from './modules/metrics/metrics.routes';
 import { releasesRoutes } from './modules/releases/releases.routes';
 import { rolloutsRoutes } from './modules/rollouts/rollouts.routes';
 import { tiersRoutes } from './modules/tiers/tiers.routes';
@@ -33,6 +34,7 @@ export type PortalModule = (app: App, services: PortalServices) => void | Promis
  * Admin routes must use `onRequest: services.hooks.admin`; public ones `onRequest: services.hooks.publicRateLimit`.
  */
 export const portalModules: PortalModule[] = [
+  metricsRoutes,
   keysRoutes,
   tiersRoutes,
   licensesRoutes,

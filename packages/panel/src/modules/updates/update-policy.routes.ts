@@ -127,8 +127,10 @@ export const updatePolicyRoutes: PanelPlugin = async (app, { ctx }) => {
     reporter = new UpdateReporter(
       queue,
       () => updates.status() as never,
-      (r) =>
-        ctx.logger.info({ report: r }, `updates: install report queued for ${r.to_version} (${r.outcome})`),
+      (r) => {
+        ctx.services.updateAttempts?.set(r.outcome, (ctx.services.updateAttempts.get(r.outcome) ?? 0) + 1);
+        ctx.logger.info({ report: r }, `updates: install report queued for ${r.to_version} (${r.outcome})`);
+      },
     );
   }
 

@@ -280,6 +280,26 @@ describe.each(dialects)('staged rollouts, reports and the automatic halt on %s',
     expect(health.current_stage).toEqual({ succeeded: 0, failed: 0, failure_rate: null });
   });
 
+  it('GET /metrics: admin key only; requests by route and status, rollout state, reports', async () => {
+    expect((await portal.app.inject({ method: 'GET', url: '/metrics' })).statusCode).toBe(401);
+    const res = await portal.app.inject({
+      method: 'GET',
+      url: '/metrics',
+      headers: { 'x-admin-key': portal.adminKey },
+    });
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['content-type']).toMatch(/^text\/plain/);
+    const text = res.body;
+    expect(text).toMatch(
+      /wispanel_portal_http_requests_total\{method="POST",route="\/api\/v1\/download\/check-update",status="200"\} \d+/,
+    );
+    expect(text).toContain('wispanel_portal_http_request_duration_seconds_bucket{');
+    expect(text).toContain('wispanel_portal_rollout_state{version="1.6.0",state="complete"} 1');
+    expect(text).toContain('wispanel_portal_rollout_percent{version="1.5.0"} 100');
+    expect(text).toMatch(/wispanel_portal_install_reports\{outcome="failed"\} [1-9]/);
+    expect(text).toMatch(/wispanel_portal_licenses\{status="active"\} 60/);
+  });
+
   it('fleet: active servers by version and channel, licenses by tier', async () => {
     const res = await admin('GET', '/api/v1/admin/fleet');
     expect(res.statusCode).toBe(200);

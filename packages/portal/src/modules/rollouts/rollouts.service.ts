@@ -162,6 +162,11 @@ export class RolloutsService {
     return this.view(await this.current(release), release.published_at);
   }
 
+  /** Reports received, by outcome (every instance's, from the database). */
+  reportCounts(): Promise<Array<{ outcome: string; n: number }>> {
+    return this.repo.reportCountsByOutcome();
+  }
+
   async list(): Promise<RolloutView[]> {
     const rows = await this.repo.list();
     const out: RolloutView[] = [];
