@@ -37,9 +37,25 @@ export function databaseView(d: DatabaseRow) {
   };
 }
 
-/** `<owner>_<name>` unless the caller already wrote the owner prefix. */
+/**
+ * Database names and database users are `<owner>_<name>`, and `<name>` has no `_` (usernames may): so the
+ * owner of any name is everything before its last `_` (ownerOfDatabaseName) and two owners can never produce
+ * the same name or database user (`bob` + `x_shop` would be user `bob_x`'s `shop`). `<owner>_` may be written
+ * by the caller; it is added otherwise.
+ */
 export function prefixed(owner: string, name: string): string {
   return name.startsWith(`${owner}_`) ? name : `${owner}_${name}`;
+}
+
+/** The part after the owner prefix, for the `_` rule. */
+function ownPart(owner: string, name: string): string {
+  return name.startsWith(`${owner}_`) ? name.slice(owner.length + 1) : name;
+}
+
+/** The owner a database name or database user belongs to: everything before its last `_` (null if none). */
+export function ownerOfDatabaseName(name: string): string | null {
+  const i = name.lastIndexOf('_');
+  return i > 0 ? name.slice(0, i) : null;
 }
 
 export interface CreateDatabaseInput {
@@ -108,6 +124,17 @@ export class DatabaseService {
       const d = await this.visibleDomain(actor, input.domain);
       owner = { id: d.owner_id, username: d.owner };
       domainId = d.id;
+    }
+    for (const [field, value] of [
+      ['name', input.name],
+      ['user', input.user],
+    ] as const) {
+      if (value === undefined) continue;
+      const part = ownPart(owner.username, value);
+      if (part === '' || part.includes('_')) {
+        const text = `${field} '${value}': the part after '${owner.username}_' must be letters and digits (no '_'), so every name says its owner`;
+        throw new AppError('VALIDATION_ERROR', text, { details: { [field]: [text] } });
+      }
     }
     const name = prefixed(owner.username, input.name);
     const dbUser = prefixed(owner.username, input.user ?? input.name);
