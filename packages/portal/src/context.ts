@@ -141,6 +141,10 @@ export function createPortalServices(deps: PortalDeps): PortalServices {
       if (!license || (license.status !== 'active' && license.status !== 'expired')) return null;
       return { licenseId: license.id, expiresAt: license.expires_at };
     },
+    stillAuthorized: async (licenseId, hardwareId) => {
+      const status = await licenses.statusForActivation(licenseId, hardwareId);
+      return status === 'active' || status === 'expired';
+    },
     recordEvent: (e, ip) =>
       events.append({
         action: e.action,

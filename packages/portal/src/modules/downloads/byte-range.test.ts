@@ -17,6 +17,24 @@ describe('decideRange', () => {
     expect(decideRange('bytes=90-500', 100)).toEqual({ kind: 'partial', range: { start: 90, end: 99 } });
   });
 
+  it('clamps a huge end (or suffix) the same way whatever its number of digits', () => {
+    const whole = { kind: 'partial', range: { start: 0, end: 99 } };
+    for (const end of ['999', '999999999999999', '9999999999999999', '99999999999999999999', '9'.repeat(400)])
+      expect(decideRange(`bytes=0-${end}`, 100), end).toEqual(whole);
+    expect(decideRange(`bytes=-${'9'.repeat(30)}`, 100)).toEqual(whole);
+    expect(decideRange(`bytes=10-${'9'.repeat(30)}`, 100)).toEqual({
+      kind: 'partial',
+      range: { start: 10, end: 99 },
+    });
+    // a start past the end is unsatisfiable at any size; so is a reversed range
+    expect(decideRange(`bytes=${'9'.repeat(30)}-`, 100)).toEqual({ kind: 'unsatisfiable' });
+    expect(decideRange(`bytes=${'9'.repeat(30)}-${'9'.repeat(31)}`, 100)).toEqual({ kind: 'unsatisfiable' });
+    expect(decideRange(`bytes=${'0'.repeat(30)}5-9`, 100)).toEqual({
+      kind: 'partial',
+      range: { start: 5, end: 9 },
+    });
+  });
+
   it('unsatisfiable or malformed byte ranges → 416', () => {
     for (const h of [
       'bytes=100-',

@@ -340,6 +340,26 @@ describe.each(dialects)('releases admin API and download API on %s', (dialect) =
     ]);
   });
 
+  it('a token stops working as soon as its license is revoked, suspended or the server deactivated', async () => {
+    for (const action of ['revoke', 'suspend', 'deactivate'] as const) {
+      const lic = await issue();
+      await activate(lic.key, HW);
+      const t = await token('1.5.0', lic.key);
+      expect(t.statusCode).toBe(200);
+      const url = (t.json() as DownloadTokenResponse).url;
+      expect((await portal.app.inject({ method: 'GET', url })).statusCode).toBe(200);
+      if (action === 'deactivate')
+        expect((await post('/api/v1/license/deactivate', { key: lic.key, hardware_id: HW })).statusCode).toBe(
+          200,
+        );
+      else
+        expect((await admin('POST', `/api/v1/admin/licenses/${lic.id}/${action}`, {})).statusCode).toBe(200);
+      // the token has not expired (15 min), but its license no longer allows downloads
+      const after = await portal.app.inject({ method: 'GET', url });
+      expect([action, after.statusCode, after.json()]).toEqual([action, 401, { error: 'Invalid license' }]);
+    }
+  });
+
   it('bad, unknown, not-activated, suspended and revoked licenses get exactly 401 Invalid license', async () => {
     const inactive = await issue();
     const suspended = await issue();

@@ -72,6 +72,11 @@ export interface DownloadServiceDeps {
    * these answer 401 `Invalid license` (no hint which).
    */
   authorize: (key: string, hardwareId: string) => Promise<DownloadLicense | null>;
+  /**
+   * Whether the license a download token was issued to still allows downloads on that hardware id (not revoked,
+   * suspended or deactivated since). Checked on every artifact request, so a token dies with its license.
+   */
+  stillAuthorized?: (licenseId: string, hardwareId: string) => Promise<boolean>;
   signingKey: () => SigningKey;
   recordEvent?: (event: DownloadEvent, ip: string | null) => Promise<void> | void;
   now?: () => Date;
@@ -327,6 +332,22 @@ export class DownloadsService {
         : new AppError('DOWNLOAD_TOKEN_INVALID', 'Invalid download token');
     }
     const { claims } = check;
+    if (
+      this.deps.stillAuthorized &&
+      !(await this.deps.stillAuthorized(claims.license_id, claims.hardware_id))
+    ) {
+      await this.event(
+        {
+          action: 'download.artifact',
+          licenseId: claims.license_id,
+          hardwareId: claims.hardware_id,
+          resultCode: 'INVALID_LICENSE',
+          data: { version },
+        },
+        ip,
+      );
+      throw invalidLicense();
+    }
     const row = await this.deps.releases.findByVersion(version);
     if (row?.status !== 'published' || !row.artifact_path || row.size === null || !row.sha256) {
       await this.event(

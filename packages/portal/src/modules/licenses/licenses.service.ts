@@ -412,6 +412,21 @@ export class LicenseService {
    * For the download API: the license with this key if it is activated on this hardware id, else null.
    * Status is the effective one (`expired` after the term); the caller decides what each status may do.
    */
+  /**
+   * The status of a license (by id) for a hardware id still activated on it, null when it is not (anymore):
+   * what a download token is re-checked against when its artifact is fetched.
+   */
+  async statusForActivation(licenseId: string, hardwareId: string): Promise<string | null> {
+    const row = await this.db
+      .selectFrom('licenses')
+      .innerJoin('activations', 'activations.license_id', 'licenses.id')
+      .select(['licenses.status', 'licenses.expires_at'])
+      .where('licenses.id', '=', licenseId)
+      .where('activations.hardware_id', '=', hardwareId)
+      .executeTakeFirst();
+    return row ? effectiveStatus(row, this.clock()) : null;
+  }
+
   async findActivated(key: string, hardwareId: string): Promise<ActivatedLicense | null> {
     if (typeof key !== 'string' || !LICENSE_KEY_PATTERN.test(key) || !/^[0-9a-f]{64}$/.test(hardwareId))
       return null;
