@@ -172,6 +172,10 @@ describe('bad input on every write route', () => {
       ['/api/v1/users/admin/api-keys', { name: 'x', ip_whitelist: ['not-an-ip'] }],
       ['/api/v1/users/admin/api-keys', { name: 'x', expires_in: -1 }],
       ['/api/v1/users/admin/api-keys', { name: 'x', expires_in: 1.5 }],
+      // issue 9: a database name or user whose part after the owner prefix has '_' (another owner's namespace)
+      ['/api/v1/databases', { name: 'x_shop' }],
+      ['/api/v1/databases', { name: 'admin_x_shop' }],
+      ['/api/v1/databases', { name: 'fine', user: 'x_shop' }],
     ];
     for (const [path, body] of cases)
       expect4xx(await h.call('POST', path, { body }), `${path} ${JSON.stringify(body)}`, 400);
@@ -179,6 +183,14 @@ describe('bad input on every write route', () => {
       'at least two labels',
     );
     expect((await h.call('POST', '/api/v1/domains', { body: {} })).json().error).toBe('Domain is required');
+    // issue 9: changing your own password without (or with a malformed) current_password
+    for (const body of [
+      { password: 'a new long password' },
+      { password: 'a new long password', current_password: '' },
+      { password: 'a new long password', current_password: 42 },
+      { password: 'a new long password', current_password: 'x'.repeat(2000) },
+    ])
+      expect4xx(await h.call('PATCH', '/api/v1/users/admin', { body }), JSON.stringify(body), 400);
     expect(await counts()).toEqual(before);
   });
 
