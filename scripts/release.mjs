@@ -7,6 +7,8 @@
 //   dist/wispanel.mjs       the panel CLI bundled into one ESM file by esbuild
 //   node_modules/           only the native packages kept out of the bundle and what they need at run time
 //   console/                the web console (packages/console/dist, built by `npm ci`), served at /
+//   launcher/wispanel-launcher.mjs   the stable launcher `install-release` puts into <install>/bin/
+//   systemd/wispanel.service
 // The bundle and node_modules are cached in .tmp/release-cache/<tree hash>/ so building the same tree again
 // with another --version (how tests make release X+1) only rewrites the manifest and the tarball.
 import { execFileSync } from 'node:child_process';
@@ -98,6 +100,7 @@ function treeHash() {
   // Only what the panel bundle is made of (the portal is never bundled into the panel).
   for (const pkg of ['contract', 'kit', 'client', 'panel']) walk(join(root, 'packages', pkg, 'src'));
   walk(join(root, 'packages/panel/bin'));
+  walk(join(root, 'packages/panel/launcher'));
   if (existsSync(join(root, 'packages/panel/systemd'))) walk(join(root, 'packages/panel/systemd'));
   h.update(readFileSync(join(root, 'package-lock.json')));
   h.update(readFileSync(new URL(import.meta.url)));
@@ -169,6 +172,8 @@ async function buildPayload(dir) {
     ].join('\n'),
     { mode: 0o755 },
   );
+  // The stable launcher systemd runs; `install-release` copies it to <install>/bin/ (never a self-update).
+  cpSync(join(root, 'packages/panel/launcher'), join(dir, 'launcher'), { recursive: true });
   const systemd = join(root, 'packages/panel/systemd');
   if (existsSync(systemd)) cpSync(systemd, join(dir, 'systemd'), { recursive: true });
   return [...seen];

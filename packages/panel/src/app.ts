@@ -26,6 +26,7 @@ import { openapiRoutes } from './modules/openapi/openapi.routes';
 import { RecordingProvisioner } from './modules/resources/provisioner';
 import { updatePolicyRoutes } from './modules/updates/update-policy.routes';
 import { updateRoutes } from './modules/updates/updates.routes';
+import { installWriteGate } from './modules/updates/write-gate';
 import { userRoutes } from './modules/users/users.routes';
 import { UserService } from './modules/users/users.service';
 import { buildInfo } from './version';
@@ -196,6 +197,7 @@ export async function buildPanelApp(deps: PanelDeps, options: BuildOptions = {})
 
   const routes = installAuth(app, { auth, limiter });
   installNulGuard(app);
+  installWriteGate(app);
   installIdempotency(app, ctx.services.idempotency);
   app.decorate('panel', { routes, ctx });
 

@@ -20,28 +20,35 @@ import {
 } from './update-helpers';
 
 /**
- * Crash safety with real processes: the panel (or the supervisor) SIGKILLs itself at a named pipeline step
- * (`WISPANEL_UPDATE_HOOK=file:…`, rule moved between runs); after the restart the server runs the old or the new
- * release, the database is intact and the status says what happened.
+ * Crash safety with real processes, run the way systemd runs the panel — through the stable launcher
+ * (`<install>/bin/wispanel-launcher.mjs`): the panel (or a supervisor) SIGKILLs itself at a named pipeline step
+ * (`WISPANEL_UPDATE_HOOK=file:…`, rule moved between runs), or the whole service is killed -9 there and started
+ * again (`service`); afterwards the server runs the old or the new release, the database is intact and the
+ * status says what happened.
  */
 type Outcome = 'failed' | 'completed' | 'rolled_back';
-const SCENARIOS: Array<{ who: 'panel' | 'supervisor'; step: string; expect: Outcome }> = [
+const SCENARIOS: Array<{ who: 'panel' | 'supervisor' | 'service'; step: string; expect: Outcome }> = [
   { who: 'panel', step: 'checking', expect: 'failed' },
   { who: 'panel', step: 'downloading', expect: 'failed' },
   { who: 'panel', step: 'download-half', expect: 'failed' },
   { who: 'panel', step: 'verifying', expect: 'failed' },
   { who: 'panel', step: 'installing', expect: 'failed' },
   { who: 'panel', step: 'unpacked', expect: 'failed' },
-  // Prepared and marked ready: the supervisor notices the dead panel and switches anyway.
-  { who: 'panel', step: 'ready', expect: 'completed' },
+  // Prepared, but the panel died before handing it over: abandoned visibly, never applied unannounced.
+  { who: 'panel', step: 'ready', expect: 'failed' },
   { who: 'supervisor', step: 'sup:requested', expect: 'failed' },
   { who: 'supervisor', step: 'sup:stopped', expect: 'failed' },
   { who: 'supervisor', step: 'sup:backed_up', expect: 'failed' },
-  // `current` already points at the new release: undone, database restored.
+  // `current` already points at the new release and the old supervisor died before handing over: the
+  // launcher points it back without running the new code; the old supervisor restores the database.
   { who: 'supervisor', step: 'sup:switched', expect: 'rolled_back' },
-  { who: 'supervisor', step: 'sup:health_check', expect: 'rolled_back' },
-  // Health check passed, commit not yet recorded: committed on restart.
+  // The new release's supervisor dies during its health gate: the launcher's second attempt completes it.
+  { who: 'supervisor', step: 'sup:health_check', expect: 'completed' },
+  // Health gate passed, commit not yet recorded: committed by the next attempt.
   { who: 'supervisor', step: 'sup:started', expect: 'completed' },
+  // The whole service killed -9 (power loss) between switch and commit, then started again.
+  { who: 'service', step: 'sup:health_check', expect: 'completed' },
+  { who: 'service', step: 'sup:switched', expect: 'rolled_back' },
 ];
 
 const cleanups: Array<() => unknown> = [];
@@ -124,15 +131,14 @@ describe('self-update crash safety', () => {
       WISPANEL_LOG_LEVEL: 'warn',
       WISPANEL_LICENSE_TICK: '0',
       WISPANEL_UPDATE_HOOK: `file:${hookFile}`,
+      WISPANEL_STABILITY_WINDOW: '2',
+      WISPANEL_INSTALL_DIR: install,
     };
     const startSupervisor = () =>
       spawnProc(
         process.execPath,
         [
-          bin,
-          'run',
-          '--install-dir',
-          install,
+          join(install, 'bin/wispanel-launcher.mjs'),
           '--data-dir',
           data,
           '--host',
@@ -160,7 +166,7 @@ describe('self-update crash safety', () => {
       const before = (await api.call('GET', '/version/info')).body.version as string;
       const marker = join(stateDir, `hook-${sc.step.replace(/[^a-z_-]/g, '_')}`);
       rmSync(marker, { force: true });
-      writeFileSync(hookFile, `kill@${sc.step}`);
+      writeFileSync(hookFile, `${sc.who === 'service' ? 'pause' : 'kill'}@${sc.step}`);
       const started = await api.call('POST', '/version/update').catch(() => ({ status: 0, body: {} }));
       await waitFor(
         async () => existsSync(marker),
@@ -169,12 +175,9 @@ describe('self-update crash safety', () => {
           `step ${sc.step} never reached (${JSON.stringify(started.body)})\n${supervisor.output().slice(-3000)}`,
       );
       writeFileSync(hookFile, '');
-      if (sc.who === 'supervisor') {
-        await waitFor(
-          async () => supervisor.child.exitCode !== null || supervisor.child.signalCode !== null,
-          10_000,
-          () => 'supervisor did not die',
-        );
+      // A killed supervisor is restarted by the launcher; a killed service is started again here (systemd).
+      if (sc.who === 'service') {
+        await supervisor.stop('SIGKILL');
         supervisor = startSupervisor();
       }
       const status = await waitForStatus(

@@ -115,6 +115,7 @@ describe('self-update end to end', () => {
       WISPANEL_PORTAL_KEYS: init.public_keys_file as string,
       WISPANEL_LOG_LEVEL: 'warn',
       WISPANEL_LICENSE_TICK: '0',
+      WISPANEL_STABILITY_WINDOW: '2',
     };
     let supervisor: Proc = spawnProc(
       process.execPath,
@@ -131,6 +132,8 @@ describe('self-update end to end', () => {
         String(port),
         '--health-timeout',
         '12',
+        '--stability-window',
+        '2',
       ],
       env,
     );

@@ -182,7 +182,11 @@ export async function waitFor<T>(
 }
 
 export interface PanelApi {
-  call(method: string, path: string, body?: unknown): Promise<{ status: number; body: Json }>;
+  call(
+    method: string,
+    path: string,
+    body?: unknown,
+  ): Promise<{ status: number; body: Json; headers: Record<string, unknown> }>;
 }
 
 export function panelApi(baseUrl: string, apiKey: string): PanelApi {
@@ -204,7 +208,7 @@ export function panelApi(baseUrl: string, apiKey: string): PanelApi {
       } catch {
         json = { raw: text };
       }
-      return { status: res.statusCode, body: json };
+      return { status: res.statusCode, body: json, headers: res.headers };
     },
   };
 }
@@ -266,3 +270,63 @@ export async function publishRelease(
   if (up.statusCode >= 300) throw new Error(`upload ${version}: ${up.statusCode} ${upJson}`);
   return post(`/${version}/publish`);
 }
+
+/** First lines of a release's `bin/wispanel.mjs` (as scripts/release.mjs writes it). */
+const BIN_HEAD = `#!/usr/bin/env node
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+process.env.WISPANEL_RELEASE_DIR = join(dirname(fileURLToPath(import.meta.url)), '..');
+`;
+
+/** A release whose panel (`start`) is fine but whose supervisor (`run`) throws at once. */
+export const BROKEN_SUPERVISOR_BIN = `${BIN_HEAD}if (process.argv[2] === 'run') throw new Error('simulated supervisor bug: run throws');
+await import('../dist/wispanel.mjs');
+`;
+
+/** A release whose panel starts, is healthy, and exits `seconds` after its start. */
+export function crashAfterBin(seconds: number): string {
+  return `${BIN_HEAD}if (process.argv[2] === 'start') {
+  setTimeout(() => { process.stderr.write('simulated crash ${seconds} s after start\\n'); process.exit(7); }, ${seconds * 1000});
+}
+await import('../dist/wispanel.mjs');
+`;
+}
+
+/**
+ * A release that runs fine for `seconds` after its very first start (long enough to pass the health gate and
+ * be committed), then crashes 1.5 s after every start: what probation is for.
+ */
+export function crashLaterBin(seconds: number): string {
+  return `${BIN_HEAD}import { readFileSync, writeFileSync } from 'node:fs';
+if (process.argv[2] === 'start') {
+  const f = join(process.env.WISPANEL_INSTALL_DIR, 'state', 'test-first-start');
+  let first;
+  try { first = Number(readFileSync(f, 'utf8')); } catch { first = Date.now(); writeFileSync(f, String(first)); }
+  const wait = Math.max(first + ${seconds * 1000} - Date.now(), 1500);
+  setTimeout(() => { process.stderr.write('simulated late crash\\n'); process.exit(7); }, wait);
+}
+await import('../dist/wispanel.mjs');
+`;
+}
+
+/** A release whose supervisor is fine but whose panel listens and is never healthy. */
+export const UNHEALTHY_START_BIN = `${BIN_HEAD}if (process.argv[2] === 'start') {
+  const { readFileSync } = await import('node:fs');
+  const { createServer } = await import('node:https');
+  const arg = (n) => process.argv[process.argv.indexOf(n) + 1];
+  const dataDir = arg('--data-dir');
+  const server = createServer(
+    { key: readFileSync(join(dataDir, 'tls/key.pem')), cert: readFileSync(join(dataDir, 'tls/cert.pem')) },
+    (req, res) => {
+      res.writeHead(503, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ status: 'degraded', database: 'unavailable' }));
+    },
+  );
+  server.listen(Number(arg('--port')), arg('--host'));
+  const bye = () => process.exit(0);
+  process.on('SIGTERM', bye);
+  process.on('disconnect', bye);
+} else {
+  await import('../dist/wispanel.mjs');
+}
+`;

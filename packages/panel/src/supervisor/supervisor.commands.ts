@@ -1,5 +1,14 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import {
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  realpathSync,
+  renameSync,
+  rmSync,
+} from 'node:fs';
+import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import * as tar from 'tar';
 import { fail } from '../commands/output';
@@ -45,12 +54,14 @@ export function installReleaseCommand(program: Command): void {
         const { dir, manifest } = await unpackRelease(path, layout, version);
         const activate = !layout.currentTarget() || opts.activate === true;
         if (activate) layout.switchTo(layout.targetOf(version));
+        const launcher = installLauncher(layout, dir);
         const result = {
           version,
           dir,
           current: layout.currentVersion(),
           activated: activate,
           git_commit: manifest.git_commit,
+          launcher,
         };
         if (opts.json) process.stdout.write(`${JSON.stringify(result)}\n`);
         else
@@ -74,6 +85,18 @@ export function runCommand(program: Command): void {
     .option('--host <host>', 'listen address (env WISPANEL_HOST, default 0.0.0.0)')
     .option('--port <port>', 'listen port, 0 = a free port chosen once (env WISPANEL_PORT, default 2083)')
     .option('--health-timeout <seconds>', 'how long a new release has to become healthy (default 90)')
+    .option(
+      '--stability-window <seconds>',
+      'after its first good probes a new release must stay up and healthy this long before the commit; writes are held meanwhile (env WISPANEL_STABILITY_WINDOW, default 15)',
+    )
+    .option(
+      '--probation <seconds>',
+      'after the commit, crashes within this period roll the release back (env WISPANEL_PROBATION, default 600; 0 = none)',
+    )
+    .option(
+      '--probation-crashes <n>',
+      'crashes during probation that trigger the rollback (env WISPANEL_PROBATION_CRASHES, default 3)',
+    )
     .allowUnknownOption(true)
     .argument('[start-options...]', 'further options passed to `wispanel start`')
     .action(async (startOptions: string[], opts: Record<string, unknown>) => {
@@ -84,7 +107,33 @@ export function runCommand(program: Command): void {
         if (!Number.isFinite(timeout) || timeout < 1 || timeout > 3600) {
           throw new Error(`--health-timeout must be 1..3600 seconds, got ${String(opts.healthTimeout)}`);
         }
+        const seconds = (value: unknown, env: string, name: string, fallback: number, min: number) => {
+          const raw = value ?? process.env[env];
+          if (raw === undefined || raw === '') return fallback;
+          const n = Number(raw);
+          if (!Number.isFinite(n) || n < min || n > 86_400)
+            throw new Error(`${name} must be ${min}..86400, got ${String(raw)}`);
+          return n;
+        };
+        const stability = seconds(
+          opts.stabilityWindow,
+          'WISPANEL_STABILITY_WINDOW',
+          '--stability-window',
+          15,
+          0,
+        );
+        const probation = seconds(opts.probation, 'WISPANEL_PROBATION', '--probation', 600, 0);
+        const probationCrashes = seconds(
+          opts.probationCrashes,
+          'WISPANEL_PROBATION_CRASHES',
+          '--probation-crashes',
+          3,
+          1,
+        );
         const layout = new InstallLayout(config.installDir);
+        // Run by the stable launcher (bin/wispanel-launcher.mjs): it opened an IPC channel and set the variable.
+        const underLauncher = process.env.WISPANEL_LAUNCHER === '1' && typeof process.send === 'function';
+        const ownVersion = releaseVersionOf(process.env.WISPANEL_RELEASE_DIR);
         const supervisor = new Supervisor({
           installDir: config.installDir,
           dataDir: config.dataDir,
@@ -94,7 +143,23 @@ export function runCommand(program: Command): void {
           tls: !config.tlsDisabled,
           childArgs: startOptions,
           healthTimeoutMs: timeout * 1000,
+          stabilityMs: stability * 1000,
+          probationMs: probation * 1000,
+          probationCrashes,
           hook: stepHookFromEnv(config.updateHook, layout.stateFile),
+          launcher: underLauncher
+            ? {
+                ownVersion,
+                notify: (message) => {
+                  if (process.connected) process.send?.(message);
+                },
+                // Exit code 75: "current moved, start the supervisor of the release it points at now".
+                onHandover: () => {
+                  rmSync(layout.supervisorPidFile, { force: true });
+                  process.exit(75);
+                },
+              }
+            : undefined,
         });
         let stopping = false;
         const stop = async () => {
@@ -107,6 +172,8 @@ export function runCommand(program: Command): void {
         process.on('SIGINT', () => void stop());
         process.on('SIGHUP', () => void supervisor.restart());
         process.on('SIGUSR2', () => void supervisor.applySwitch());
+        // The launcher died (kill -9): a supervisor nobody watches would block the next one from the port.
+        if (underLauncher) process.once('disconnect', () => void stop());
         await supervisor.start();
         process.stdout.write(
           `[supervisor] supervising ${layout.currentVersion()} on ${supervisor.baseUrl} (pid ${process.pid})\n`,
@@ -115,6 +182,34 @@ export function runCommand(program: Command): void {
         fail(err);
       }
     });
+}
+
+/**
+ * Copies the release's stable launcher to `<install>/bin/wispanel-launcher.mjs` (what systemd runs). Only
+ * `install-release` does this — an operator's deliberate act — never a self-update, so the code that decides
+ * which release to start is never untested. Returns its path, or null for a release without one.
+ */
+export function installLauncher(layout: InstallLayout, releaseDir: string): string | null {
+  const src = join(releaseDir, 'launcher', 'wispanel-launcher.mjs');
+  if (!existsSync(src)) return null;
+  const binDir = join(layout.root, 'bin');
+  mkdirSync(binDir, { recursive: true });
+  const dest = join(binDir, 'wispanel-launcher.mjs');
+  const tmp = `${dest}.tmp-${process.pid}`;
+  copyFileSync(src, tmp);
+  chmodSync(tmp, 0o755);
+  renameSync(tmp, dest);
+  return dest;
+}
+
+/** Version in the manifest of the release directory this process was started from (resolved now), or null. */
+function releaseVersionOf(dir: string | undefined): string | null {
+  if (!dir) return null;
+  try {
+    return JSON.parse(readFileSync(join(realpathSync(dir), 'release-manifest.json'), 'utf8')).version ?? null;
+  } catch {
+    return null;
+  }
 }
 
 /** Pid of a running supervisor for this install dir, or null. */

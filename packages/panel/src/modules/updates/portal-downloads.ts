@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream, renameSync, rmSync } from 'node:fs';
 import { PortalDownloadClient, PortalDownloadError } from '@wispanel/client';
 import type { CheckUpdateRequest, CheckUpdateResponse, DownloadTokenResponse } from '@wispanel/contract';
-import { UpdateError } from './update-error';
+import { diskErrno, UpdateError } from './update-error';
 
 /** What the update pipeline needs from the portal's download API (contract: packages/contract/src/releases.ts). */
 export interface PortalDownloads {
@@ -75,6 +75,8 @@ export class ClientPortalDownloads implements PortalDownloads {
         return { size: result.size, sha256: result.sha256 };
       } catch (err) {
         lastError = err;
+        // A full disk is not the network's fault: no retry (the pipeline frees the partial file).
+        if (diskErrno(err)) throw err;
         const mapped = toUpdateError(err, 'download');
         if (options.signal?.aborted) throw mapped;
         if (mapped instanceof UpdateError && mapped.code === 'UPDATE_SIZE_MISMATCH') {

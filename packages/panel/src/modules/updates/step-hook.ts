@@ -1,11 +1,12 @@
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
 /**
- * Crash-safety test hook: `WISPANEL_UPDATE_HOOK=<action>@<step>` (action `pause` or `kill`) makes the process
- * that reaches `<step>` write `<stateDir>/hook-<step>` (its pid) and then stop there forever or SIGKILL itself,
- * so a test can kill -9 the panel or the supervisor exactly at a pipeline step (`file:<path>` reads the rule
- * from a file at each step). Unset in production.
+ * Crash-safety test hook: `WISPANEL_UPDATE_HOOK=<action>@<step>` makes the process that reaches `<step>` write
+ * `<stateDir>/hook-<step>` (its pid) and then: `kill` — SIGKILL itself; `pause` — stop there forever (until
+ * killed); `wait` — stop there until a test deletes the marker file, then go on (so a test can fill a disk or
+ * kill another process at exactly that point). `file:<path>` reads the rule from that file at each step.
+ * Unset in production.
  */
 export function stepHookFromEnv(
   value: string | undefined,
@@ -23,7 +24,7 @@ export function stepHookFromEnv(
         return null;
       }
     }
-    const m = /^(pause|kill)@([a-z_:-]+)$/.exec(text.trim());
+    const m = /^(pause|kill|wait)@([a-z_:-]+)$/.exec(text.trim());
     return m ? [m[1] as string, m[2] as string] : null;
   };
   if (!fromFile && !rule()) return undefined;
@@ -34,8 +35,15 @@ export function stepHookFromEnv(
     mkdirSync(dirname(marker), { recursive: true });
     writeFileSync(marker, String(process.pid));
     if (r[0] === 'kill') process.kill(process.pid, 'SIGKILL');
-    await new Promise(() => {
-      /* paused until killed */
+    // A pending promise alone does not keep Node alive: once the supervisor has stopped its child there is
+    // nothing else left, so the timer is what makes `pause` pause instead of exiting.
+    await new Promise<void>((resolve) => {
+      const timer = setInterval(() => {
+        if (r[0] === 'wait' && !existsSync(marker)) {
+          clearInterval(timer);
+          resolve();
+        }
+      }, 100);
     });
   };
 }

@@ -34,6 +34,25 @@ export interface SwitchJournal {
   previous_target: string | null;
   /** SQLite backup taken before the switch (null for PostgreSQL or when there was no database yet). */
   backup: string | null;
+  /** The SQLite database file the backup belongs to (null for PostgreSQL). */
+  database?: string | null;
+  /**
+   * Set by the old supervisor when it hands the switched release over to the launcher (which starts the new
+   * release's own supervisor for the health gate). Without it, a journal past `stopped` means the supervisor died.
+   */
+  handover?: boolean;
+  /** Written by the launcher when the new release's supervisor could not come up: why the switch is undone. */
+  failure?: { code: string; message: string } | null;
+}
+
+/** After a commit: crashes of the new release within `until` roll it back (see docs/updates.md, probation). */
+export interface Probation {
+  version: string;
+  until: string;
+  previous_target: string | null;
+  backup: string | null;
+  database: string | null;
+  crashes: number;
 }
 
 export interface UpdateStatus {
@@ -51,7 +70,15 @@ export interface UpdateStatus {
   owner_pid: number | null;
   /** Set when the release is unpacked and verified: the supervisor may switch to it. */
   ready_to_switch: boolean;
+  /**
+   * Set (before signalling) when the preparing process handed the release to the supervisor. A ready release
+   * whose owner died before this is abandoned (`UPDATE_INTERRUPTED`), never applied unannounced later.
+   */
+  switch_requested: boolean;
+  /** Set by a cancel request (API) for a job another process prepares; that process stops itself. */
+  cancel_requested: boolean;
   switch: SwitchJournal | null;
+  probation: Probation | null;
   /** What started the job: `api`, `cli`. */
   source: string | null;
 }
@@ -72,7 +99,10 @@ export function idleStatus(): UpdateStatus {
     log: [],
     owner_pid: null,
     ready_to_switch: false,
+    switch_requested: false,
+    cancel_requested: false,
     switch: null,
+    probation: null,
     source: null,
   };
 }

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { parsePublicKeySet, type ReleaseChannel } from '@wispanel/contract';
 import { openDatabase } from '@wispanel/kit';
 import type { Command } from 'commander';
@@ -6,12 +6,13 @@ import { sql } from 'kysely';
 import { fail } from '../../commands/output';
 import { loadPanelConfig } from '../../config';
 import { ensureHardwareId } from '../../hardware-id';
+import { sqliteFileOf } from '../../supervisor/database-backup';
 import { runningSupervisorPid } from '../../supervisor/supervisor.commands';
 import { InstallLayout } from './install-layout';
 import { ClientPortalDownloads } from './portal-downloads';
 import { stepHookFromEnv } from './step-hook';
 import { errorCodeOf, UpdateError } from './update-error';
-import { UpdatePipeline } from './update-pipeline';
+import { downloadPolicyFromEnv, UpdatePipeline } from './update-pipeline';
 import { isActive, UpdateStateStore, type UpdateStatus } from './update-state';
 import { publicStatus } from './updates.service';
 
@@ -27,6 +28,36 @@ async function licenseKeyFromDatabase(databaseUrl: string): Promise<string | nul
   } finally {
     await database.close();
   }
+}
+
+/**
+ * `wispanel update` must run as the user that owns the install (the service user): run as root on an install
+ * owned by `wispanel` it would leave root-owned files (state, releases) the service can no longer read or
+ * replace. Refused before anything is written.
+ */
+export function refuseForeignOwner(installDir: string): void {
+  const uid = process.getuid?.();
+  if (uid === undefined) return;
+  let owner: number;
+  try {
+    owner = statSync(installDir).uid;
+  } catch {
+    return; // a missing install dir is reported by the next check
+  }
+  if (owner === uid) return;
+  let name = String(owner);
+  try {
+    const line = readFileSync('/etc/passwd', 'utf8')
+      .split('\n')
+      .find((l) => l.split(':')[2] === String(owner));
+    if (line) name = line.split(':')[0] as string;
+  } catch {
+    /* no passwd */
+  }
+  throw new UpdateError(
+    'UPDATE_NOT_SUPPORTED',
+    `${installDir} belongs to ${name} (uid ${owner}) but this command runs as uid ${uid}: run it as the service user, e.g. \`sudo -u ${name} node ${installDir}/current/bin/wispanel.mjs update …\` (nothing was changed; files written as another user could not be read or replaced by the service)`,
+  );
 }
 
 function bar(s: UpdateStatus): string {
@@ -46,14 +77,14 @@ export function updateCommand(program: Command): void {
   program
     .command('update')
     .description(
-      'Download, verify and install a release, then let the supervisor switch to it (progress bar)',
+      "Download, verify and install a release, then let the supervisor switch to it (progress bar); run it as the install's owner (the service user)",
     )
     .option('--version <version>', 'a named version instead of the latest of the channel')
     .option('--allow-downgrade', 'allow --version to be older than the running release')
     .option('--install-dir <dir>', 'install dir (env WISPANEL_INSTALL_DIR)')
     .option('--data-dir <dir>', 'data directory (env WISPANEL_DATA_DIR)')
-    .option('--portal-url <url>', 'portal (env WISPANEL_PORTAL_URL)')
-    .option('--portal-keys <file>', 'trusted portal keys JSON (env WISPANEL_PORTAL_KEYS)')
+    .option('--portal-url <url>', 'portal (required; env WISPANEL_PORTAL_URL)')
+    .option('--portal-keys <file>', 'trusted portal keys JSON (required; env WISPANEL_PORTAL_KEYS)')
     .option('--portal-ca <file>', 'CA for the portal certificate (env WISPANEL_PORTAL_CA)')
     .option('--channel <channel>', 'stable|beta|alpha (env WISPANEL_CHANNEL)')
     .option('--json', 'print the final status as JSON')
@@ -64,6 +95,7 @@ export function updateCommand(program: Command): void {
         if (!config.portalUrl || !config.portalKeysPath)
           throw new Error('--portal-url and --portal-keys are required');
         const layout = new InstallLayout(config.installDir);
+        refuseForeignOwner(config.installDir);
         const supervisorPid = runningSupervisorPid(layout);
         if (!supervisorPid) {
           throw new UpdateError(
@@ -93,6 +125,8 @@ export function updateCommand(program: Command): void {
           channel: config.channel as ReleaseChannel,
           requestSwitch: () => process.kill(supervisorPid, 'SIGUSR2'),
           hook: stepHookFromEnv(config.updateHook, layout.stateFile),
+          databaseFile: sqliteFileOf(config.databaseUrl),
+          downloadPolicy: downloadPolicyFromEnv(),
         });
         const tty = process.stderr.isTTY;
         const { job, done } = await pipeline.start({

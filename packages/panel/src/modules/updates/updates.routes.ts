@@ -186,6 +186,19 @@ export const updateRoutes: PanelPlugin = async (app, { ctx }) => {
     },
   );
   app.post(
+    '/version/update/cancel',
+    {
+      config: { auth },
+      schema: {
+        tags,
+        summary:
+          'Cancel the update being prepared (download, verify, unpack): status failed / UPDATE_CANCELLED; 409 UPDATE_NOT_CANCELLABLE once the supervisor switches',
+        response: { 200: Status },
+      },
+    },
+    async () => updates.cancel(),
+  );
+  app.post(
     '/version/direct-update',
     {
       config: { auth },

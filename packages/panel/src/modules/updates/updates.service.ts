@@ -2,12 +2,18 @@ import { readFileSync } from 'node:fs';
 import { parsePublicKeySet, type ReleaseChannel, type TrustedKeys } from '@wispanel/contract';
 import { AppError } from '@wispanel/kit';
 import type { PanelConfig } from '../../config';
+import { sqliteFileOf } from '../../supervisor/database-backup';
 import type { BuildInfo } from '../../version';
 import { InstallLayout } from './install-layout';
 import { ClientPortalDownloads, type PortalDownloads } from './portal-downloads';
 import { stepHookFromEnv } from './step-hook';
 import { UpdateError } from './update-error';
-import { type UpdateCredentials, UpdatePipeline, type VerifiedCheck } from './update-pipeline';
+import {
+  downloadPolicyFromEnv,
+  type UpdateCredentials,
+  UpdatePipeline,
+  type VerifiedCheck,
+} from './update-pipeline';
 import { UpdateStateStore, type UpdateStatus } from './update-state';
 
 export interface UpdatesServiceDeps {
@@ -93,6 +99,8 @@ export class UpdatesService {
       store,
       requestSwitch: deps.requestSwitch ?? defaultRequestSwitch,
       hook: this.layout ? stepHookFromEnv(config.updateHook, this.layout.stateFile) : undefined,
+      databaseFile: sqliteFileOf(config.databaseUrl),
+      downloadPolicy: downloadPolicyFromEnv(),
     };
     this.checker = new UpdatePipeline(pipelineDeps);
     this.pipeline = this.layout && config.supervised ? this.checker : null;
@@ -227,6 +235,18 @@ export class UpdatesService {
     } catch (err) {
       throw asAppError(err);
     }
+  }
+
+  /** POST /version/update/cancel: stops a download/verify/unpack in progress (not a switch). */
+  async cancel() {
+    const pipeline = this.requireSupervised();
+    try {
+      pipeline.cancel();
+    } catch (err) {
+      throw asAppError(err);
+    }
+    await Promise.race([pipeline.settled(), new Promise((r) => setTimeout(r, 5_000))]);
+    return publicStatus(pipeline.status(), true);
   }
 
   status() {
