@@ -132,6 +132,52 @@ function fallBack(state, code, message) {
 let child = null;
 let stopping = false;
 let backoff = 500;
+/**
+ * A supervisor of the release being switched to, started early on the old supervisor's request
+ * (`wispanel:prewarm`) with WISPANEL_STANDBY=1: it loads its code (and pre-starts its panel) while the old
+ * release is stopped and backed up, and waits for `wispanel:go`. It only counts as started (and as a trial
+ * attempt) once it gets `go`. Just a shorter gap — nothing depends on it: without it the supervisor is spawned.
+ */
+let standby = null;
+
+function spawnSupervisor(releaseDir, extraEnv = {}) {
+  const entry = readJson(join(releaseDir, 'release-manifest.json'), {}).entry || 'bin/wispanel.mjs';
+  return spawn(process.execPath, [join(releaseDir, entry), 'run', '--install-dir', installDir, ...args], {
+    cwd: releaseDir,
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    env: {
+      ...process.env,
+      WISPANEL_LAUNCHER: '1',
+      WISPANEL_INSTALL_DIR: installDir,
+      WISPANEL_STANDBY: '',
+      ...extraEnv,
+    },
+  });
+}
+
+function startStandby(version) {
+  if (standby || typeof version !== 'string' || !/^[0-9A-Za-z.+-]+$/.test(version)) return;
+  const target = join('releases', version);
+  let releaseDir;
+  try {
+    releaseDir = realpathSync(join(installDir, target));
+  } catch {
+    return;
+  }
+  const proc = spawnSupervisor(releaseDir, { WISPANEL_STANDBY: '1' });
+  const entry = { target, releaseDir, proc, dead: false };
+  proc.once('exit', () => {
+    entry.dead = true;
+    if (standby === entry) standby = null;
+  });
+  standby = entry;
+}
+
+function dropStandby() {
+  const s = standby;
+  standby = null;
+  if (s && !s.dead) s.proc.kill('SIGKILL');
+}
 
 function forward(signal) {
   if (child && child.exitCode === null && child.signalCode === null) child.kill(signal);
@@ -221,6 +267,8 @@ async function loop() {
         }, upTimeoutMs);
       }
       child.on('message', (msg) => {
+        if (msg?.type === 'wispanel:prewarm') return startStandby(msg.version);
+        if (msg?.type === 'wispanel:prewarm-cancel') return dropStandby();
         if (msg?.type !== 'wispanel:up' || up) return;
         up = true;
         backoff = 500;
@@ -234,14 +282,21 @@ async function loop() {
         s.trial = null;
         writeJson(stateFile, s);
       });
-      child.once('exit', (code, signal) => {
+      const proc = child;
+      const onExit = (code, signal) => {
         if (timer) clearTimeout(timer);
         done({ code, signal, up });
-      });
+      };
+      if (proc.exitCode !== null || proc.signalCode !== null) onExit(proc.exitCode, proc.signalCode);
+      else proc.once('exit', onExit);
     });
     child = null;
-    if (stopping) return;
+    if (stopping) {
+      dropStandby();
+      return;
+    }
     if (result.code === HANDOVER) continue;
+    dropStandby(); // a standby is only for the hand-over its supervisor asked for
     log(
       `supervisor exited (${result.signal ?? `code ${result.code}`})${result.up ? '' : ' before it came up'}`,
     );

@@ -41,7 +41,7 @@ afterAll(async () => {
 
 describe('self-update end to end', () => {
   it('updates X → X+1, rolls back a release that cannot start and one that fails its health check', {
-    timeout: 150_000,
+    timeout: 300_000,
   }, async () => {
     const dir = tempDir('wispanel-update-e2e-');
     cleanups.push(() => dir.remove());

@@ -3,6 +3,7 @@ import { loadPanelConfig } from '../config';
 import { startPanel } from '../main';
 import { addLicenseOptions } from '../modules/license/license.cli';
 import { assertPortFree, initializeDataDir } from '../setup';
+import { isStandby, waitForGo } from '../supervisor/standby';
 import { fail, printInit } from './output';
 
 export function startCommand(program: Command): void {
@@ -23,6 +24,8 @@ export function startCommand(program: Command): void {
     .option('--json', 'print the start-up facts as one JSON line')
     .action(async (opts: Record<string, unknown>) => {
       try {
+        // Pre-warmed by a supervisor for an update: code loaded, nothing opened until the switch is done.
+        if (isStandby()) await waitForGo();
         const config = loadPanelConfig(opts);
         await assertPortFree(config.host, config.port);
         const init = await initializeDataDir(config);

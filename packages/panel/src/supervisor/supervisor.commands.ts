@@ -16,6 +16,7 @@ import { loadPanelConfig } from '../config';
 import { InstallLayout } from '../modules/updates/install-layout';
 import { unpackRelease } from '../modules/updates/release-archive';
 import { stepHookFromEnv } from '../modules/updates/step-hook';
+import { isStandby, waitForGo } from './standby';
 import { Supervisor } from './supervisor';
 
 /** The version a release tarball holds, from its single top directory `wispanel-<version>/`. */
@@ -134,6 +135,14 @@ export function runCommand(program: Command): void {
         // Run by the stable launcher (bin/wispanel-launcher.mjs): it opened an IPC channel and set the variable.
         const underLauncher = process.env.WISPANEL_LAUNCHER === '1' && typeof process.send === 'function';
         const ownVersion = releaseVersionOf(process.env.WISPANEL_RELEASE_DIR);
+        let ownReleaseDir: string | null = null;
+        try {
+          ownReleaseDir = process.env.WISPANEL_RELEASE_DIR
+            ? realpathSync(process.env.WISPANEL_RELEASE_DIR)
+            : null;
+        } catch {
+          ownReleaseDir = null;
+        }
         const supervisor = new Supervisor({
           installDir: config.installDir,
           dataDir: config.dataDir,
@@ -150,6 +159,7 @@ export function runCommand(program: Command): void {
           launcher: underLauncher
             ? {
                 ownVersion,
+                ownReleaseDir,
                 notify: (message) => {
                   if (process.connected) process.send?.(message);
                 },
@@ -174,6 +184,11 @@ export function runCommand(program: Command): void {
         process.on('SIGUSR2', () => void supervisor.applySwitch());
         // The launcher died (kill -9): a supervisor nobody watches would block the next one from the port.
         if (underLauncher) process.once('disconnect', () => void stop());
+        if (underLauncher && isStandby()) {
+          // Started ahead of a hand-over: pre-warm our panel, then wait until the old supervisor is done.
+          supervisor.prewarm();
+          await waitForGo();
+        }
         await supervisor.start();
         process.stdout.write(
           `[supervisor] supervising ${layout.currentVersion()} on ${supervisor.baseUrl} (pid ${process.pid})\n`,

@@ -10,7 +10,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { createServer } from 'node:net';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { InstallLayout } from '../modules/updates/install-layout';
 import { cleanStaging, reconcileInterrupted } from '../modules/updates/update-pipeline';
 import {
@@ -55,8 +55,9 @@ export interface SupervisorOptions {
    * `onHandover` (code 75) and the launcher starts the supervisor of the release `current` points at.
    */
   launcher?: {
-    /** Version of the release this supervisor's own code belongs to. */
+    /** Version of the release this supervisor's own code belongs to, and its directory. */
     ownVersion: string | null;
+    ownReleaseDir?: string | null;
     notify: (message: { type: string; version: string | null }) => void;
     onHandover: () => void;
   };
@@ -104,6 +105,8 @@ export class Supervisor {
   private port: number;
   private tail: string[] = [];
   private watcher: NodeJS.Timeout | null = null;
+  /** A panel process of this release started ahead of a hand-over, waiting for `go` (see `prewarm`). */
+  private warm: { child: ChildProcess; releaseDir: string; dead: boolean } | null = null;
   private readonly log: (line: string) => void;
 
   constructor(private readonly options: SupervisorOptions) {
@@ -185,6 +188,12 @@ export class Supervisor {
     return !!l && !!l.ownVersion && this.layout.currentVersion() !== l.ownVersion;
   }
 
+  /** Would switching to `version` hand over to another release's supervisor (launcher mode)? */
+  private needsHandoverTo(version: string): boolean {
+    const l = this.options.launcher;
+    return !!l && !!l.ownVersion && version !== l.ownVersion;
+  }
+
   /** Runs `fn` as the one switch-like operation (child exits are not restarts meanwhile). */
   private exclusive(fn: () => Promise<void>): Promise<void> {
     if (this.switching) return this.switching;
@@ -201,6 +210,7 @@ export class Supervisor {
     this.stopping = true;
     if (this.restartTimer) clearTimeout(this.restartTimer);
     if (this.watcher) clearInterval(this.watcher);
+    this.dropWarm();
     await this.stopChild();
     try {
       rmSync(this.layout.supervisorPidFile, { force: true });
@@ -349,6 +359,11 @@ export class Supervisor {
       abandon('UPDATE_PREFLIGHT_FAILED', `${(err as Error).message}; ${from} kept running`);
       return;
     }
+    // Launcher mode: the new release's supervisor (and its panel) load their code while this one stops the old
+    // release and backs up — they wait for `go` and only then touch anything (shorter API downtime).
+    // (WISPANEL_PREWARM=0 turns it off: bench/update-downtime.ts compares both.)
+    if (this.needsHandoverTo(to) && process.env.WISPANEL_PREWARM !== '0')
+      this.options.launcher?.notify({ type: 'wispanel:prewarm', version: to });
     this.store.update((st) => ({
       ...st,
       state: 'restarting',
@@ -372,6 +387,7 @@ export class Supervisor {
       // The old release is started again, untouched: the switch never happened.
       const message = `the database backup before the switch failed (${(err as Error).message}); ${from} restarted, nothing was switched`;
       this.log(message);
+      this.options.launcher?.notify({ type: 'wispanel:prewarm-cancel', version: to });
       abandon('UPDATE_BACKUP_FAILED', message);
       const outcome = await this.launchAndWait(from ?? undefined);
       if (!outcome.ok) this.log(`release ${from} did not come back healthy: ${outcome.detail}`);
@@ -532,9 +548,55 @@ export class Supervisor {
     }
   }
 
+  /**
+   * Launcher mode, while the old release is still being stopped and backed up: start this release's panel
+   * process now in standby (it loads its code, then waits for `go`), so that after the switch only the database
+   * open and the listen are left. Used only for the trial of this (the new) release.
+   */
+  prewarm(): void {
+    const releaseDir = this.options.launcher?.ownReleaseDir;
+    if (!releaseDir || this.warm || this.port === 0) return;
+    const child = this.spawnPanel(releaseDir, { trial: true, standby: true });
+    const warm = { child, releaseDir, dead: false };
+    child.once('exit', () => {
+      warm.dead = true;
+    });
+    this.warm = warm;
+  }
+
+  private dropWarm(): void {
+    const w = this.warm;
+    this.warm = null;
+    if (w && !w.dead) w.child.kill('SIGKILL');
+  }
+
   private launch(options: { trial?: boolean } = {}): ChildProcess {
     const releaseDir = realpathSync(this.layout.currentLink);
-    const manifest = this.layout.manifestOf(this.layout.currentVersion() ?? '');
+    const w = this.warm;
+    this.warm = null;
+    let child: ChildProcess;
+    if (w && !w.dead && w.releaseDir === releaseDir && options.trial && w.child.connected) {
+      child = w.child;
+      child.send({ type: 'wispanel:go' });
+    } else {
+      if (w && !w.dead) w.child.kill('SIGKILL');
+      this.tail = [];
+      child = this.spawnPanel(releaseDir, options);
+    }
+    this.child = child;
+    this.childExited = new Promise((resolve) => {
+      child.once('exit', (code, signal) => {
+        if (this.child === child) this.child = null;
+        resolve();
+        this.onChildExit(code, signal);
+      });
+    });
+    this.log(`started release ${this.layout.currentVersion()} (pid ${child.pid})`);
+    return child;
+  }
+
+  private spawnPanel(releaseDir: string, options: { trial?: boolean; standby?: boolean }): ChildProcess {
+    const manifest = this.layout.manifestOf(basename(releaseDir));
     const entry = join(releaseDir, manifest?.entry ?? 'bin/wispanel.mjs');
     const args = [
       entry,
@@ -547,7 +609,6 @@ export class Supervisor {
       String(this.port),
       ...(this.options.childArgs ?? []),
     ];
-    this.tail = [];
     const child = spawn(process.execPath, args, {
       cwd: releaseDir,
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
@@ -563,6 +624,7 @@ export class Supervisor {
           Math.ceil(((this.options.stabilityMs ?? DEFAULT_STABILITY_MS) + 5_000) / 1000),
         ),
         WISPANEL_WRITE_MARKER: options.trial || this.inProbation() ? this.probationMarker : '',
+        WISPANEL_STANDBY: options.standby ? '1' : '',
       },
     });
     const keep = (stream: NodeJS.WritableStream) => (chunk: Buffer) => {
@@ -575,15 +637,6 @@ export class Supervisor {
     child.on('message', (msg) => {
       if ((msg as { type?: string })?.type === 'wispanel:switch') void this.applySwitch();
     });
-    this.child = child;
-    this.childExited = new Promise((resolve) => {
-      child.once('exit', (code, signal) => {
-        if (this.child === child) this.child = null;
-        resolve();
-        this.onChildExit(code, signal);
-      });
-    });
-    this.log(`started release ${this.layout.currentVersion()} (pid ${child.pid})`);
     return child;
   }
 
