@@ -235,7 +235,10 @@ cpSync(cached, join(stage, top), { recursive: true, verbatimSymlinks: true });
 // The web console (static files the panel serves at /; built by `npm ci`), beside the bundle: <top>/console.
 const consoleDist = join(root, 'packages/console/dist');
 if (!existsSync(join(consoleDist, 'index.html')))
-  execFileSync(process.execPath, [join(root, 'packages/console/scripts/build.mjs')], { cwd: root, stdio: 'inherit' });
+  execFileSync(process.execPath, [join(root, 'packages/console/scripts/build.mjs')], {
+    cwd: root,
+    stdio: 'inherit',
+  });
 cpSync(consoleDist, join(stage, top, 'console'), { recursive: true });
 const commit = git(['rev-parse', 'HEAD']) || 'unknown';
 const dirty = commit !== 'unknown' && git(['status', '--porcelain', '--untracked-files=no']) !== '';
