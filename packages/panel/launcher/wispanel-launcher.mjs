@@ -207,6 +207,11 @@ async function loop() {
       writeJson(stateFile, state);
     }
     const trial = target !== state.good;
+    if (!trial && state.trial) {
+      // Back on the good release (the trial was undone): a later attempt at that version starts counting anew.
+      state.trial = null;
+      writeJson(stateFile, state);
+    }
     if (trial) {
       const journal = readJson(updateFile, {})?.switch;
       if (journal && journal.phase !== 'requested' && !journal.handover && !journal.failure) {
