@@ -283,10 +283,30 @@ export const BROKEN_SUPERVISOR_BIN = `${BIN_HEAD}if (process.argv[2] === 'run') 
 await import('../dist/wispanel.mjs');
 `;
 
-/** A release whose panel starts, is healthy, and exits `seconds` after its start. */
+/**
+ * A release whose panel starts, is healthy, and exits `seconds` after its own health endpoint first answered
+ * (with its own version — while it waits pre-warmed, the old release still holds the port) — an early crash
+ * the stability window must catch, however long the start took on a busy host.
+ */
 export function crashAfterBin(seconds: number): string {
   return `${BIN_HEAD}if (process.argv[2] === 'start') {
-  setTimeout(() => { process.stderr.write('simulated crash ${seconds} s after start\\n'); process.exit(7); }, ${seconds * 1000});
+  const { get } = await import('node:https');
+  const { readFileSync } = await import('node:fs');
+  const own = JSON.parse(readFileSync(join(process.env.WISPANEL_RELEASE_DIR, 'release-manifest.json'), 'utf8')).version;
+  const arg = (n) => process.argv[process.argv.indexOf(n) + 1];
+  const probe = setInterval(() => {
+    const req = get({ host: arg('--host'), port: Number(arg('--port')), path: '/api/v1/health', rejectUnauthorized: false }, (res) => {
+      let body = '';
+      res.on('data', (c) => { body += c; });
+      res.on('end', () => {
+        if (!body.includes('"' + own + '"')) return;
+        clearInterval(probe);
+        setTimeout(() => { process.stderr.write('simulated crash ${seconds} s after start\\n'); process.exit(7); }, ${seconds * 1000});
+      });
+    });
+    req.on('error', () => {});
+  }, 100);
+  probe.unref();
 }
 await import('../dist/wispanel.mjs');
 `;
