@@ -1,8 +1,8 @@
 /**
  * API downtime of a normal self-update (X → X+1), with real releases, a real portal and the real launcher and
  * supervisor, in three modes measured in the same run, interleaved:
- *   launcher  — production: stable launcher, hand-over to the new supervisor, pre-warmed while the old stops
- *   no-prewarm — the same without pre-warming (WISPANEL_PREWARM=0)
+ *   launcher  — production: stable launcher, hand-over to the new supervisor
+ *   prewarm   — the same with the new supervisor and panel pre-warmed while the old one stops (WISPANEL_PREWARM=1)
  *   legacy    — `wispanel run` without the launcher (switch and health gate in-process, as before issue 15)
  *   npx tsx bench/update-downtime.ts [rounds=3]
  * "API down" is the longest stretch in which GET /api/v1/health (polled every 25 ms) got no 200; "writes held"
@@ -26,7 +26,7 @@ import {
 } from '../packages/panel/test/update-helpers';
 
 const ROUNDS = Number(process.argv[2] ?? 3);
-const MODES = ['launcher', 'no-prewarm', 'legacy'] as const;
+const MODES = ['launcher', 'prewarm', 'legacy'] as const;
 type Mode = (typeof MODES)[number];
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const median = (xs: number[]) => {
@@ -105,11 +105,11 @@ async function main() {
           )
         : spawnProc(process.execPath, [join(install, 'bin/wispanel-launcher.mjs'), ...common], {
             ...env,
-            WISPANEL_PREWARM: mode === 'no-prewarm' ? '0' : '1',
+            WISPANEL_PREWARM: mode === 'prewarm' ? '1' : '0',
           });
     const results: Record<Mode, { down: number[]; held: number[] }> = {
       launcher: { down: [], held: [] },
-      'no-prewarm': { down: [], held: [] },
+      prewarm: { down: [], held: [] },
       legacy: { down: [], held: [] },
     };
     let v = 0;

@@ -361,8 +361,9 @@ export class Supervisor {
     }
     // Launcher mode: the new release's supervisor (and its panel) load their code while this one stops the old
     // release and backs up — they wait for `go` and only then touch anything (shorter API downtime).
-    // (WISPANEL_PREWARM=0 turns it off: bench/update-downtime.ts compares both.)
-    if (this.needsHandoverTo(to) && process.env.WISPANEL_PREWARM !== '0')
+    // Off by default (WISPANEL_PREWARM=1 turns it on): on a CPU-starved host the parallel loading slowed the
+    // switch down instead (bench/update-downtime.ts compares both).
+    if (this.needsHandoverTo(to) && process.env.WISPANEL_PREWARM === '1')
       this.options.launcher?.notify({ type: 'wispanel:prewarm', version: to });
     this.store.update((st) => ({
       ...st,
