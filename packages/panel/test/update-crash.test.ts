@@ -58,7 +58,7 @@ afterAll(async () => {
 
 describe('self-update crash safety', () => {
   it('kill -9 of the panel or the supervisor at every step leaves old or new running, data intact, status true', {
-    timeout: 240_000,
+    timeout: 480_000,
   }, async () => {
     const dir = tempDir('wispanel-update-crash-');
     cleanups.push(() => dir.remove());
