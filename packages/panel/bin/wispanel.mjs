@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// Runs the panel's command line from TypeScript sources (a release runs its compiled bundle instead).
-import { register } from 'tsx/esm/api';
+// The panel's command line: the bundle built at install (packages/panel/dist/cli.mjs) while it matches the
+// sources, else the TypeScript sources through tsx (scripts/cli-bundle.mjs). A release runs its own bundle.
+import { runCli } from '../../../scripts/cli-bundle.mjs';
 
-register();
-await import('../src/cli.ts');
+await runCli('panel');

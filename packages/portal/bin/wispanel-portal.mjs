@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// Runs the portal's command line from TypeScript sources (a release runs its compiled bundle instead).
-import { register } from 'tsx/esm/api';
+// The portal's command line: the bundle built at install (packages/portal/dist/cli.mjs) while it matches the
+// sources, else the TypeScript sources through tsx (scripts/cli-bundle.mjs).
+import { runCli } from '../../../scripts/cli-bundle.mjs';
 
-register();
-await import('../src/cli.ts');
+await runCli('portal');
