@@ -1,8 +1,8 @@
 import { Command } from 'commander';
-import { initCommand } from './commands/init.command';
-import { startCommand } from './commands/start.command';
-import { updateCommand } from './modules/updates/update.command';
-import { installReleaseCommand, runCommand } from './supervisor/supervisor.commands';
+import { initCommand } from './commands/init.cli';
+import { startCommand } from './commands/start.cli';
+import { updateCommand } from './modules/updates/update.cli';
+import { installReleaseCommand, runCommand } from './supervisor/supervisor.cli';
 import { buildInfo } from './version';
 
 /** Every `wispanel` sub-command; add yours with one line (`run`, `update`, `license …`). */

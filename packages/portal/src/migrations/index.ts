@@ -2,7 +2,7 @@ import type { Migration } from '@wispanel/kit';
 import { adminSessionMigrations } from '../modules/admin-sessions/admin-sessions.migrations';
 import { releaseMigrations } from '../modules/releases/releases.migrations';
 import { rolloutMigrations } from '../modules/rollouts/rollouts.migrations';
-import { m001Licensing } from './001-licensing';
+import { m001Licensing } from './001_licensing';
 
 /**
  * Every portal migration, applied in id order at start. Id ranges: 001–019 licensing (tiers, licenses,

@@ -7,7 +7,7 @@ import { fail } from '../../commands/output';
 import { loadPanelConfig } from '../../config';
 import { ensureHardwareId } from '../../hardware-id';
 import { sqliteFileOf } from '../../supervisor/database-backup';
-import { runningSupervisorPid } from '../../supervisor/supervisor.commands';
+import { runningSupervisorPid } from '../../supervisor/supervisor.cli';
 import { InstallLayout } from './install-layout';
 import { ClientPortalDownloads } from './portal-downloads';
 import { stepHookFromEnv } from './step-hook';
