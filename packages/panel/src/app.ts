@@ -89,6 +89,10 @@ function documentPanelRoute({
     else if (prev.description && !prev.description.includes(description))
       response[status] = { ...prev, description: `${prev.description}; or ${description}` };
   };
+  if (!Object.keys(response).some((status) => status.startsWith('2'))) {
+    // A route that answers something other than JSON (e.g. /metrics): documented as text.
+    response[200] = { description: 'OK', content: { 'text/plain': { schema: { type: 'string' } } } };
+  }
   if (s.body || s.querystring || s.params) add(400, 'VALIDATION_ERROR: every problem per field in details');
   const config = (route.config ?? {}) as { auth?: unknown };
   if (config.auth) {

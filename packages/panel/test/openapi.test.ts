@@ -62,7 +62,7 @@ describe('OpenAPI', () => {
         const success = statuses.filter((s) => /^2/.test(s));
         expect(success.length, where).toBeGreaterThan(0);
         for (const s of success)
-          expect(op.responses[s].content?.['application/json']?.schema, `${where} ${s}`).toBeDefined();
+          expect(Object.values(op.responses[s].content ?? {})[0], `${where} ${s}`).toHaveProperty('schema');
         // /health answers 503 with its own health document (documented as such), not an error envelope.
         for (const s of statuses.filter((x) => Number(x) >= 400 && path !== '/api/v1/health')) {
           const schema = op.responses[s].content['application/json'].schema;

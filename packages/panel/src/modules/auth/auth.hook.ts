@@ -101,8 +101,9 @@ export function installAuth(app: App, options: { auth: AuthService; limiter: Rat
       if (config.public === true) schema.security ??= [];
       else if (config.auth) {
         const note = `Roles: ${config.auth.roles.join(', ')}. API key scope: ${config.auth.resource ?? 'any'}.`;
-        schema.description =
-          typeof schema.description === 'string' ? `${schema.description}\n\n${note}` : note;
+        // The HEAD twin of a GET shares its schema object: add the note once.
+        if (typeof schema.description !== 'string') schema.description = note;
+        else if (!schema.description.includes(note)) schema.description = `${schema.description}\n\n${note}`;
       }
     }
     if (config.public !== true && config.auth) {
