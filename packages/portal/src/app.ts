@@ -116,8 +116,16 @@ export async function buildPortalApp(deps: BuildPortalAppDeps): Promise<App> {
     },
     transform: ({ schema, url }) => {
       const s = { ...(schema as Record<string, unknown>) };
-      if (url.startsWith('/api/v1/admin/')) s.security ??= [{ adminKey: [] }];
-      else s.security = [];
+      // Admin routes need X-Admin-Key; a route elsewhere that does (e.g. /metrics) declares it itself.
+      s.security ??= url.startsWith('/api/v1/admin/') ? [{ adminKey: [] }] : [];
+      const response = (s.response ?? {}) as Record<string, unknown>;
+      if (!s.hide && !Object.keys(response).some((status) => status.startsWith('2'))) {
+        // A route that answers something other than JSON (e.g. /metrics): documented as text.
+        s.response = {
+          ...response,
+          200: { description: 'OK', content: { 'text/plain': { schema: { type: 'string' } } } },
+        };
+      }
       return { schema: s as never, url };
     },
   });
