@@ -42,6 +42,8 @@ function cpuMs(pid: number): number {
   return (ticks * 1000) / 100;
 }
 
+let portalPid: number | undefined;
+
 async function main() {
   console.log(`fleet-sim: ${PANELS} panels, failing share ${FAIL}`);
   const dir = tempDir('wispanel-fleet-sim-');
@@ -54,6 +56,7 @@ async function main() {
       stdio: ['ignore', 'pipe', 'inherit'],
     },
   );
+  portalPid = child.pid;
   const url = await new Promise<string>((resolve, reject) => {
     child.on('exit', (code) => reject(new Error(`portal exited with ${code}`)));
     let out = '';
@@ -64,7 +67,7 @@ async function main() {
       else if (out.includes('"success": false')) reject(new Error(out));
     });
   });
-  const dispatcher = new Agent({ connections: 64, pipelining: 1 });
+  const dispatcher = new Agent({ connections: 8, pipelining: 1 });
   const admin = async (method: string, path: string, body?: unknown, type = 'application/json') => {
     const res = await fetch(`${url}${path}`, {
       method,
@@ -75,9 +78,9 @@ async function main() {
   };
   console.log(`portal ${url} (pid ${child.pid}); creating ${PANELS} licensed panels…`);
   const panels: Array<{ key: string; hw: string; version: string; failing: boolean }> = [];
-  for (let i = 0; i < PANELS; i += 50) {
+  for (let i = 0; i < PANELS; i += 8) {
     await Promise.all(
-      Array.from({ length: Math.min(50, PANELS - i) }, async () => {
+      Array.from({ length: Math.min(8, PANELS - i) }, async () => {
         const key = (await admin('POST', '/api/v1/admin/licenses', { tier: 'pro' })).license_key as string;
         const hw = randomBytes(32).toString('hex');
         await fetch(`${url}/api/v1/license/activate`, {
@@ -251,5 +254,6 @@ async function main() {
 
 main().catch((err) => {
   console.error(err);
+  if (portalPid) process.kill(portalPid, 'SIGTERM');
   process.exit(1);
 });
