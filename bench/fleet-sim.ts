@@ -120,6 +120,7 @@ async function main() {
   let reports = 0;
   let attempted = 0;
   let attempts = 0;
+  let sendFailures = 0;
   const exposed = new Set<string>();
   let attemptedBeforeHalt = 0;
   let succeeded = 0;
@@ -167,7 +168,8 @@ async function main() {
         }
         requests++;
         reports++;
-        await send({
+        // Like the panel's report queue: retried until the portal takes it (here at once, no backoff).
+        const report = {
           attempt_id: `job-${randomBytes(6).toString('hex')}`,
           from_version: '1.4.2',
           to_version: target,
@@ -175,7 +177,13 @@ async function main() {
           step: outcome === 'succeeded' ? null : 'health_check',
           error_code: outcome === 'succeeded' ? null : 'HEALTH_CHECK_FAILED',
           duration_ms: Math.round(minutes * 60_000),
-        });
+        } as const;
+        for (let tries = 0; tries < 20; tries++) {
+          const r = await send(report);
+          if (r.ok) break;
+          sendFailures++;
+          if (!r.retry) break;
+        }
         busy = false;
       },
       notify: async () => {},
@@ -222,6 +230,7 @@ async function main() {
     sim_hours_run: Number((wall / HOUR_MS).toFixed(1)),
     portal_requests: requests,
     reports,
+    report_send_failures_retried: sendFailures,
     portal_cpu_ms_per_request: Number((cpu / Math.max(1, requests)).toFixed(3)),
     portal_cpu_ms_total: Math.round(cpu),
     health_counts: {
