@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The install-time build, run by the root `prepare` script on every `npm ci` / `npm install` (and by hand:
 // `npm run build`): the command-line bundles of the panel and the portal (scripts/cli-bundle.mjs), then the
-// web console (packages/console/scripts/build.mjs).
+// web consoles (packages/console/scripts/build.mjs, packages/portal-console/scripts/build.mjs).
 //   node scripts/build.mjs [--cli-only]
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
@@ -19,5 +19,7 @@ if (!esbuild) {
     `command-line bundles built in ${((Date.now() - started) / 1000).toFixed(1)} s${stale.length ? ` (sources edited during the build, left stale: ${stale.join(', ')})` : ''}`,
   );
 }
-if (!process.argv.includes('--cli-only'))
+if (!process.argv.includes('--cli-only')) {
   execFileSync(process.execPath, [join(root, 'packages/console/scripts/build.mjs')], { stdio: 'inherit' });
+  execFileSync(process.execPath, [join(root, 'packages/portal-console/scripts/build.mjs')], { stdio: 'inherit' });
+}

@@ -147,13 +147,14 @@ export function serveConsole(
 }
 
 /**
- * The SPA fallback: a GET/HEAD for an HTML page outside /api/ whose last path segment has no file extension
+ * The SPA fallback: a GET/HEAD for an HTML page outside /api/ whose last path segment has no file extension (a version like 1.5.0 is not one)
  * gets index.html (the console routes it on the client); anything else keeps the JSON 404/405.
  */
 export function isConsolePageRequest(request: FastifyRequest): boolean {
   if (request.method !== 'GET' && request.method !== 'HEAD') return false;
   const path = request.url.split('?')[0] ?? '/';
   if (path === '/api' || path.startsWith('/api/') || path.startsWith('/assets/')) return false;
-  if (/\.[A-Za-z0-9]+$/.test(path)) return false;
+  // A file name ends in a dot and a letter-led extension; `/rollouts/1.5.0` is a page, not a file.
+  if (/\.[A-Za-z][A-Za-z0-9]*$/.test(path)) return false;
   return String(request.headers.accept ?? '').includes('text/html');
 }

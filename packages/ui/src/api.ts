@@ -18,6 +18,8 @@ export class ApiError extends Error {
 export interface ApiClientOptions {
   /** Prefix of every path, e.g. `/api/v1`. */
   base: string;
+  /** How the pages name the service in errors (default "The panel"). */
+  service?: string;
   /** Called with every 401 answer (the session ended): the console returns to its login screen. */
   onUnauthorized?: (error: ApiError) => void;
 }
@@ -42,8 +44,51 @@ export class ApiClient {
   patch<T>(path: string, body?: unknown): Promise<T> {
     return this.request<T>('PATCH', path, body);
   }
+  put<T>(path: string, body?: unknown): Promise<T> {
+    return this.request<T>('PUT', path, body);
+  }
   delete<T>(path: string): Promise<T> {
     return this.request<T>('DELETE', path);
+  }
+
+  /**
+   * Uploads a file as the raw request body (application/octet-stream) with upload progress; XMLHttpRequest
+   * because fetch has no upload progress. Same CSRF and error rules as every other request.
+   */
+  upload<T>(
+    method: string,
+    path: string,
+    file: Blob,
+    onProgress: (sent: number, total: number) => void,
+  ): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const xhr = new XMLHttpRequest();
+      xhr.open(method, this.options.base + path);
+      xhr.setRequestHeader('content-type', 'application/octet-stream');
+      xhr.setRequestHeader('accept', 'application/json');
+      if (this.csrf) xhr.setRequestHeader('x-csrf-token', this.csrf);
+      xhr.upload.onprogress = (e) => onProgress(e.loaded, e.lengthComputable ? e.total : file.size);
+      xhr.onerror = () =>
+        reject(new ApiError(0, 'NETWORK_ERROR', `${this.options.service ?? 'The panel'} cannot be reached`));
+      xhr.onload = () => {
+        let json: Record<string, unknown> | null = null;
+        try {
+          json = xhr.responseText ? (JSON.parse(xhr.responseText) as Record<string, unknown>) : null;
+        } catch {
+          /* not JSON */
+        }
+        if (xhr.status >= 200 && xhr.status < 300) return resolve(json as T);
+        const error = new ApiError(
+          xhr.status,
+          String(json?.code ?? `HTTP_${xhr.status}`),
+          String(json?.message ?? json?.error ?? `Upload refused (${xhr.status})`),
+          json?.details as Record<string, string[]> | undefined,
+        );
+        if (xhr.status === 401) this.options.onUnauthorized?.(error);
+        reject(error);
+      };
+      xhr.send(file);
+    });
   }
 
   async request<T>(method: string, path: string, body?: unknown, query?: Query): Promise<T> {
@@ -67,7 +112,11 @@ export class ApiClient {
         body: body === undefined ? undefined : JSON.stringify(body),
       });
     } catch {
-      throw new ApiError(0, 'NETWORK_ERROR', 'The panel cannot be reached (network error); retrying…');
+      throw new ApiError(
+        0,
+        'NETWORK_ERROR',
+        `${this.options.service ?? 'The panel'} cannot be reached (network error); retrying…`,
+      );
     }
     const text = await res.text();
     let json: unknown = null;
@@ -86,7 +135,9 @@ export class ApiClient {
       const error = new ApiError(
         res.status,
         env.code ?? `HTTP_${res.status}`,
-        env.message ?? env.error ?? `The panel answered ${res.status} ${res.statusText}`,
+        env.message ??
+          env.error ??
+          `${this.options.service ?? 'The panel'} answered ${res.status} ${res.statusText}`,
         env.details,
       );
       if (res.status === 401) this.options.onUnauthorized?.(error);

@@ -55,7 +55,7 @@ export function ConfirmButton({
   color = 'red',
   disabled,
   onConfirm,
-  variant = 'light',
+  variant = 'filled',
   size = 'sm',
 }: ConfirmProps) {
   const [open, setOpen] = useState(false);
@@ -102,9 +102,9 @@ export function ConfirmButton({
 /** A secret shown exactly once, with a copy button and the warning that it cannot be shown again. */
 export function SecretOnce({ label, secret }: { label: string; secret: string }) {
   return (
-    <Alert color="yellow" title={`${label}: shown once`} role="status">
+    <Alert color="yellow" variant="default" title={`${label}: shown once`} role="status">
       <Stack gap="xs">
-        <Text size="sm">Copy it now: the panel stores only its hash and cannot show it again.</Text>
+        <Text size="sm">Copy it now: only its hash is stored, so it cannot be shown again.</Text>
         <Group gap="xs" wrap="nowrap">
           <TextInput value={secret} readOnly aria-label={label} style={{ flex: 1 }} ff="monospace" />
           <CopyButton value={secret}>

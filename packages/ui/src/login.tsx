@@ -68,3 +68,66 @@ export function LoginScreen({ product, notice, onLogin }: LoginScreenProps) {
     </Center>
   );
 }
+
+export interface KeyLoginScreenProps {
+  product: string;
+  notice?: string | null;
+  /** What the key is called, e.g. "Admin key". */
+  keyLabel: string;
+  /** Shown under the field, e.g. where to get a key. */
+  hint?: string;
+  onLogin: (key: string) => Promise<void>;
+}
+
+/** Sign-in with a single secret key (the portal console's admin key); the key is sent once, never stored. */
+export function KeyLoginScreen({ product, notice, keyLabel, hint, onLogin }: KeyLoginScreenProps) {
+  const [key, setKey] = useState('');
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    setBusy(true);
+    setError(null);
+    try {
+      await onLogin(key.trim());
+      setKey('');
+    } catch (err) {
+      setError(err);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <Center mih="100vh" p="md" component="main">
+      <Paper withBorder shadow="sm" p="xl" w="100%" maw={440}>
+        <form onSubmit={submit} aria-label="Sign in">
+          <Stack>
+            <Center>
+              <ColorSchemeToggle />
+            </Center>
+            <Title order={1} size="h2" ta="center">
+              {product}
+            </Title>
+            {notice ? (
+              <Text size="sm" ta="center" role="status">
+                {notice}
+              </Text>
+            ) : null}
+            <ErrorAlert error={error} title="Sign-in failed" />
+            {hint ? <Text size="sm">{hint}</Text> : null}
+            <PasswordInput
+              label={keyLabel}
+              autoComplete="off"
+              required
+              value={key}
+              onChange={(e) => setKey(e.currentTarget.value)}
+            />
+            <Button type="submit" loading={busy} fullWidth>
+              Sign in
+            </Button>
+          </Stack>
+        </form>
+      </Paper>
+    </Center>
+  );
+}

@@ -1,6 +1,11 @@
 import '@mantine/core/styles.css';
 import '@mantine/notifications/styles.css';
-import { createTheme, localStorageColorSchemeManager, MantineProvider } from '@mantine/core';
+import {
+  type CSSVariablesResolver,
+  createTheme,
+  localStorageColorSchemeManager,
+  MantineProvider,
+} from '@mantine/core';
 import { Notifications } from '@mantine/notifications';
 import type { ReactNode } from 'react';
 
@@ -10,8 +15,22 @@ export const wisTheme = createTheme({
   defaultRadius: 'md',
   fontFamily: 'system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif',
   fontFamilyMonospace: 'ui-monospace, SFMono-Regular, Menlo, Consolas, monospace',
-  // Darker greys than the defaults: dimmed text keeps a 4.5:1 contrast in light and dark mode.
-  other: {},
+  // White on the filled primary colour keeps a 4.5:1 contrast (shade 6 of indigo does not).
+  primaryShade: { light: 8, dark: 8 },
+  // Black or white text on filled colours, whichever contrasts (badges, buttons).
+  autoContrast: true,
+  components: {
+    NavLink: { defaultProps: { variant: 'filled' } },
+    Notification: { defaultProps: { closeButtonProps: { 'aria-label': 'Dismiss' } } },
+    Modal: { defaultProps: { closeButtonProps: { 'aria-label': 'Close' } } },
+  },
+});
+
+/** Dimmed and error text with a 4.5:1 contrast (Mantine's default grey is about 3.3:1 on white, red 3.3:1). */
+const cssVariablesResolver: CSSVariablesResolver = () => ({
+  variables: {},
+  light: { '--mantine-color-dimmed': '#555d65', '--mantine-color-error': '#c92a2a' },
+  dark: { '--mantine-color-dimmed': '#b0b7be', '--mantine-color-error': '#ff8787' },
 });
 
 const colorSchemeManager = localStorageColorSchemeManager({ key: 'wispanel-color-scheme' });
@@ -19,7 +38,12 @@ const colorSchemeManager = localStorageColorSchemeManager({ key: 'wispanel-color
 /** Theme (light/dark, remembered per browser; `auto` follows the system) and notifications. */
 export function WisProvider({ children }: { children: ReactNode }) {
   return (
-    <MantineProvider theme={wisTheme} defaultColorScheme="auto" colorSchemeManager={colorSchemeManager}>
+    <MantineProvider
+      theme={wisTheme}
+      defaultColorScheme="auto"
+      colorSchemeManager={colorSchemeManager}
+      cssVariablesResolver={cssVariablesResolver}
+    >
       <Notifications position="top-right" />
       {children}
     </MantineProvider>
