@@ -1,5 +1,5 @@
-import { mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { appendFileSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { writeFileAtomic } from '../../lib/atomic-file';
 
 export const UPDATE_STATES = [
@@ -85,6 +85,34 @@ export interface UpdateStatus {
 
 export const MAX_LOG_LINES = 50;
 
+/** The end of a job: what the history records. */
+export const FINAL_STATES: readonly UpdateStateName[] = ['completed', 'failed', 'rolled_back'];
+
+/** One finished update (GET /version/update/history). */
+export interface UpdateHistoryEntry {
+  job_id: string;
+  state: UpdateStateName;
+  from_version: string | null;
+  to_version: string | null;
+  started_at: string | null;
+  finished_at: string | null;
+  error: { code: string; message: string } | null;
+  source: string | null;
+}
+
+function historyEntry(s: UpdateStatus): UpdateHistoryEntry {
+  return {
+    job_id: s.job_id as string,
+    state: s.state,
+    from_version: s.from_version,
+    to_version: s.to_version,
+    started_at: s.started_at,
+    finished_at: s.finished_at ?? s.updated_at,
+    error: s.error,
+    source: s.source,
+  };
+}
+
 export function idleStatus(): UpdateStatus {
   return {
     job_id: null,
@@ -152,12 +180,48 @@ export class UpdateStateStore {
   /** Runs `fn` on the current status under the lock and persists what it returns. */
   update(fn: (s: UpdateStatus) => UpdateStatus): UpdateStatus {
     return this.withLock(() => {
-      const next = fn(this.read());
+      const previous = this.read();
+      const next = fn(previous);
       next.updated_at = this.clock().toISOString();
       if (next.log.length > MAX_LOG_LINES) next.log = next.log.slice(-MAX_LOG_LINES);
       writeFileAtomic(this.file, `${JSON.stringify(next, null, 2)}\n`);
+      // A job reaching its end is appended to the history (under the same lock, once per job and outcome).
+      if (
+        next.job_id &&
+        FINAL_STATES.includes(next.state) &&
+        (previous.job_id !== next.job_id || previous.state !== next.state)
+      ) {
+        appendFileSync(this.historyFile, `${JSON.stringify(historyEntry(next))}\n`, { mode: 0o600 });
+      }
       return next;
     });
+  }
+
+  /** `update-history.jsonl` beside the status file: one line per finished job, oldest first. */
+  get historyFile(): string {
+    return join(dirname(this.file), 'update-history.jsonl');
+  }
+
+  /** Finished jobs, newest first (at most `limit`); unreadable lines are skipped. */
+  history(limit = 100): UpdateHistoryEntry[] {
+    let text = '';
+    try {
+      text = readFileSync(this.historyFile, 'utf8');
+    } catch {
+      return [];
+    }
+    const out: UpdateHistoryEntry[] = [];
+    const lines = text.split('\n');
+    for (let i = lines.length - 1; i >= 0 && out.length < limit; i--) {
+      const line = lines[i]?.trim();
+      if (!line) continue;
+      try {
+        out.push(JSON.parse(line) as UpdateHistoryEntry);
+      } catch {
+        /* a torn last line after a crash */
+      }
+    }
+    return out;
   }
 
   /** Appends a timestamped log line (and applies `patch`). */

@@ -76,6 +76,26 @@ const Status = Type.Object({
   log: Type.Array(Type.String()),
   supervised: Type.Boolean(),
 });
+const History = Type.Object({
+  updates: Type.Array(
+    Type.Object({
+      job_id: Type.String(),
+      state: Type.String({ description: 'completed|failed|rolled_back' }),
+      from_version: NullableString,
+      to_version: NullableString,
+      started_at: NullableString,
+      finished_at: NullableString,
+      error: Type.Union([
+        Type.Object(
+          { code: Type.String(), message: Type.String() },
+          { description: 'why it failed or was rolled back' },
+        ),
+        Type.Null(),
+      ]),
+      source: Type.Union([Type.String({ description: 'api or cli' }), Type.Null()]),
+    }),
+  ),
+});
 const Accepted = Type.Object({
   success: Type.Boolean(),
   message: Type.String(),
@@ -157,6 +177,22 @@ export const updateRoutes: PanelPlugin = async (app, { ctx }) => {
       },
     },
     async () => updates.changelog(),
+  );
+  app.get(
+    '/version/update/history',
+    {
+      config: { auth },
+      schema: {
+        tags,
+        summary: 'Finished updates of this installation, newest first (outcome and rollback reason)',
+        querystring: Type.Object(
+          { limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })) },
+          { additionalProperties: false },
+        ),
+        response: { 200: History },
+      },
+    },
+    async (req) => updates.history((req.query as { limit?: number }).limit ?? 100),
   );
   app.get(
     '/version/update/status',

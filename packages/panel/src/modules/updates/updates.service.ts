@@ -58,6 +58,7 @@ function asAppError(err: unknown): unknown {
 /** The version endpoints' logic: info, check, changelog, starting updates and reading their status. */
 export class UpdatesService {
   readonly layout: InstallLayout | null;
+  private readonly store: UpdateStateStore;
   private readonly pipeline: UpdatePipeline | null;
   private readonly checker: UpdatePipeline;
   private keys: TrustedKeys | null;
@@ -89,6 +90,7 @@ export class UpdatesService {
       this.layout ? this.layout.stateFile : `${config.dataDir}/update-state.json`,
       deps.clock,
     );
+    this.store = store;
     const pipelineDeps = {
       ...base,
       // Read at each check: the update policy may change the channel at run time.
@@ -247,6 +249,11 @@ export class UpdatesService {
     }
     await Promise.race([pipeline.settled(), new Promise((r) => setTimeout(r, 5_000))]);
     return publicStatus(pipeline.status(), true);
+  }
+
+  /** Finished updates of this installation, newest first. */
+  history(limit: number) {
+    return { updates: this.store.history(limit) };
   }
 
   status() {
