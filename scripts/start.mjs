@@ -153,6 +153,10 @@ function banner(panelUrl, init, portalUrl, portalDir, panelDir, adminKeyFile) {
   const lines = [
     '',
     'WisPanel is running (development setup)',
+    `  web console:       ${panelUrl.replace(/\/api\/v1\/?$/, '')}/   (self-signed certificate: accept it in the browser)`,
+    init?.admin?.password
+      ? `  admin login:       ${init.admin.username} / ${init.admin.password}   (shown once: store it now)`
+      : `  admin login:       ${init?.admin?.username ?? 'admin'} / the password shown on the first run`,
     `  panel API:         ${panelUrl}`,
     key
       ? `  admin API key:     ${key}   (shown once: store it now)`

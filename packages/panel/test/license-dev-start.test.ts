@@ -59,6 +59,19 @@ describe('npm start development default', () => {
     expect(adminKey).toBeTruthy();
     expect(portalUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     expect(banner).toMatch(/portal admin key:\s+wpa_/);
+    // The web console and its first-run admin login (shown once), next to the API key.
+    const consoleUrl = /web console:\s+(\S+)/.exec(banner)?.[1] as string;
+    expect(consoleUrl).toBe(`${panelUrl.replace(/\/api\/v1$/, '')}/`);
+    const adminLogin = /admin login:\s+(\S+) \/ (\S+)\s+\(shown once/.exec(banner);
+    expect(adminLogin?.[1]).toBe('admin');
+    const login = await request(`${panelUrl}/auth/login`, {
+      method: 'POST',
+      dispatcher: insecure,
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username: adminLogin?.[1], password: adminLogin?.[2] }),
+    });
+    expect(login.statusCode).toBe(200);
+    await login.body.dump();
 
     // Command 1, as printed: issue a license on the development portal.
     const issueLine = /npx wispanel-portal (license issue .+)/.exec(banner)?.[1] as string;

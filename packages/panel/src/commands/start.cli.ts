@@ -35,7 +35,10 @@ export function startCommand(program: Command): void {
           process.stdout.write(
             `${JSON.stringify({ event: 'listening', url: panel.url, port: panel.port })}\n`,
           );
-        else process.stdout.write(`WisPanel listening on ${panel.url}\n`);
+        else
+          process.stdout.write(
+            `WisPanel listening on ${panel.url}\n  web console: ${panel.url.replace(/\/api\/v1\/?$/, '')}/\n`,
+          );
         let closing = false;
         const stop = async () => {
           if (closing) return;
