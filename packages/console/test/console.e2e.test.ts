@@ -105,7 +105,8 @@ async function newContext(options: { colorScheme?: 'light' | 'dark'; width?: num
       htmlWithoutCsp.push(res.url());
   });
   context.on('console', (msg) => {
-    if (/Content.Security.Policy/i.test(msg.text())) cspViolations.push(msg.text());
+    if (/Content.Security.Policy/i.test(msg.text()))
+      cspViolations.push(`${msg.location().url}:${msg.location().lineNumber}: ${msg.text().slice(0, 120)}`);
   });
   cleanups.push(() => context.close());
   return context;
@@ -116,7 +117,7 @@ async function login(page: Page, user: string, password: string) {
   await page.getByLabel('Username or e-mail').fill(user);
   await page.getByLabel(/^Password/).fill(password);
   await page.getByRole('button', { name: 'Log in' }).click();
-  await page.getByTestId('whoami').waitFor();
+  await page.getByRole('button', { name: 'Log out' }).waitFor();
 }
 
 async function goto(page: Page, path: string, label: string) {
@@ -152,7 +153,9 @@ async function check(page: Page, name: string, path: string, ready: string) {
   }
 }
 
-const suite = haveChromium || inCi ? describe : describe.skip;
+// In CI (`.ci/run`) always (a missing Chromium fails there); locally with WISPANEL_BROWSER_TESTS=1 (it runs
+// for several minutes on this shared machine) — `npm run test:browser` sets it.
+const suite = inCi || (haveChromium && process.env.WISPANEL_BROWSER_TESTS === '1') ? describe : describe.skip;
 
 suite('panel web console in Chromium', { timeout: 180_000 }, () => {
   let admin: BrowserContext;
@@ -299,20 +302,23 @@ suite('panel web console in Chromium', { timeout: 180_000 }, () => {
 
   it('activates a license on the License page (a malformed key shows the server error) and the dashboard changes', async () => {
     await goto(page, '/license', 'License');
-    await page.getByLabel('License key').fill('WISP-nope');
+    await page.getByRole('textbox', { name: /^License key/ }).fill('WISP-nope');
     await page.getByRole('button', { name: 'Activate' }).click();
     await page.getByText('Activation refused').waitFor();
     expect(await page.getByRole('alert').first().textContent()).toMatch(
       /WISP-XXXX-XXXX-XXXX|malformed|format/i,
     );
-    await page.getByLabel('License key').fill(issuedKey.toLowerCase());
+    await page.getByRole('textbox', { name: /^License key/ }).fill(issuedKey.toLowerCase());
     await page.getByRole('button', { name: 'Activate' }).click();
     await waitFor(
       async () => (await page.getByTestId('license-status').textContent()) === 'active',
       20_000,
       () => 'license never shown active',
     );
-    expect(await page.getByTestId('license-key').textContent()).toBe(`WISP-****${issuedKey.slice(-4)}`);
+    await page
+      .getByTestId('license-key')
+      .getByText(`WISP-****${issuedKey.slice(-4)}`)
+      .waitFor();
     await check(page, 'license', '/license', '[data-testid=license-key]');
     await goto(page, '/', 'Dashboard');
     expect(await page.getByTestId('license-status').textContent()).toBe('active');
@@ -366,7 +372,7 @@ suite('panel web console in Chromium', { timeout: 180_000 }, () => {
     for (const link of await entry.locator('a').all())
       await link.click({ noWaitAfter: true }).catch(() => {});
     expect(await page.evaluate('window.__pwned')).toBeUndefined();
-    await check(page, 'updates-available', '/updates', `[data-testid=changelog-${X1}]`);
+    await check(page, 'updates-available', '/updates', `[data-testid="changelog-${X1}"]`);
   });
 
   it('publishes a release and follows the update live in the browser to its end, through the panel restart', async () => {
@@ -402,8 +408,17 @@ suite('panel web console in Chromium', { timeout: 180_000 }, () => {
   it('a release that cannot start is shown rolled back, with its reason, and in the history', async () => {
     await publish(releases.fileX2, X2, `## WisPanel ${X2}\n\n- this one will not start\n`);
     await goto(page, '/updates', 'Updates');
-    await page.getByRole('button', { name: 'Check now' }).click();
-    await page.getByTestId(`changelog-${X2}`).waitFor({ timeout: 20_000 });
+    // The panel caches the portal's check answer for 30 s: ask again until the new release shows.
+    await waitFor(
+      async () => {
+        await page.getByRole('button', { name: 'Check now' }).click();
+        await page.getByTestId(`changelog-${X2}`).waitFor({ timeout: 3000 });
+        return true;
+      },
+      60_000,
+      () => `${X2} never appeared on the Updates page`,
+      500,
+    );
     await page.getByRole('button', { name: 'Update', exact: true }).click();
     await page.getByRole('dialog').getByRole('button', { name: 'Start the update' }).click();
     await waitFor(
@@ -433,7 +448,7 @@ suite('panel web console in Chromium', { timeout: 180_000 }, () => {
     await page.getByRole('button', { name: 'New domain' }).click();
     await page.getByRole('dialog').getByLabel('Domain').fill('shop.example');
     await page.getByRole('dialog').getByRole('button', { name: 'Create' }).click();
-    await page.getByRole('cell', { name: 'shop.example' }).waitFor();
+    await page.getByRole('cell', { name: 'shop.example', exact: true }).waitFor();
     await page.getByRole('button', { name: 'Suspend shop.example' }).click();
     await page.getByRole('button', { name: 'Unsuspend shop.example' }).waitFor();
     await check(page, 'domains', '/domains', 'table');
@@ -444,6 +459,7 @@ suite('panel web console in Chromium', { timeout: 180_000 }, () => {
     await page.getByRole('dialog').getByRole('alert').waitFor();
     await page.getByRole('dialog').getByRole('button', { name: 'Cancel' }).click();
 
+    console.log('domains done');
     await goto(page, '/databases', 'Databases');
     await page.getByRole('button', { name: 'New database' }).click();
     await page.getByRole('dialog').getByLabel('Name').fill('shopdb');
@@ -458,6 +474,7 @@ suite('panel web console in Chromium', { timeout: 180_000 }, () => {
     await page.getByText('No databases.').waitFor();
     await check(page, 'databases', '/databases', 'table');
 
+    console.log('databases done');
     await goto(page, '/api-keys', 'API keys');
     await page.getByRole('button', { name: 'New API key' }).click();
     await page.getByRole('dialog').getByLabel('Name').fill('deploy script');
@@ -465,11 +482,11 @@ suite('panel web console in Chromium', { timeout: 180_000 }, () => {
     const secret = await page.getByTestId('issued-key').getByRole('textbox').inputValue();
     expect(secret).toMatch(/^wsp_[0-9a-f]{48}$/);
     expect((await panelApi(base, secret).call('GET', '/auth/me')).status).toBe(200);
-    await page.getByRole('cell', { name: 'deploy script' }).waitFor();
+    await page.getByRole('cell', { name: 'deploy script', exact: true }).waitFor();
     await check(page, 'api-keys', '/api-keys', 'table');
     // Shown once: a reload does not show it again.
     await page.reload();
-    await page.getByRole('cell', { name: 'deploy script' }).waitFor();
+    await page.getByRole('cell', { name: 'deploy script', exact: true }).waitFor();
     expect(await page.getByTestId('issued-key').count()).toBe(0);
   });
 

@@ -1,4 +1,5 @@
-import { Group, Pagination, Table, Text, TextInput } from '@mantine/core';
+import { Group, Pagination, Paper, SimpleGrid, Stack, Table, Text, TextInput } from '@mantine/core';
+import { useMediaQuery } from '@mantine/hooks';
 import type { ReactNode } from 'react';
 
 export interface Column<T> {
@@ -19,7 +20,44 @@ export interface DataTableProps<T> {
   toolbar?: ReactNode;
 }
 
-/** A table with an optional search box and pagination; scrolls sideways on narrow screens. */
+/** Below 48em each row is a card of label/value pairs instead of a table row (no sideways scrolling). */
+function RowCards<T>({
+  caption,
+  columns,
+  rows,
+  rowKey,
+  empty,
+}: Pick<DataTableProps<T>, 'caption' | 'columns' | 'rows' | 'rowKey' | 'empty'>) {
+  return (
+    <section aria-label={caption}>
+      {rows.length === 0 ? (
+        <Text size="sm">{empty}</Text>
+      ) : (
+        <Stack gap="xs" component="ul" style={{ listStyle: 'none', padding: 0, margin: 0 }}>
+          {rows.map((row) => (
+            <Paper key={rowKey(row)} withBorder p="sm" component="li">
+              <SimpleGrid cols={2} spacing={4} verticalSpacing={4}>
+                {columns.map((c) => [
+                  <Text key={`${c.key}-l`} size="sm" fw={600}>
+                    {c.label}
+                  </Text>,
+                  <div
+                    key={`${c.key}-v`}
+                    style={{ fontSize: 'var(--mantine-font-size-sm)', overflowWrap: 'anywhere' }}
+                  >
+                    {c.render(row)}
+                  </div>,
+                ])}
+              </SimpleGrid>
+            </Paper>
+          ))}
+        </Stack>
+      )}
+    </section>
+  );
+}
+
+/** A table with an optional search box and pagination; rows become cards on narrow screens. */
 export function DataTable<T>({
   caption,
   columns,
@@ -30,6 +68,7 @@ export function DataTable<T>({
   pagination,
   toolbar,
 }: DataTableProps<T>) {
+  const narrow = useMediaQuery('(max-width: 48em)');
   return (
     <div>
       {search || toolbar ? (
@@ -49,39 +88,43 @@ export function DataTable<T>({
           {toolbar}
         </Group>
       ) : null}
-      <Table.ScrollContainer minWidth={560}>
-        <Table striped highlightOnHover verticalSpacing="xs">
-          <Table.Caption>{caption}</Table.Caption>
-          <Table.Thead>
-            <Table.Tr>
-              {columns.map((c) => (
-                <Table.Th key={c.key} scope="col">
-                  {c.label}
-                </Table.Th>
-              ))}
-            </Table.Tr>
-          </Table.Thead>
-          <Table.Tbody>
-            {rows.length === 0 ? (
+      {narrow ? (
+        <RowCards caption={caption} columns={columns} rows={rows} rowKey={rowKey} empty={empty} />
+      ) : (
+        <Table.ScrollContainer minWidth={560}>
+          <Table striped highlightOnHover verticalSpacing="xs">
+            <Table.Caption>{caption}</Table.Caption>
+            <Table.Thead>
               <Table.Tr>
-                <Table.Td colSpan={columns.length}>
-                  <Text c="dimmed" size="sm">
-                    {empty}
-                  </Text>
-                </Table.Td>
+                {columns.map((c) => (
+                  <Table.Th key={c.key} scope="col">
+                    {c.label}
+                  </Table.Th>
+                ))}
               </Table.Tr>
-            ) : (
-              rows.map((row) => (
-                <Table.Tr key={rowKey(row)}>
-                  {columns.map((c) => (
-                    <Table.Td key={c.key}>{c.render(row)}</Table.Td>
-                  ))}
+            </Table.Thead>
+            <Table.Tbody>
+              {rows.length === 0 ? (
+                <Table.Tr>
+                  <Table.Td colSpan={columns.length}>
+                    <Text c="dimmed" size="sm">
+                      {empty}
+                    </Text>
+                  </Table.Td>
                 </Table.Tr>
-              ))
-            )}
-          </Table.Tbody>
-        </Table>
-      </Table.ScrollContainer>
+              ) : (
+                rows.map((row) => (
+                  <Table.Tr key={rowKey(row)}>
+                    {columns.map((c) => (
+                      <Table.Td key={c.key}>{c.render(row)}</Table.Td>
+                    ))}
+                  </Table.Tr>
+                ))
+              )}
+            </Table.Tbody>
+          </Table>
+        </Table.ScrollContainer>
+      )}
       {pagination && pagination.totalPages > 1 ? (
         <Group justify="space-between" mt="sm">
           <Text size="sm" c="dimmed">

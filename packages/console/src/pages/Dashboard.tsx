@@ -106,7 +106,7 @@ function AdminDashboard() {
           </Text>
           <Text size="sm">{s.message}</Text>
           <Text size="sm" mt="xs">
-            Term: {s.days_left === null ? (s.expires_at ? '—' : 'perpetual') : `${s.days_left} days left`}
+            Term: {!s.key ? '—' : s.days_left === null ? 'perpetual' : `${s.days_left} days left`}
           </Text>
           <Text size="sm">
             Lease: {s.lease_days_left === null ? '—' : `${s.lease_days_left} days left`} (renews by{' '}
@@ -164,8 +164,8 @@ function AdminDashboard() {
               </Text>
             )
           ) : update.error ? (
-            <Text size="sm" mt="xs" c="orange.9">
-              Update check failed: {(update.error as Error).message}
+            <Text size="sm" mt="xs">
+              <b>Update check failed:</b> {(update.error as Error).message}
             </Text>
           ) : (
             <Text size="sm">Checking…</Text>

@@ -13,6 +13,7 @@ import {
   Title,
   Typography,
 } from '@mantine/core';
+import { useMediaQuery } from '@mantine/hooks';
 import { notifications } from '@mantine/notifications';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { ConfirmButton, DataTable, ErrorAlert, Loading, PageHeader } from '@wispanel/ui';
@@ -40,6 +41,7 @@ export function Markdown({ source }: { source: string }) {
 }
 
 function Progressing({ status }: { status: UpdateStatus }) {
+  const narrow = useMediaQuery('(max-width: 48em)');
   const terminal =
     status.state === 'completed' || status.state === 'failed' || status.state === 'rolled_back';
   const index = terminal
@@ -62,7 +64,7 @@ function Progressing({ status }: { status: UpdateStatus }) {
         active={Math.max(0, index)}
         size="xs"
         color={color}
-        orientation="horizontal"
+        orientation={narrow ? 'vertical' : 'horizontal'}
         allowNextStepsSelect={false}
         wrap
       >
@@ -172,7 +174,8 @@ export default function UpdatesPage() {
             void qc.invalidateQueries({ queryKey: ['version'] });
           }, 0);
         }
-        return 1000;
+        // 40 a minute: the session shares the per-token rate limit (60/min by default) with the other pages.
+        return 1500;
       }
       return false;
     },
