@@ -17,7 +17,7 @@ import { useMediaQuery } from '@mantine/hooks';
 import { notifications } from '@mantine/notifications';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { ConfirmButton, DataTable, ErrorAlert, Loading, PageHeader } from '@wispanel/ui';
-import { useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { api, fmtDate } from '../api';
 import { renderMarkdown } from '../markdown';
 import type { ChangelogAnswer, UpdateAccepted, UpdateHistory, UpdateStatus, VersionInfo } from '../types';
@@ -147,7 +147,7 @@ function History() {
 
 export default function UpdatesPage() {
   const qc = useQueryClient();
-  const [following, setFollowing] = useState(false);
+  const [followJob, setFollowJob] = useState<string | null>(null);
   const [target, setTarget] = useState<string | null>(null);
   const info = useQuery({
     queryKey: ['version', 'info'],
@@ -166,20 +166,24 @@ export default function UpdatesPage() {
     retry: true,
     retryDelay: 1000,
     refetchInterval: (q) => {
-      const s = q.state.data?.state;
-      if (following || (s && ACTIVE.has(s))) {
-        if (s && !ACTIVE.has(s) && following && q.state.data?.job_id) {
-          setTimeout(() => {
-            setFollowing(false);
-            void qc.invalidateQueries({ queryKey: ['version'] });
-          }, 0);
-        }
-        // 40 a minute: the session shares the per-token rate limit (60/min by default) with the other pages.
-        return 1500;
-      }
-      return false;
+      const d = q.state.data;
+      // The job this page started, until its status shows up (the previous job's final state does not count).
+      if (followJob && d?.job_id !== followJob) return 1500;
+      // 40 a minute: the session shares the per-token rate limit (60/min by default) with the other pages.
+      return d && ACTIVE.has(d.state) ? 1500 : false;
     },
   });
+  // A job seen running and now finished (here or from another tab/CLI): refresh version, changelog, history.
+  const lastState = useRef<string | undefined>(undefined);
+  const state = status.data?.state;
+  const jobDone = Boolean(followJob && status.data?.job_id === followJob && state && !ACTIVE.has(state));
+  useEffect(() => {
+    if (jobDone || (lastState.current && ACTIVE.has(lastState.current) && state && !ACTIVE.has(state))) {
+      setFollowJob(null);
+      void qc.invalidateQueries({ queryKey: ['version'], predicate: (q) => q.queryKey[1] !== 'status' });
+    }
+    lastState.current = state;
+  }, [state, jobDone, qc]);
   const start = useMutation({
     mutationFn: (version: string | null) =>
       version
@@ -187,8 +191,7 @@ export default function UpdatesPage() {
         : api.post<UpdateAccepted>('/version/update'),
     onSuccess: (a) => {
       notifications.show({ color: 'indigo', title: 'Update started', message: a.message });
-      setFollowing(true);
-      qc.setQueryData(['version', 'status'], undefined);
+      setFollowJob(a.job_id);
       void qc.invalidateQueries({ queryKey: ['version', 'status'] });
     },
   });
