@@ -50,8 +50,12 @@ module.exports = {
     {
       name: 'browser-code-not-servers',
       severity: 'error',
-      comment: 'The web consoles talk to the servers over HTTP only; they share contract, client and ui.',
-      from: { path: '^packages/(ui|console|portal-console)/' },
+      comment:
+        "The web consoles talk to the servers over HTTP only; they share contract, client and ui. Their end-to-end tests (test/) start real servers and may use the servers' test helpers.",
+      from: {
+        path: '^packages/(ui|console|portal-console)/',
+        pathNot: '^packages/(console|portal-console)/test/',
+      },
       to: { path: '^packages/(panel|portal|kit)/' },
     },
     {

@@ -157,7 +157,7 @@ async function check(page: Page, name: string, path: string, ready: string) {
 // for several minutes on this shared machine) — `npm run test:browser` sets it.
 const suite = inCi || (haveChromium && process.env.WISPANEL_BROWSER_TESTS === '1') ? describe : describe.skip;
 
-suite('panel web console in Chromium', { timeout: 180_000 }, () => {
+suite('panel web console in Chromium', { timeout: 300_000 }, () => {
   let admin: BrowserContext;
   let page: Page;
 
@@ -431,7 +431,7 @@ suite('panel web console in Chromium', { timeout: 180_000 }, () => {
     );
     expect(await page.getByTestId('update-error').textContent()).toMatch(/UPDATE_START_FAILED/);
     const history = page.getByRole('table', { name: 'Past updates, newest first' });
-    await history.getByText('rolled back').waitFor({ timeout: 20_000 });
+    await history.getByText('rolled back').first().waitFor({ timeout: 20_000 });
     expect(await history.textContent()).toContain(`${X1} → ${X2}`);
     expect(await history.textContent()).toContain(`${X} → ${X1}`);
     await waitForStatus(

@@ -23,7 +23,7 @@ export const STATUS_COLOR: Record<string, string> = {
 
 export function LicenseStatusBadge({ status }: { status: string }) {
   return (
-    <Badge color={STATUS_COLOR[status] ?? 'gray'} size="lg" variant="light" data-testid="license-status">
+    <Badge color={STATUS_COLOR[status] ?? 'gray'} size="lg" data-testid="license-status">
       {status}
     </Badge>
   );

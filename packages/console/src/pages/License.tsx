@@ -96,10 +96,10 @@ function Actions({ limits }: { limits: LicenseLimits | undefined }) {
   return (
     <Stack gap="xs">
       <Group gap="xs">
-        <Button variant="light" onClick={() => verify.mutate()} loading={verify.isPending}>
+        <Button variant="default" onClick={() => verify.mutate()} loading={verify.isPending}>
           Verify
         </Button>
-        <Button variant="light" onClick={() => refresh.mutate()} loading={refresh.isPending}>
+        <Button variant="default" onClick={() => refresh.mutate()} loading={refresh.isPending}>
           Refresh lease
         </Button>
         <ConfirmButton

@@ -215,7 +215,7 @@ export default function UpdatesPage() {
         description={`Running ${info.data.version} (channel ${info.data.channel}, build ${info.data.git_commit.slice(0, 10)}, ${fmtDate(info.data.build_time)})`}
         actions={
           <Button
-            variant="light"
+            variant="default"
             onClick={() => check.mutate()}
             loading={check.isPending || changelog.isFetching}
           >
