@@ -13,7 +13,7 @@ export interface ResourceState {
 
 export function StateBadge({ row }: { row: ResourceState }) {
   if (row.disabled_by_license) return <Badge color="red">disabled by license</Badge>;
-  return <Badge color={row.status === 'active' ? 'teal' : 'orange'}>{row.status}</Badge>;
+  return <Badge color={row.status === 'active' ? 'teal.9' : 'yellow.5'}>{row.status}</Badge>;
 }
 
 export interface ResourcePageProps<T extends ResourceState> {
@@ -51,7 +51,7 @@ export function ResourcePage<T extends ResourceState>(p: ResourcePageProps<T>) {
     mutationFn: ({ id, action }: { id: string; action: 'suspend' | 'unsuspend' }) =>
       api.post<{ message: string }>(`${p.path}/${encodeURIComponent(id)}/${action}`),
     onSuccess: (a) => {
-      notifications.show({ color: 'teal', message: a.message });
+      notifications.show({ color: 'teal.9', message: a.message });
       void refresh();
     },
   });
@@ -83,7 +83,7 @@ export function ResourcePage<T extends ResourceState>(p: ResourcePageProps<T>) {
             confirmLabel="Delete"
             onConfirm={async () => {
               const a = await api.delete<{ message: string }>(`${p.path}/${encodeURIComponent(p.idOf(r))}`);
-              notifications.show({ color: 'teal', message: a.message });
+              notifications.show({ color: 'teal.9', message: a.message });
               await refresh();
             }}
           >
@@ -121,7 +121,7 @@ export function ResourcePage<T extends ResourceState>(p: ResourcePageProps<T>) {
             () => setCreating(false),
             async (body) => {
               const a = await api.post<{ message: string }>(p.path, body);
-              notifications.show({ color: 'teal', message: a.message });
+              notifications.show({ color: 'teal.9', message: a.message });
               setCreating(false);
               await refresh();
             },

@@ -82,7 +82,7 @@ export default function ApiKeysPage({ me }: { me: PanelMe }) {
   const toggle = async (k: PanelApiKey) => {
     try {
       const a = await api.post<{ message: string }>(`${path}/${k.id}/${k.enabled ? 'disable' : 'enable'}`);
-      notifications.show({ color: 'teal', message: a.message });
+      notifications.show({ color: 'teal.9', message: a.message });
     } catch (err) {
       notifications.show({ color: 'red', title: 'Refused', message: (err as Error).message });
     }
@@ -134,7 +134,7 @@ export default function ApiKeysPage({ me }: { me: PanelMe }) {
             key: 'state',
             label: 'State',
             render: (k) => (
-              <Badge color={k.enabled ? 'teal' : 'gray'}>{k.enabled ? 'enabled' : 'disabled'}</Badge>
+              <Badge color={k.enabled ? 'teal.9' : 'gray.7'}>{k.enabled ? 'enabled' : 'disabled'}</Badge>
             ),
           },
           {

@@ -12,10 +12,10 @@ import type {
 } from '../types';
 
 export const STATUS_COLOR: Record<string, string> = {
-  active: 'teal',
-  grace: 'orange',
+  active: 'teal.9',
+  grace: 'yellow.5',
   expired: 'red',
-  unlicensed: 'gray',
+  unlicensed: 'gray.7',
   suspended: 'red',
   revoked: 'red',
   invalid: 'red',
@@ -23,7 +23,7 @@ export const STATUS_COLOR: Record<string, string> = {
 
 export function LicenseStatusBadge({ status }: { status: string }) {
   return (
-    <Badge color={STATUS_COLOR[status] ?? 'gray'} size="lg" data-testid="license-status">
+    <Badge color={STATUS_COLOR[status] ?? 'gray.7'} size="lg" data-testid="license-status">
       {status}
     </Badge>
   );
@@ -153,7 +153,7 @@ function AdminDashboard() {
           {update.data ? (
             update.data.update_available ? (
               <Group gap="xs" mt="xs">
-                <Badge color={update.data.critical ? 'red' : 'indigo'} size="lg">
+                <Badge color={update.data.critical ? 'red' : 'indigo.9'} size="lg">
                   {update.data.latest_version} available
                 </Badge>
                 {update.data.critical ? <Badge color="red">critical</Badge> : null}

@@ -40,7 +40,7 @@ function ActivateForm() {
   const activate = useMutation({
     mutationFn: (k: string) => api.post<ActionAnswer>('/license/activate', { key: k }),
     onSuccess: (a) => {
-      notifications.show({ color: 'teal', title: 'License activated', message: a.message });
+      notifications.show({ color: 'teal.9', title: 'License activated', message: a.message });
       setKey('');
       void invalidate();
     },
@@ -76,7 +76,7 @@ function Actions({ limits }: { limits: LicenseLimits | undefined }) {
   const invalidate = useInvalidateLicense();
   const run = (path: string, title: string) => async () => {
     const a = await api.post<ActionAnswer>(path);
-    notifications.show({ color: 'teal', title, message: a.message });
+    notifications.show({ color: 'teal.9', title, message: a.message });
     await invalidate();
   };
   const verify = useMutation({ mutationFn: run('/license/verify', 'Verified') });
@@ -130,7 +130,7 @@ function Actions({ limits }: { limits: LicenseLimits | undefined }) {
           label="Re-enable"
           title="Re-enable license-disabled resources?"
           confirmLabel="Re-enable"
-          color="teal"
+          color="teal.9"
           onConfirm={run('/license/re-enable', 'Re-enabled')}
         >
           <Text size="sm">

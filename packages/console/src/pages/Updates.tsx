@@ -56,7 +56,7 @@ function Progressing({ status }: { status: UpdateStatus }) {
         <Text fw={600}>
           {status.from_version ?? '?'} → {status.to_version ?? '?'}
         </Text>
-        <Badge color={color ?? (terminal ? 'teal' : 'indigo')} data-testid="update-state">
+        <Badge color={color ?? (terminal ? 'teal.9' : 'indigo.9')} data-testid="update-state">
           {status.state.replace('_', ' ')}
         </Badge>
       </Group>
@@ -131,7 +131,7 @@ function History() {
           key: 'outcome',
           label: 'Outcome',
           render: (u) => (
-            <Badge color={u.state === 'completed' ? 'teal' : 'red'}>{u.state.replace('_', ' ')}</Badge>
+            <Badge color={u.state === 'completed' ? 'teal.9' : 'red'}>{u.state.replace('_', ' ')}</Badge>
           ),
         },
         {
@@ -190,7 +190,7 @@ export default function UpdatesPage() {
         ? api.post<UpdateAccepted>('/version/direct-update', { version })
         : api.post<UpdateAccepted>('/version/update'),
     onSuccess: (a) => {
-      notifications.show({ color: 'indigo', title: 'Update started', message: a.message });
+      notifications.show({ color: 'indigo.9', title: 'Update started', message: a.message });
       setFollowJob(a.job_id);
       void qc.invalidateQueries({ queryKey: ['version', 'status'] });
     },
