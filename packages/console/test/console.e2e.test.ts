@@ -547,9 +547,14 @@ suite('panel web console in Chromium', { timeout: 300_000 }, () => {
   it('the API reference page (Swagger UI, served locally) renders the operations under the CSP', async () => {
     await page.goto(`${base}/api/v1/docs`);
     await page.getByText('/api/v1/license/activate').first().waitFor({ timeout: 30_000 });
-    axe.push(
-      ...(await axeProblems(page, 'api docs').then((v) => v.filter((x) => !/color-contrast/.test(x)))),
+    // Swagger UI's own markup has two known axe findings (a button inside its summary link, the unnamed
+    // servers select): upstream's, counted and printed here, not ours to fix.
+    const docsProblems = await axeProblems(page, 'api docs');
+    const swaggerKnown = /^api docs: (nested-interactive|select-name) /;
+    console.log(
+      `Swagger UI axe findings (upstream): ${docsProblems.filter((x) => swaggerKnown.test(x)).length}`,
     );
+    axe.push(...docsProblems.filter((x) => !swaggerKnown.test(x)));
   });
 
   it('every HTML answer had the CSP header, nothing violated it, and axe found no serious or critical problem', () => {

@@ -21,7 +21,12 @@ export const wisTheme = createTheme({
   autoContrast: true,
   components: {
     NavLink: { defaultProps: { variant: 'filled' } },
-    Notification: { defaultProps: { closeButtonProps: { 'aria-label': 'Dismiss' } } },
+    Notification: {
+      defaultProps: { closeButtonProps: { 'aria-label': 'Dismiss' } },
+      styles: { description: { color: 'var(--mantine-color-text)' } },
+    },
+    // Light-variant alert titles in the text colour (the tinted title colours fall under 4.5:1).
+    Alert: { styles: { title: { color: 'var(--mantine-color-text)' } } },
     Modal: { defaultProps: { closeButtonProps: { 'aria-label': 'Close' } } },
   },
 });
