@@ -21,5 +21,7 @@ if (!esbuild) {
 }
 if (!process.argv.includes('--cli-only')) {
   execFileSync(process.execPath, [join(root, 'packages/console/scripts/build.mjs')], { stdio: 'inherit' });
-  execFileSync(process.execPath, [join(root, 'packages/portal-console/scripts/build.mjs')], { stdio: 'inherit' });
+  execFileSync(process.execPath, [join(root, 'packages/portal-console/scripts/build.mjs')], {
+    stdio: 'inherit',
+  });
 }
