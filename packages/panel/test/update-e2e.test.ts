@@ -172,6 +172,8 @@ describe('self-update end to end', () => {
       current_version: X,
       latest_version: X1,
       changelog: expect.stringContaining(`WisPanel ${X1}`),
+      // Why an automatic update would or would not start (docs/updates.md "Update policy"); off by default.
+      auto_update: expect.objectContaining({ mode: 'off', action: 'none', reason: 'policy_off' }),
     });
     const started = await api.call('POST', '/version/update');
     expect(started.status, JSON.stringify(started.body)).toBe(202);
