@@ -45,6 +45,7 @@ describe('scopeAllows', () => {
       'databases',
       'license',
       'version',
+      'metrics',
     ]);
     for (const s of API_KEY_SCOPES) expect(isApiKeyScope(s)).toBe(true);
     for (const s of ['', 'ALL', 'admin', 'write', 'users ', 'api_keys']) expect(isApiKeyScope(s)).toBe(false);
