@@ -347,6 +347,7 @@ suite('panel web console in Chromium', { timeout: 300_000 }, () => {
     const dialog = page.getByRole('dialog');
     await dialog.getByTestId('enforce-plan').waitFor();
     expect(await dialog.getByTestId('enforce-plan').textContent()).toContain('1 accounts (limit 2)');
+    await page.waitForTimeout(500); // the dialog's fade-in: axe would judge half-transparent colours
     axe.push(...(await axeProblems(page, 'enforce dialog')));
     await dialog.getByRole('button', { name: 'Disable them' }).click();
     await dialog.waitFor({ state: 'hidden' });
@@ -362,7 +363,17 @@ suite('panel web console in Chromium', { timeout: 300_000 }, () => {
     await publish(releases.relX1.file, X1, EVIL_CHANGELOG, true);
     await goto(page, '/updates', 'Updates');
     const entry = page.getByTestId(`changelog-${X1}`);
-    await entry.waitFor({ timeout: 20_000 });
+    // The panel caches the portal's check answer for 30 s: ask again until the new release shows.
+    await waitFor(
+      async () => {
+        await page.getByRole('button', { name: 'Check now' }).click();
+        await entry.waitFor({ timeout: 3000 });
+        return true;
+      },
+      60_000,
+      () => `${X1} never appeared on the Updates page`,
+      500,
+    );
     expect(await entry.textContent()).toContain('faster pages');
     expect(await page.evaluate('window.__pwned')).toBeUndefined();
     expect(await entry.locator('script, img, [onerror]').count()).toBe(0);
@@ -547,10 +558,10 @@ suite('panel web console in Chromium', { timeout: 300_000 }, () => {
   it('the API reference page (Swagger UI, served locally) renders the operations under the CSP', async () => {
     await page.goto(`${base}/api/v1/docs`);
     await page.getByText('/api/v1/license/activate').first().waitFor({ timeout: 30_000 });
-    // Swagger UI's own markup has two known axe findings (a button inside its summary link, the unnamed
-    // servers select): upstream's, counted and printed here, not ours to fix.
+    // Swagger UI's own markup has known axe findings (a button inside its summary link, the unnamed servers
+    // select, grey version stamps): upstream's, counted and printed here, not ours to fix.
     const docsProblems = await axeProblems(page, 'api docs');
-    const swaggerKnown = /^api docs: (nested-interactive|select-name) /;
+    const swaggerKnown = /^api docs: (nested-interactive|select-name|color-contrast) /;
     console.log(
       `Swagger UI axe findings (upstream): ${docsProblems.filter((x) => swaggerKnown.test(x)).length}`,
     );
