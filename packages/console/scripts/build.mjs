@@ -5,10 +5,10 @@
 //   dist/api-docs/                                         the API reference: Swagger UI from swagger-ui-dist
 // Then measures the JavaScript the first page load needs (the entry chunk and what it imports statically,
 // gzipped) and fails above the 250 KB budget.
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { gzipSync } from 'node:zlib';
+import { kb, measureInitialJs } from '../../ui/scripts/initial-js.mjs';
 
 const here = dirname(new URL(import.meta.url).pathname);
 const pkg = join(here, '..');
@@ -34,33 +34,12 @@ for (const f of ['swagger-ui-bundle.js', 'swagger-ui.css', 'LICENSE'])
   copyFileSync(join(swaggerDir, f), join(docs, f));
 for (const f of readdirSync(join(pkg, 'api-docs'))) copyFileSync(join(pkg, 'api-docs', f), join(docs, f));
 
-// Initial JavaScript: the entry module and its static imports (lazy pages are not part of the first load).
-const html = readFileSync(join(dist, 'index.html'), 'utf8');
-if (/<script(?![^>]*\bsrc=)[^>]*>/.test(html))
-  throw new Error('dist/index.html has an inline script (CSP forbids it)');
-const entries = [
-  ...html.matchAll(/<(?:script[^>]*src|link[^>]*rel="modulepreload"[^>]*href)="\/(assets\/[^"]+\.js)"/g),
-].map((m) => m[1]);
-const seen = new Set();
-const walk = (rel) => {
-  if (seen.has(rel)) return;
-  seen.add(rel);
-  const code = readFileSync(join(dist, rel), 'utf8');
-  for (const m of code.matchAll(/(?:^|[;\s}])import\s*(?:[\w${},\s*]+from\s*)?["']\.\/([^"']+\.js)["']/g))
-    walk(`assets/${m[1]}`);
-};
-for (const e of entries) walk(e);
-let raw = 0;
-let gz = 0;
-for (const rel of seen) {
-  const buf = readFileSync(join(dist, rel));
-  raw += buf.length;
-  gz += gzipSync(buf, { level: 9 }).length;
-}
-const all = readdirSync(join(dist, 'assets')).filter((f) => f.endsWith('.js'));
-const kb = (n) => `${(n / 1024).toFixed(1)} KB`;
+// Initial JavaScript: the entry module and its static imports (lazy pages are not part of the first load),
+// measured the same way for both consoles (packages/ui/scripts/initial-js.mjs; also refuses an inline script).
+const m = measureInitialJs(dist);
+const gz = m.gzip;
 console.log(
-  `console built in ${((Date.now() - started) / 1000).toFixed(1)} s: initial JS ${kb(gz)} gzipped (${kb(raw)} raw, ${seen.size} of ${all.length} chunks; budget ${kb(BUDGET)})`,
+  `console built in ${((Date.now() - started) / 1000).toFixed(1)} s: initial JS ${kb(gz)} gzipped (${kb(m.raw)} raw, ${m.initialChunks} of ${m.chunks} chunks; budget ${kb(BUDGET)})`,
 );
 if (!existsSync(join(docs, 'swagger-ui-bundle.js'))) throw new Error('Swagger UI was not copied');
 if (gz > BUDGET) {
