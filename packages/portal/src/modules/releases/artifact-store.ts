@@ -83,8 +83,9 @@ export class ArtifactStore {
         done(null, chunk);
       },
     });
+    const writer = createWriteStream(temp, { flags: 'wx', mode: 0o600 });
     try {
-      await pipeline(source, meter, createWriteStream(temp, { flags: 'wx', mode: 0o600 }));
+      await pipeline(source, meter, writer);
       if (options.expectedLength !== undefined && size !== options.expectedLength) {
         throw new ArtifactLengthMismatchError(options.expectedLength, size);
       }
@@ -102,6 +103,9 @@ export class ArtifactStore {
       await rename(temp, target);
       return { path: relative, size, sha256 };
     } catch (err) {
+      // A stream destroyed while it is still opening the file creates it afterwards: wait for the
+      // descriptor to close, or the rm below runs first and the .part file outlives the upload.
+      if (!writer.closed) await new Promise((resolve) => writer.once('close', resolve));
       await rm(temp, { force: true });
       throw err;
     }
