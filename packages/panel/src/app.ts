@@ -1,9 +1,10 @@
+import { join } from 'node:path';
 import swagger from '@fastify/swagger';
 import { PanelError } from '@wispanel/contract';
 import { type App, createApp, MemoryRateLimiter } from '@wispanel/kit';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { PanelContext, PanelDeps } from './context';
-import { IdempotencyStore, installIdempotency } from './http/idempotency';
+import { IdempotencyStore, installIdempotency, loadIdempotencyKey } from './http/idempotency';
 import { installNulGuard } from './http/nul-guard';
 import type { PanelPlugin } from './http/plugin';
 import { DOCUMENTED_BODY } from './http/schemas';
@@ -155,7 +156,11 @@ export async function buildPanelApp(deps: PanelDeps, options: BuildOptions = {})
       apiKeys: new ApiKeyService(db, clock, users, lastUsed),
       domains: new DomainService(db, dialect, clock, licenseGate, provisioner),
       databases: new DatabaseService(db, dialect, clock, licenseGate, provisioner),
-      idempotency: new IdempotencyStore(db, clock),
+      idempotency: new IdempotencyStore(
+        db,
+        clock,
+        loadIdempotencyKey(join(config.dataDir, 'idempotency.key')),
+      ),
       license,
     },
   };

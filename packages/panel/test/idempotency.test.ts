@@ -1,4 +1,8 @@
+import { createHash } from 'node:crypto';
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildPanelApp } from '../src/app';
 import { createPanelHarness, type PanelHarness } from './harness';
 
 let h: PanelHarness;
@@ -125,5 +129,54 @@ describe('Idempotency-Key', () => {
     const fresh = await post({ domain: 'ttl.example' }, 'k-ttl');
     expect(fresh.statusCode).toBe(201);
     expect(fresh.headers['idempotent-replayed']).toBeUndefined();
+  });
+
+  it('stores no plain digest of a body: a password in it cannot be confirmed from the database alone', async () => {
+    const body = {
+      username: 'idemuser',
+      email: 'idemuser@example.com',
+      password: 'Summer2026!pass',
+      role: 'user',
+      package: 'default',
+    };
+    const first = await h.call('POST', '/api/v1/users', {
+      body,
+      headers: { 'idempotency-key': 'k-secret-body' },
+    });
+    expect(first.statusCode).toBe(201);
+    const row = await h.deps.db
+      .selectFrom('idempotency_keys')
+      .select('body_hash')
+      .where('idem_key', '=', 'k-secret-body')
+      .executeTakeFirstOrThrow();
+    // Someone holding a copy of the database (a backup) who guesses every field right, the password included,
+    // must not be able to confirm the guess: the digest is keyed with a secret kept outside the database.
+    const sorted = (o: Record<string, string>) =>
+      `{${Object.keys(o)
+        .sort()
+        .map((k) => `${JSON.stringify(k)}:${JSON.stringify(o[k])}`)
+        .join(',')}}`;
+    expect(row.body_hash).not.toBe(createHash('sha256').update(sorted(body)).digest('hex'));
+    expect(row.body_hash).not.toContain(createHash('sha256').update(JSON.stringify(body)).digest('hex'));
+    const keyFile = join(h.config.dataDir, 'idempotency.key');
+    expect(statSync(keyFile).mode & 0o777).toBe(0o600);
+    // The key survives a restart: a retry after the panel came back is still recognised as the same request.
+    const restarted = await buildPanelApp(h.deps);
+    try {
+      const again = await restarted.inject({
+        method: 'POST',
+        url: '/api/v1/users',
+        headers: {
+          authorization: `Bearer ${h.adminKey}`,
+          'content-type': 'application/json',
+          'idempotency-key': 'k-secret-body',
+        },
+        payload: JSON.stringify(body),
+      });
+      expect(again.statusCode).toBe(201);
+      expect(again.headers['idempotent-replayed']).toBe('true');
+    } finally {
+      await restarted.close();
+    }
   });
 });

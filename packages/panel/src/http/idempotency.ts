@@ -1,4 +1,5 @@
-import { createHash } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
+import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { type App, AppError, isUniqueViolation } from '@wispanel/kit';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Kysely } from 'kysely';
@@ -11,6 +12,9 @@ import type { PanelDB } from '../db/schema';
  * method, path or body → 422 IDEMPOTENCY_KEY_REUSED; while the first request still runs → 409 CONFLICT.
  * Only successful (2xx) answers are remembered: after a failure the retry runs again. A secret in an answer
  * (an issued API key) is never stored: such a route's `config.idempotentReplay` gives the stored form.
+ * The body is remembered only as an HMAC-SHA-256 keyed with `<data dir>/idempotency.key` (32 random bytes,
+ * mode 0600, outside the database): a body can hold a password, and a copy of the database (a backup) must
+ * not let anyone confirm a guessed one.
  */
 export const IDEMPOTENCY_TTL_MS = 24 * 3_600_000;
 const STALE_PENDING_MS = 5 * 60_000;
@@ -34,13 +38,35 @@ export type Begin =
   | { kind: 'mismatch' }
   | { kind: 'in_progress' };
 
+/** Reads the body-digest key at `file`, creating it (32 random bytes, mode 0600) on first use. */
+export function loadIdempotencyKey(file: string): Buffer {
+  try {
+    writeFileSync(file, randomBytes(32), { flag: 'wx', mode: 0o600 });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  }
+  chmodSync(file, 0o600);
+  const key = readFileSync(file);
+  if (key.length !== 32)
+    throw new Error(`${file} must hold exactly 32 bytes (found ${key.length}); delete it to make a new one`);
+  return key;
+}
+
 export class IdempotencyStore {
   private lastSweep = 0;
 
   constructor(
     private readonly db: Kysely<PanelDB>,
     private readonly clock: () => Date,
+    private readonly bodyKey: Buffer,
   ) {}
+
+  /** The stored form of a request body: keyed, so the database alone reveals nothing of it. */
+  digest(body: unknown): string {
+    return createHmac('sha256', this.bodyKey)
+      .update(canonical(body ?? null))
+      .digest('hex');
+  }
 
   async begin(
     principal: string,
@@ -150,9 +176,7 @@ export function installIdempotency(app: App, store: IdempotencyStore): void {
       });
     }
     const principal = `user:${request.actor.userId}`;
-    const bodyHash = createHash('sha256')
-      .update(canonical(request.body ?? null))
-      .digest('hex');
+    const bodyHash = store.digest(request.body);
     const outcome = await store.begin(principal, header, request.method, request.url, bodyHash);
     switch (outcome.kind) {
       case 'new':
