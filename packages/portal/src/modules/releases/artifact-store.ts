@@ -105,7 +105,7 @@ export class ArtifactStore {
     } catch (err) {
       // A stream destroyed while it is still opening the file creates it afterwards: wait for the
       // descriptor to close, or the rm below runs first and the .part file outlives the upload.
-      if (!writer.closed) await new Promise((resolve) => writer.once('close', () => resolve()));
+      if (!writer.closed) await new Promise<void>((resolve) => writer.once('close', () => resolve()));
       await rm(temp, { force: true });
       throw err;
     }
