@@ -1,3 +1,4 @@
+import { createServer } from 'node:net';
 import { DEFAULT_SERVER_LIMITS, parseTrustProxy, type ServerLimits, type TrustProxy } from './server-limits';
 
 /** A configuration problem list: a service refuses to start and names every bad value at once. */
@@ -118,4 +119,26 @@ export class ConfigReader {
 /** A URL as it may appear in a message or log line: without user name and password. */
 export function withoutCredentials(url: string): string {
   return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@]*@/i, '$1');
+}
+
+/**
+ * `wispanel start` and `wispanel-portal start` check the listen address before anything else: on a busy (or forbidden) port it fails
+ * naming it, before a data dir or database is initialised and before any secret is printed. Port 0 is always free.
+ * (Another process may still take the port between this check and the listen; then start fails there.)
+ */
+export async function assertPortFree(host: string, port: number): Promise<void> {
+  if (port === 0) return;
+  await new Promise<void>((resolvePromise, reject) => {
+    const probe = createServer();
+    probe.once('error', (err: NodeJS.ErrnoException) => {
+      const why =
+        err.code === 'EADDRINUSE'
+          ? 'is in use (another process listens there)'
+          : err.code === 'EACCES'
+            ? 'needs more privileges'
+            : `cannot be used (${err.code ?? err.message})`;
+      reject(new ConfigError([`port ${port} on ${host} ${why}: nothing was initialised or started`]));
+    });
+    probe.listen({ host, port, exclusive: true }, () => probe.close(() => resolvePromise()));
+  });
 }

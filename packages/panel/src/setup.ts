@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import {
   ConfigError,
@@ -50,28 +49,6 @@ export interface InitResult {
   api_key?: string;
   key_id?: string;
   migrations_applied: string[];
-}
-
-/**
- * `wispanel start` checks the listen address before anything else: on a busy (or forbidden) port it fails
- * naming it, before the data dir is initialised and before any secret is printed. Port 0 is always free.
- * (Another process may still take the port between this check and the listen; then start fails there.)
- */
-export async function assertPortFree(host: string, port: number): Promise<void> {
-  if (port === 0) return;
-  await new Promise<void>((resolvePromise, reject) => {
-    const probe = createServer();
-    probe.once('error', (err: NodeJS.ErrnoException) => {
-      const why =
-        err.code === 'EADDRINUSE'
-          ? 'is in use (another process listens there)'
-          : err.code === 'EACCES'
-            ? 'needs more privileges'
-            : `cannot be used (${err.code ?? err.message})`;
-      reject(new ConfigError([`port ${port} on ${host} ${why}: nothing was initialised or started`]));
-    });
-    probe.listen({ host, port, exclusive: true }, () => probe.close(() => resolvePromise()));
-  });
 }
 
 /** Opens `<dataDir>/panel.db` (or the configured URL) and applies pending migrations. */

@@ -101,3 +101,39 @@ describe('wispanel start on a busy port', () => {
     expect(existsSync(join(dataDir, 'panel.db'))).toBe(false);
   }, 60_000);
 });
+
+describe('wispanel-portal start on a busy port', () => {
+  let blocker: Server | undefined;
+  afterAll(() => blocker?.close());
+
+  it('fails naming the port with the configuration exit code, before opening or migrating the database', async () => {
+    const dataDir = join(dir.path, 'portal-busy');
+    const init = (await underUmask000('packages/portal/bin/wispanel-portal.mjs', [
+      'init',
+      '--data-dir',
+      dataDir,
+      '--json',
+    ])) as {
+      stdout: string;
+      code?: number;
+    };
+    expect(init.code ?? 0).toBe(0);
+    const db = join(dataDir, 'portal.db');
+    const before = statSync(db).mtimeMs;
+    blocker = createServer();
+    await new Promise<void>((r) => blocker?.listen(0, '127.0.0.1', () => r()));
+    const port = (blocker.address() as { port: number }).port;
+    const res = (await underUmask000('packages/portal/bin/wispanel-portal.mjs', [
+      'start',
+      '--data-dir',
+      dataDir,
+      '--host',
+      '127.0.0.1',
+      '--port',
+      String(port),
+    ])) as { stdout: string; stderr: string; code?: number };
+    expect(res.code).toBe(2);
+    expect(`${res.stdout}${res.stderr}`).toMatch(new RegExp(`port ${port} on 127.0.0.1 is in use`));
+    expect(statSync(db).mtimeMs).toBe(before);
+  }, 60_000);
+});

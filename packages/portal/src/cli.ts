@@ -1,5 +1,5 @@
 import { writeFileSync } from 'node:fs';
-import { AppError, ConfigError } from '@wispanel/kit';
+import { AppError, assertPortFree, ConfigError } from '@wispanel/kit';
 import { Command } from 'commander';
 import { type CliRegistration, type CommonOptions, output, withCommonOptions } from './cli-kit';
 import { loadPortalConfig } from './config';
@@ -80,6 +80,7 @@ const startCommand: CliRegistration = (program) => {
     )
     .action(async (opts: CommonOptions) => {
       const config = loadPortalConfig(opts);
+      await assertPortFree(config.host, config.port);
       const portal = await startPortal(config, opts.json ? { logLevel: 'warn' } : {});
       output(
         opts,

@@ -1,8 +1,9 @@
+import { assertPortFree } from '@wispanel/kit';
 import type { Command } from 'commander';
 import { loadPanelConfig } from '../config';
 import { startPanel } from '../main';
 import { addLicenseOptions } from '../modules/license/license.cli';
-import { assertPortFree, initializeDataDir } from '../setup';
+import { initializeDataDir } from '../setup';
 import { isStandby, waitForGo } from '../supervisor/standby';
 import { fail, printInit } from './output';
 
