@@ -2,7 +2,6 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  ConfigError,
   createLogger,
   type Database,
   ensureSelfSignedCertificate,
