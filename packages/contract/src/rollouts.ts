@@ -103,11 +103,80 @@ export interface ReleaseHealth {
   rolled_back: number;
   /** Failed and rolled-back servers by the step they stopped at. */
   failed_by_step: Record<string, number>;
+  /** Failed and rolled-back servers by step and error code, most servers first. */
+  failures: Array<{ step: string; error_code: string | null; servers: number }>;
   median_install_ms: number | null;
   /** The counters the halt policy looks at (current stage only). */
   current_stage: { succeeded: number; failed: number; failure_rate: number | null };
   reports: number;
 }
+
+export const TIMELINE_BUCKETS = ['hour', 'day'] as const;
+export type TimelineBucket = (typeof TIMELINE_BUCKETS)[number];
+/** At most this many buckets in one timeline answer (31 days of hours). */
+export const TIMELINE_MAX_POINTS = 744;
+
+/** `GET /api/v1/admin/versions/{version}/timeline` query. */
+export const RolloutTimelineQuerySchema = Type.Object(
+  {
+    bucket: Type.Optional(
+      Type.Enum([...TIMELINE_BUCKETS], { description: 'Bucket size (default hour), buckets in UTC' }),
+    ),
+    since: Type.Optional(
+      Type.String({
+        format: 'date-time',
+        'x-format-message': 'must be a valid date (ISO 8601).',
+        description:
+          "From this time (default: the release's first activity or its publication, at least 24 and at most 744 buckets back)",
+      }),
+    ),
+    until: Type.Optional(
+      Type.String({
+        format: 'date-time',
+        'x-format-message': 'must be a valid date (ISO 8601).',
+        description: 'Up to this time (default now)',
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type RolloutTimelineQuery = Static<typeof RolloutTimelineQuerySchema>;
+
+export const RolloutTimelinePointSchema = Type.Object({
+  at: Type.String({ format: 'date-time', description: 'Start of the bucket (UTC)' }),
+  offered: Type.Integer({ description: 'Servers check-update first offered the release to in this bucket' }),
+  started: Type.Integer({ description: 'Servers that first asked for a download token (or reported)' }),
+  succeeded: Type.Integer({ description: 'Servers whose report in this bucket says succeeded' }),
+  failed: Type.Integer({ description: 'Servers whose report in this bucket says failed' }),
+  rolled_back: Type.Integer({ description: 'Servers whose report in this bucket says rolled_back' }),
+});
+export type RolloutTimelinePoint = Static<typeof RolloutTimelinePointSchema>;
+
+export const RolloutTimelineSchema = Type.Object({
+  version: Type.String(),
+  bucket: Type.Enum([...TIMELINE_BUCKETS]),
+  since: Type.String({ format: 'date-time', description: 'Start of the first bucket' }),
+  until: Type.String({ format: 'date-time', description: 'End of the last bucket (exclusive)' }),
+  points: Type.Array(RolloutTimelinePointSchema, {
+    description: 'Every bucket from since to until, oldest first, zeros included',
+  }),
+  totals: Type.Object(
+    {
+      offered: Type.Integer(),
+      started: Type.Integer(),
+      succeeded: Type.Integer(),
+      failed: Type.Integer(),
+      rolled_back: Type.Integer(),
+    },
+    { description: 'Sums over the points' },
+  ),
+});
+export type RolloutTimeline = Static<typeof RolloutTimelineSchema>;
+
+export const RolloutTimelineAnswer = Type.Object({
+  success: Type.Literal(true),
+  timeline: RolloutTimelineSchema,
+});
 
 export interface FleetView {
   active_days: number;

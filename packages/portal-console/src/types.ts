@@ -13,6 +13,7 @@ import type {
   PortalTier,
   ReleaseHealth,
   ReleaseView,
+  RolloutTimeline,
   RolloutView,
 } from '@wispanel/contract';
 
@@ -27,6 +28,7 @@ export type {
   PortalTier,
   ReleaseHealth,
   ReleaseView,
+  RolloutTimeline,
   RolloutView,
 };
 

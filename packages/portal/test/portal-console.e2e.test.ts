@@ -236,6 +236,13 @@ describe('portal web console in a browser', () => {
     }
     await page.getByText(/^Halted /).waitFor({ timeout: 20_000 });
     await page.getByText('health_check', { exact: true }).waitFor();
+    await page.getByRole('cell', { name: 'HEALTH_CHECK_FAILED', exact: true }).waitFor();
+    // The chart over time: the two rollbacks land in the current hour (the totals under the chart).
+    await expect
+      .poll(() => page.getByTestId('rollout-timeline-totals').textContent(), { timeout: 15_000 })
+      .toMatch(/rolled back 2$/);
+    for (const series of ['Offered', 'Started', 'Succeeded', 'Failed', 'Rolled back'])
+      await page.getByTestId('rollout-timeline').getByText(series, { exact: true }).waitFor();
     await expectAccessible(page, 'rollout');
     await shoot(page, 'rollout-halted');
 

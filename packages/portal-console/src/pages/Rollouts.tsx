@@ -1,12 +1,14 @@
 import '@mantine/charts/styles.css';
-import { BarChart } from '@mantine/charts';
+import { LineChart } from '@mantine/charts';
 import {
   Alert,
   Badge,
   Button,
   Card,
+  Checkbox,
   Group,
   NumberInput,
+  SegmentedControl,
   SimpleGrid,
   Stack,
   Text,
@@ -17,7 +19,7 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { ConfirmButton, DataTable, ErrorAlert, Loading, PageHeader } from '@wispanel/ui';
 import { useState } from 'react';
 import { api, fmtDate } from '../api';
-import type { ReleaseHealth, RolloutView } from '../types';
+import type { ReleaseHealth, RolloutTimeline, RolloutView } from '../types';
 
 const STATE_COLOR: Record<string, string> = {
   staging: 'blue',
@@ -104,14 +106,6 @@ function RolloutDetail({ version, navigate }: { version: string; navigate: (p: s
   if (q.error) return <ErrorAlert error={q.error} />;
   const h = q.data.health;
   const r = h.rollout;
-  const chart = [
-    { step: 'offered', servers: h.offered },
-    { step: 'started', servers: h.started },
-    { step: 'succeeded', servers: h.succeeded },
-    { step: 'failed', servers: h.failed },
-    { step: 'rolled back', servers: h.rolled_back },
-  ];
-  const failures = Object.entries(h.failed_by_step).map(([step, n]) => ({ step, n }));
   return (
     <>
       <Button variant="subtle" size="compact-sm" mb="xs" onClick={() => navigate('/rollouts')}>
@@ -148,12 +142,7 @@ function RolloutDetail({ version, navigate }: { version: string; navigate: (p: s
           value={h.median_install_ms === null ? '—' : `${(h.median_install_ms / 1000).toFixed(1)} s`}
         />
       </SimpleGrid>
-      <Card withBorder mb="md">
-        <Title order={3} size="h4" mb="xs">
-          Servers by outcome
-        </Title>
-        <BarChart h={220} data={chart} dataKey="step" series={[{ name: 'servers', color: 'indigo.6' }]} />
-      </Card>
+      <TimelineCard version={version} />
       <Group mb="md" gap="xs">
         {r.state === 'paused' || r.state === 'halted' ? (
           <ConfirmButton
@@ -205,20 +194,107 @@ function RolloutDetail({ version, navigate }: { version: string; navigate: (p: s
         </ConfirmButton>
       </Group>
       <Title order={3} size="h4" mb="xs">
-        Failures by step
+        Failures by step and error code
       </Title>
       <DataTable
-        caption="Failures by step"
-        rows={failures}
-        rowKey={(f) => f.step}
+        caption="Failures by step and error code"
+        rows={h.failures}
+        rowKey={(f) => `${f.step} ${f.error_code ?? ''}`}
         empty="No failure reported."
         columns={[
           { key: 'step', label: 'Step', render: (f) => f.step },
-          { key: 'n', label: 'Servers', render: (f) => f.n },
+          { key: 'code', label: 'Error code', render: (f) => f.error_code ?? '—' },
+          { key: 'n', label: 'Servers', render: (f) => f.servers },
         ]}
       />
       <PlanEditor version={version} rollout={r} />
     </>
+  );
+}
+
+const SERIES = [
+  { name: 'offered', label: 'Offered', color: 'gray.6' },
+  { name: 'started', label: 'Started', color: 'indigo.6' },
+  { name: 'succeeded', label: 'Succeeded', color: 'teal.7' },
+  { name: 'failed', label: 'Failed', color: 'red.7' },
+  { name: 'rolled_back', label: 'Rolled back', color: 'orange.7' },
+];
+
+/** Offered / started / succeeded / failed / rolled back per hour or day, from the portal's timeline. */
+function TimelineCard({ version }: { version: string }) {
+  const [bucket, setBucket] = useState<'hour' | 'day'>('hour');
+  const q = useQuery({
+    queryKey: ['rollout-timeline', version, bucket],
+    queryFn: () =>
+      api.get<{ timeline: RolloutTimeline }>(
+        `/admin/versions/${encodeURIComponent(version)}/timeline?bucket=${bucket}`,
+      ),
+    refetchInterval: 5_000,
+  });
+  const t = q.data?.timeline;
+  const label = (iso: string) => {
+    const d = new Date(iso);
+    return bucket === 'day'
+      ? d.toLocaleDateString(undefined, { month: 'short', day: 'numeric' })
+      : d.toLocaleString(undefined, { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' });
+  };
+  const [cumulative, setCumulative] = useState(false);
+  const running = { offered: 0, started: 0, succeeded: 0, failed: 0, rolled_back: 0 };
+  const data = (t?.points ?? []).map((p) => {
+    if (!cumulative) return { ...p, at: label(p.at) };
+    for (const k of Object.keys(running) as Array<keyof typeof running>) running[k] += p[k];
+    return { ...running, at: label(p.at) };
+  });
+  return (
+    <Card withBorder mb="md" data-testid="rollout-timeline">
+      <Group justify="space-between" mb="xs" wrap="wrap">
+        <Title order={3} size="h4">
+          Over time (
+          {cumulative ? 'servers so far' : bucket === 'hour' ? 'servers per hour' : 'servers per day'})
+        </Title>
+        <Group gap="sm">
+          <Checkbox
+            label="Cumulative"
+            size="xs"
+            checked={cumulative}
+            onChange={(e) => setCumulative(e.currentTarget.checked)}
+          />
+          <SegmentedControl
+            aria-label="Bucket size"
+            size="xs"
+            value={bucket}
+            onChange={(v) => setBucket(v as 'hour' | 'day')}
+            data={[
+              { value: 'hour', label: 'Hourly' },
+              { value: 'day', label: 'Daily' },
+            ]}
+          />
+        </Group>
+      </Group>
+      <ErrorAlert error={q.error} />
+      {t ? (
+        <>
+          <LineChart
+            h={240}
+            data={data}
+            dataKey="at"
+            curveType={cumulative ? 'stepAfter' : 'linear'}
+            withDots={data.length <= 48}
+            yAxisProps={{ allowDecimals: false }}
+            series={SERIES}
+            withLegend
+            legendProps={{ verticalAlign: 'bottom' }}
+            valueFormatter={(v) => String(v)}
+          />
+          <Text size="xs" c="dimmed" mt="xs" data-testid="rollout-timeline-totals">
+            {fmtDate(t.since)} – {fmtDate(t.until)}: offered {t.totals.offered}, started {t.totals.started},
+            succeeded {t.totals.succeeded}, failed {t.totals.failed}, rolled back {t.totals.rolled_back}
+          </Text>
+        </>
+      ) : (
+        <Loading />
+      )}
+    </Card>
   );
 }
 

@@ -259,7 +259,7 @@ export class RolloutsRepository {
   async servers(version: string) {
     return this.db
       .selectFrom('rollout_servers')
-      .select(['offered_at', 'started_at', 'outcome', 'step', 'duration_ms', 'epoch'])
+      .select(['offered_at', 'started_at', 'outcome', 'step', 'error_code', 'duration_ms', 'epoch'])
       .where('version', '=', version)
       .execute();
   }

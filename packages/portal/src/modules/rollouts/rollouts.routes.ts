@@ -1,7 +1,13 @@
-import { InstallReportBodySchema, RolloutPlanBodySchema } from '@wispanel/contract';
+import {
+  InstallReportBodySchema,
+  RolloutPlanBodySchema,
+  RolloutTimelineAnswer,
+  RolloutTimelineQuerySchema,
+} from '@wispanel/contract';
 import type { App } from '@wispanel/kit';
 import { Type } from 'typebox';
 import type { PortalServices } from '../../context';
+import { adminResponses } from '../../http/responses';
 import type { ReleaseWebhook } from './release-webhook';
 import type { RolloutsService } from './rollouts.service';
 
@@ -159,6 +165,23 @@ export function rolloutsRoutes(app: App, s: PortalServices): void {
       },
     },
     async (req) => ({ success: true, health: await rollouts.health(req.params.version) }),
+  );
+  app.get(
+    `${base}/timeline`,
+    {
+      onRequest,
+      schema: {
+        tags,
+        summary: 'Offered, started, succeeded, failed and rolled back per hour or day (UTC buckets)',
+        description:
+          'Every bucket from `since` to `until` (rounded out to whole buckets), zeros included, at most 744. ' +
+          'Outcomes count servers whose report arrived in the bucket (once per bucket and outcome).',
+        params: VersionParam,
+        querystring: RolloutTimelineQuerySchema,
+        response: adminResponses({ 200: RolloutTimelineAnswer }, { 404: 'Unknown version (NOT_FOUND)' }),
+      },
+    },
+    async (req) => ({ success: true, timeline: await rollouts.timeline(req.params.version, req.query) }),
   );
   app.get(
     '/api/v1/admin/fleet',

@@ -9,6 +9,8 @@ import {
   type ReleaseHealth,
   type RolloutPlanBody,
   type RolloutStage,
+  type RolloutTimeline,
+  type RolloutTimelineQuery,
   type RolloutView,
 } from '@wispanel/contract';
 import { AppError, conflict, notFound, validationError, writeTransaction } from '@wispanel/kit';
@@ -27,6 +29,7 @@ import {
   planProblems,
   shouldHalt,
 } from './rollout-plan';
+import { rolloutTimeline } from './rollout-timeline';
 import type { RolloutRow, RolloutsRepository, RolloutTables } from './rollouts.repository';
 
 export interface RolloutsServiceDeps {
@@ -337,6 +340,7 @@ export class RolloutsService {
     const row = await this.current(release);
     const servers = await this.repo.servers(version);
     const failedByStep: Record<string, number> = {};
+    const failures = new Map<string, { step: string; error_code: string | null; servers: number }>();
     let offered = 0;
     let started = 0;
     let succeeded = 0;
@@ -356,6 +360,11 @@ export class RolloutsService {
         else rolledBack++;
         const step = s.step ?? 'unknown';
         failedByStep[step] = (failedByStep[step] ?? 0) + 1;
+        const code = s.error_code ?? null;
+        const k = JSON.stringify([step, code]);
+        const f = failures.get(k) ?? { step, error_code: code, servers: 0 };
+        f.servers++;
+        failures.set(k, f);
       }
       if (s.outcome && Number(s.epoch) === row.epoch) {
         if (s.outcome === 'succeeded') stageOk++;
@@ -372,6 +381,7 @@ export class RolloutsService {
       failed,
       rolled_back: rolledBack,
       failed_by_step: failedByStep,
+      failures: [...failures.values()].sort((a, b) => b.servers - a.servers || a.step.localeCompare(b.step)),
       median_install_ms: median(durations),
       current_stage: {
         succeeded: stageOk,
@@ -380,6 +390,12 @@ export class RolloutsService {
       },
       reports: await this.repo.reportCount(version),
     };
+  }
+
+  /** Offered / started / succeeded / failed / rolled back per hour or day (rollout-timeline.ts). */
+  async timeline(version: string, query: RolloutTimelineQuery): Promise<RolloutTimeline> {
+    const release = await this.release(version);
+    return rolloutTimeline(this.repo.db, release, query, this.deps.now());
   }
 
   async fleet(activeDays = 7): Promise<FleetView> {
