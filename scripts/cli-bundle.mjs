@@ -10,8 +10,8 @@
 // the fast path back. Third-party packages in node_modules are not checked: they change only through npm,
 // which rebuilds the bundles (`prepare`).
 import { createHash } from 'node:crypto';
-import { readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, join, relative, resolve } from 'node:path';
+import { readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
 export const root = resolve(dirname(new URL(import.meta.url).pathname), '..');
@@ -43,16 +43,28 @@ export const CJS_SHIM = [
 
 const sha256 = (path) => createHash('sha256').update(readFileSync(path)).digest('hex');
 
-/** Builds one CLI bundle with esbuild and its meta file (written after the bundle, each by rename). */
-export async function buildCli(name) {
+/**
+ * Builds one CLI bundle with esbuild and its meta file. The bundle is split: `dist/cli.mjs` holds the command
+ * table (commander and little else), each command's code sits in `dist/chunk-<hash>.mjs` files loaded when that
+ * command runs, so `--help` / `--version` parse a few hundred KB instead of the whole program. The chunks are
+ * moved in first (content-hashed names: a chunk already there is the same file), then the entry by rename,
+ * then chunks no longer used are removed, then the meta file is written. `options.outfile` builds elsewhere
+ * (tests).
+ */
+export async function buildCli(name, options = {}) {
   const { entry, out } = CLIS[name];
   const esbuild = await import('esbuild');
-  const outfile = join(root, out);
-  const tmp = `${outfile}.tmp-${process.pid}`;
+  const outfile = options.outfile ?? join(root, out);
+  const dist = dirname(outfile);
+  const tmp = join(dist, `.build-${process.pid}`);
+  rmSync(tmp, { recursive: true, force: true });
   const started = Date.now();
   const result = await esbuild.build({
-    entryPoints: [join(root, entry)],
-    outfile: tmp,
+    entryPoints: { [basename(outfile, '.mjs')]: join(root, entry) },
+    outdir: tmp,
+    outExtension: { '.js': '.mjs' },
+    chunkNames: 'chunk-[hash]',
+    splitting: true,
     bundle: true,
     platform: 'node',
     format: 'esm',
@@ -71,12 +83,18 @@ export async function buildCli(name) {
   const sources = fingerprint(root, rels);
   const meta = `${outfile.replace(/\.mjs$/, '')}.meta.json`;
   rmSync(meta, { force: true });
-  renameSync(tmp, outfile);
+  const chunks = readdirSync(tmp).filter((f) => f !== basename(outfile));
+  for (const chunk of chunks) renameSync(join(tmp, chunk), join(dist, chunk));
+  renameSync(join(tmp, basename(outfile)), outfile);
+  rmSync(tmp, { recursive: true, force: true });
+  const keep = new Set(chunks);
+  for (const f of readdirSync(dist))
+    if (/^chunk-[\w-]+\.mjs$/.test(f) && !keep.has(f)) rmSync(join(dist, f), { force: true });
   // A source edited while esbuild read it may be in the bundle in its old form: leave the bundle stale.
   if (Object.values(sources).some(([, mtimeMs]) => mtimeMs > started))
     return { outfile, sources: 0, stale: true };
-  writeMeta(meta, sources);
-  return { outfile, sources: rels.length };
+  writeMeta(meta, sources, chunks);
+  return { outfile, sources: rels.length, chunks: chunks.length };
 }
 
 /** `{ rel: [size, mtimeMs, sha256] }` of files under `base`: what the meta file records. */
@@ -89,10 +107,10 @@ export function fingerprint(base, rels) {
   return sources;
 }
 
-export function writeMeta(metaPath, sources) {
+export function writeMeta(metaPath, sources, chunks = []) {
   writeFileSync(
     `${metaPath}.tmp-${process.pid}`,
-    JSON.stringify({ built_at: new Date().toISOString(), sources }),
+    JSON.stringify({ built_at: new Date().toISOString(), sources, chunks }),
   );
   renameSync(`${metaPath}.tmp-${process.pid}`, metaPath);
 }
@@ -108,6 +126,13 @@ export function staleReason(bundlePath, base = root) {
     meta = JSON.parse(readFileSync(`${bundlePath.replace(/\.mjs$/, '')}.meta.json`, 'utf8'));
   } catch {
     return 'not built';
+  }
+  for (const chunk of meta.chunks ?? []) {
+    try {
+      statSync(join(dirname(bundlePath), chunk));
+    } catch {
+      return `${chunk} of the bundle is gone`;
+    }
   }
   for (const [rel, [size, mtimeMs, hash]] of Object.entries(meta.sources ?? {})) {
     const path = join(base, rel);

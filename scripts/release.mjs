@@ -130,9 +130,15 @@ function copyPackageClosure(name, destModules, seen) {
 async function buildPayload(dir) {
   const esbuild = await import('esbuild');
   mkdirSync(join(dir, 'dist'), { recursive: true });
+  // Split like the install-time bundles (scripts/cli-bundle.mjs): dist/wispanel.mjs is the command table, each
+  // command's code is in dist/chunk-<hash>.mjs files loaded when it runs (`run`, the supervisor, never loads
+  // the HTTP server; `--version` loads neither).
   await esbuild.build({
-    entryPoints: [join(root, 'packages/panel/src/cli.ts')],
-    outfile: join(dir, 'dist/wispanel.mjs'),
+    entryPoints: { wispanel: join(root, 'packages/panel/src/cli.ts') },
+    outdir: join(dir, 'dist'),
+    outExtension: { '.js': '.mjs' },
+    chunkNames: 'chunk-[hash]',
+    splitting: true,
     bundle: true,
     platform: 'node',
     format: 'esm',

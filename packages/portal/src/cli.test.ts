@@ -18,7 +18,7 @@ async function cli(...args: string[]): Promise<Json> {
     return true;
   });
   try {
-    const program = buildPortalCli().exitOverride();
+    const program = (await buildPortalCli(args)).exitOverride();
     await program.parseAsync(['node', 'wispanel-portal', ...args, '--data-dir', dir.path, '--json']);
   } finally {
     spy.mockRestore();

@@ -1,144 +1,94 @@
-import { writeFileSync } from 'node:fs';
-import { AppError, assertPortFree, ConfigError } from '@wispanel/kit';
+import { type LazyCommand, registerLazyCommands } from '@wispanel/kit/lazy-cli';
 import { Command } from 'commander';
-import { type CliRegistration, type CommonOptions, output, withCommonOptions } from './cli-kit';
-import { loadPortalConfig } from './config';
-import { initPortal } from './init';
-import { startPortal } from './main';
-import { adminKeyCommands } from './modules/admin-keys/admin-keys.cli';
-import { licenseCommands } from './modules/licenses/licenses.cli';
-import { releaseCommands } from './modules/releases/releases.cli';
-import { rolloutCommands } from './modules/rollouts/rollouts.cli';
-import { keyCommands } from './modules/signing/signing.cli';
-import { tierCommands } from './modules/tiers/tiers.cli';
 import { PORTAL_VERSION } from './version';
 
-const initCommand: CliRegistration = (program) => {
-  withCommonOptions(
-    program
-      .command('init')
-      .description('create signing keys, database schema, default tiers and an admin key'),
-  ).action(async (opts: CommonOptions) => {
-    const r = await initPortal(loadPortalConfig(opts));
-    output(
-      opts,
-      r,
-      [
-        r.created ? 'Portal initialised.' : 'Portal already initialised; nothing was replaced.',
-        `data dir:     ${r.data_dir}`,
-        `database:     ${r.database}`,
-        `signing key:  ${r.kid}`,
-        `public keys:  ${r.public_keys_file}  (give this file to panels: --portal-keys)`,
-        r.admin_key
-          ? `admin key:    ${r.admin_key}\n              (shown once; send it as X-Admin-Key)`
-          : 'admin key:    (exists; create another with "wispanel-portal admin-key create")',
-      ].join('\n'),
-    );
-  });
-};
-
-const startCommand: CliRegistration = (program) => {
-  withCommonOptions(program.command('start').description('serve the portal API'))
-    .option('--host <host>', 'listen address (WISPANEL_PORTAL_HOST, default 127.0.0.1)')
-    .option('--port <port>', 'port, 0 = any free port (WISPANEL_PORTAL_PORT, default 3090)')
-    .option('--tls-cert <file>', 'serve HTTPS with this certificate (WISPANEL_PORTAL_TLS_CERT)')
-    .option('--tls-key <file>', 'private key for --tls-cert (WISPANEL_PORTAL_TLS_KEY)')
-    .option(
-      '--rate-limit <n>',
-      'public API requests per minute per IP (WISPANEL_PORTAL_RATE_LIMIT, default 120)',
-    )
-    .option(
-      '--trust-proxy <proxies>',
-      'proxy addresses/CIDRs allowed to set the client IP via X-Forwarded-For, comma-separated (WISPANEL_PORTAL_TRUST_PROXY)',
-    )
-    .option(
-      '--headers-timeout-ms <ms>',
-      'request headers deadline (WISPANEL_PORTAL_HEADERS_TIMEOUT_MS, 10000)',
-    )
-    .option('--body-timeout-ms <ms>', 'request body deadline (WISPANEL_PORTAL_BODY_TIMEOUT_MS, 30000)')
-    .option('--keep-alive-timeout-ms <ms>', 'idle keep-alive (WISPANEL_PORTAL_KEEP_ALIVE_TIMEOUT_MS, 72000)')
-    .option(
-      '--max-connections-per-ip <n>',
-      'open connections per client address, 0 = no cap (WISPANEL_PORTAL_MAX_CONNECTIONS_PER_IP, 64)',
-    )
-    .option('--redis-url <url>', 'share the rate limit across instances (WISPANEL_PORTAL_REDIS_URL)')
-    .option(
-      '--artifact-dir <dir>',
-      'release artifacts (WISPANEL_PORTAL_ARTIFACT_DIR, default <data-dir>/artifacts)',
-    )
-    .option(
-      '--max-artifact-bytes <n>',
-      'artifact upload cap (WISPANEL_PORTAL_MAX_ARTIFACT_BYTES, default 2 GiB)',
-    )
-    .option(
-      '--release-webhook-url <url>',
-      'vendor webhook for release.halted (WISPANEL_PORTAL_RELEASE_WEBHOOK_URL)',
-    )
-    .option(
-      '--release-webhook-secret <secret>',
-      'HMAC-SHA256 key for X-WisPanel-Signature (WISPANEL_PORTAL_RELEASE_WEBHOOK_SECRET)',
-    )
-    .action(async (opts: CommonOptions) => {
-      const config = loadPortalConfig(opts);
-      await assertPortFree(config.host, config.port);
-      const portal = await startPortal(config, opts.json ? { logLevel: 'warn' } : {});
-      output(
-        opts,
-        { url: portal.url, pid: process.pid, database: portal.app.portal.database.describe },
-        `WisPanel portal listening on ${portal.url}`,
-      );
-      const stop = () => {
-        portal.close().then(
-          () => process.exit(0),
-          () => process.exit(1),
-        );
+/**
+ * Every command group, in help order. Append one entry per feature. Only the group that runs is loaded
+ * (`--help` and `--version` load none): keep this file's imports to commander and version. `term` and
+ * `description` are what the top-level help shows; cli.test.ts checks they match the loaded group.
+ */
+export const portalCliCommands: LazyCommand[] = [
+  {
+    name: 'init',
+    term: 'init [options]',
+    description: 'create signing keys, database schema, default tiers and an admin key',
+    load: async () => (await import('./server.cli')).initCommand,
+  },
+  {
+    name: 'start',
+    term: 'start [options]',
+    description: 'serve the portal API',
+    load: async () => (await import('./server.cli')).startCommand,
+  },
+  {
+    name: 'tiers',
+    term: 'tiers',
+    description: 'license tiers',
+    load: async () => (await import('./modules/tiers/tiers.cli')).tierCommands,
+  },
+  {
+    name: 'license',
+    term: 'license',
+    description: 'licenses',
+    load: async () => (await import('./modules/licenses/licenses.cli')).licenseCommands,
+  },
+  {
+    name: 'activation',
+    term: 'activation',
+    description: 'activations (license ↔ server bindings)',
+    load: async () => (await import('./modules/licenses/licenses.cli')).activationCommands,
+  },
+  {
+    name: 'keys',
+    term: 'keys',
+    description: 'signing keys',
+    load: async () => (await import('./modules/signing/signing.cli')).keyCommands,
+  },
+  {
+    name: 'admin-key',
+    term: 'admin-key',
+    description: 'admin API keys',
+    load: async () => (await import('./modules/admin-keys/admin-keys.cli')).adminKeyCommands,
+  },
+  {
+    name: 'release',
+    term: 'release',
+    description: 'releases: publish, list, yank',
+    // `release rollout …` is registered into the release group.
+    load: async () => {
+      const [{ releaseCommands }, { rolloutCommands }] = await Promise.all([
+        import('./modules/releases/releases.cli'),
+        import('./modules/rollouts/rollouts.cli'),
+      ]);
+      return (program) => {
+        releaseCommands(program);
+        rolloutCommands(program);
       };
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
-    });
-};
-
-const openapiCommand: CliRegistration = (program) => {
-  program
-    .command('openapi')
-    .description('print the OpenAPI document (or --write FILE)')
-    .option('--write <file>', 'write it to a file (the committed copy is packages/portal/openapi.json)')
-    .action(async (opts: { write?: string }) => {
-      const text = await renderOpenApi();
-      if (opts.write) writeFileSync(opts.write, text);
-      else process.stdout.write(text);
-    });
-};
-
-/** The OpenAPI document as committed (built from the route schemas, no database or keys needed). */
-export async function renderOpenApi(): Promise<string> {
-  const { openApiDocument } = await import('./openapi');
-  return `${JSON.stringify(await openApiDocument(), null, 2)}\n`;
-}
-
-/** Every command group. Append one line per feature. */
-export const portalCliCommands: CliRegistration[] = [
-  initCommand,
-  startCommand,
-  tierCommands,
-  licenseCommands,
-  keyCommands,
-  adminKeyCommands,
-  releaseCommands,
-  rolloutCommands,
-  openapiCommand,
+    },
+  },
+  {
+    name: 'openapi',
+    term: 'openapi [options]',
+    description: 'print the OpenAPI document (or --write FILE)',
+    load: async () => (await import('./server.cli')).openapiCommand,
+  },
 ];
 
-export function buildPortalCli(): Command {
+/** The `wispanel-portal` program with the group `args` names loaded (every group with `all`: tests). */
+export async function buildPortalCli(
+  args: readonly string[] = [],
+  options: { all?: boolean } = {},
+): Promise<Command> {
   const program = new Command('wispanel-portal')
     .version(PORTAL_VERSION)
     .description('WisPanel vendor portal');
   program.showHelpAfterError();
-  for (const register of portalCliCommands) register(program);
-  return program;
+  return registerLazyCommands(program, portalCliCommands, args, options);
 }
 
-function fail(opts: { json: boolean }, err: unknown): never {
+async function fail(opts: { json: boolean }, err: unknown): Promise<never> {
+  // Loaded only on a failure: the kit is not part of what `--help` loads.
+  const { AppError, ConfigError } = await import('@wispanel/kit');
   if (err instanceof ConfigError) {
     if (opts.json)
       process.stdout.write(
@@ -164,10 +114,10 @@ function fail(opts: { json: boolean }, err: unknown): never {
   process.exit(1);
 }
 
-const isMain = process.argv[1] && /wispanel-portal(\.mjs)?$|cli\.ts$/.test(process.argv[1]);
+const isMain = process.argv[1] && /wispanel-portal(\.mjs)?$|cli\.(ts|mjs)$/.test(process.argv[1]);
 if (isMain) {
   const json = process.argv.includes('--json');
-  buildPortalCli()
-    .parseAsync(process.argv)
+  buildPortalCli(process.argv.slice(2))
+    .then((program) => program.parseAsync(process.argv))
     .catch((err) => fail({ json }, err));
 }

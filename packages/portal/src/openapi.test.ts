@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { renderOpenApi } from './cli';
+import { renderOpenApi } from './server.cli';
 
 const UNDESCRIBED =
   /^\/api\/v1\/(admin\/rollouts|admin\/canaries|admin\/fleet|admin\/versions\/\{version\}\/(rollout|health)|admin\/licenses\/\{id\}\/canary|download\/report)/;

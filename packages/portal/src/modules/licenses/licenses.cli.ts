@@ -131,6 +131,10 @@ export const licenseCommands: CliRegistration = (program) => {
     const l = await withServices(opts, (s) => s.licenses.changeTier(cliActor, id, tier));
     output(opts, { license: l }, licenseLine(l));
   });
+};
+
+/** `wispanel-portal activation …`. */
+export const activationCommands: CliRegistration = (program) => {
   const activation = program.command('activation').description('activations (license ↔ server bindings)');
   withCommonOptions(
     activation
