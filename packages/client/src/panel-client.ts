@@ -1,3 +1,38 @@
+import type {
+  ApiKeyAnswer,
+  ApiKeyIssueBody,
+  ApiKeyIssuedAnswer,
+  ApiKeyListAnswer,
+  ApiKeyMessageAnswer,
+  DatabaseAnswer,
+  DatabaseCreateBody,
+  DatabaseListAnswer,
+  DatabaseMessageAnswer,
+  DatabaseUpdateBody,
+  DirectUpdateBody,
+  DomainAnswer,
+  DomainCreateBody,
+  DomainListAnswer,
+  DomainMessageAnswer,
+  DomainUpdateBody,
+  OkMessage,
+  PanelLoginAnswer,
+  PanelMe,
+  PanelPageQuery,
+  UpdateAccepted,
+  UpdateHistory,
+  UpdateSettings,
+  UpdateSettingsBody,
+  UpdateStatus,
+  UserAnswer,
+  UserCreateBody,
+  UserListAnswer,
+  UserMessageAnswer,
+  UserUpdateBody,
+  VersionChangelog,
+  VersionCheck,
+  VersionInfo,
+} from '@wispanel/contract';
 import { type Dispatcher, request } from 'undici';
 import { dispatcherFor, originOf } from './http';
 
@@ -29,80 +64,36 @@ export class PanelApiError extends Error {
   }
 }
 
-export type PanelRole = 'admin' | 'reseller' | 'user';
+/** Every request and answer shape is the contract's (`Static<>` of the schemas the panel validates with). */
+export type {
+  ApiKeyIssueBody,
+  DatabaseCreateBody,
+  DatabaseUpdateBody,
+  DomainCreateBody,
+  DomainUpdateBody,
+  PanelApiKey,
+  PanelDatabase,
+  PanelDomain,
+  PanelLoginAnswer,
+  PanelMe,
+  PanelPageQuery,
+  PanelPagination,
+  PanelRole,
+  PanelUser,
+  UpdateAccepted,
+  UpdateHistory,
+  UpdateSettings,
+  UpdateSettingsBody,
+  UpdateStatus,
+  UserCreateBody,
+  UserUpdateBody,
+  VersionChangelog,
+  VersionCheck,
+  VersionInfo,
+} from '@wispanel/contract';
+/** `POST /users/:username/api-keys` answer (the secret, shown once). */
+export type IssuedApiKey = ApiKeyIssuedAnswer;
 
-export interface PanelResourceState {
-  status: string;
-  disabled_by_license: boolean;
-  license_disabled_at: string | null;
-  license_disabled_reason: string | null;
-}
-export interface PanelUser extends PanelResourceState {
-  id: number;
-  username: string;
-  email: string;
-  role: PanelRole;
-  package: string;
-  creator: string | null;
-  created_at: string;
-  updated_at: string;
-}
-export interface PanelDomain extends PanelResourceState {
-  id: number;
-  domain: string;
-  owner: string;
-  created_at: string;
-  updated_at: string;
-}
-export interface PanelDatabase extends PanelResourceState {
-  id: number;
-  name: string;
-  owner: string;
-  user: string;
-  domain: string | null;
-  created_at: string;
-  updated_at: string;
-}
-export interface PanelApiKey {
-  id: string;
-  name: string;
-  key_prefix: string;
-  permissions: string[];
-  ip_whitelist: string[];
-  last_used: string | null;
-  created_at: string;
-  expires_at: string | null;
-  enabled: boolean;
-}
-export interface IssuedApiKey {
-  success: true;
-  message: string;
-  secret_key: string;
-  api_key: string;
-  key: PanelApiKey;
-}
-export interface PanelPagination {
-  page: number;
-  per_page: number;
-  total: number;
-  total_pages: number;
-}
-export interface PanelMe {
-  id: number;
-  username: string;
-  email: string;
-  role: PanelRole;
-  status: string;
-  package: string;
-  creator: string | null;
-  disabled_by_license: boolean;
-  created_at: string;
-  auth: { method: 'api_key' | 'session'; key_id?: string; permissions: string[] };
-}
-export interface PanelPageQuery {
-  page?: number;
-  per_page?: number;
-}
 export interface PanelWriteOptions {
   /** Sent as `Idempotency-Key`: a retry with the same key returns the first answer. */
   idempotencyKey?: string;
@@ -182,18 +173,15 @@ export class PanelClient {
 
   /** UI login; the session token is used for later calls of this client. */
   async login(login: string, password: string) {
-    const res = await this.request<{
-      success: true;
-      token: string;
-      expires_at: string;
-      user: { username: string; role: PanelRole };
-    }>('POST', '/auth/login', { body: { username: login, password } });
+    const res = await this.request<PanelLoginAnswer>('POST', '/auth/login', {
+      body: { username: login, password },
+    });
     this.token = res.token;
     return res;
   }
 
   logout() {
-    return this.request<{ success: true; message: string }>('POST', '/auth/logout');
+    return this.request<OkMessage>('POST', '/auth/logout');
   }
 
   me() {
@@ -201,134 +189,72 @@ export class PanelClient {
   }
 
   readonly users = {
-    create: (
-      body: { username: string; email: string; password: string; role?: PanelRole; package?: string },
-      o: PanelWriteOptions = {},
-    ) => this.request<{ success: true; message: string; user: PanelUser }>('POST', '/users', { body, ...o }),
-    list: (q: PanelPageQuery = {}) =>
-      this.request<{ success: true; users: PanelUser[]; pagination: PanelPagination }>('GET', '/users', {
-        query: q,
-      }),
-    get: (username: string) =>
-      this.request<{ success: true; user: PanelUser }>('GET', `/users/${enc(username)}`),
-    update: (
-      username: string,
-      body: { email?: string; password?: string; role?: PanelRole; package?: string },
-      o: PanelWriteOptions = {},
-    ) =>
-      this.request<{ success: true; message: string; user: PanelUser }>('PATCH', `/users/${enc(username)}`, {
-        body,
-        ...o,
-      }),
-    suspend: (username: string) =>
-      this.request<{ success: true; message: string; user: PanelUser }>(
-        'POST',
-        `/users/${enc(username)}/suspend`,
-      ),
+    create: (body: UserCreateBody, o: PanelWriteOptions = {}) =>
+      this.request<UserMessageAnswer>('POST', '/users', { body, ...o }),
+    list: (q: PanelPageQuery = {}) => this.request<UserListAnswer>('GET', '/users', { query: q }),
+    get: (username: string) => this.request<UserAnswer>('GET', `/users/${enc(username)}`),
+    update: (username: string, body: UserUpdateBody, o: PanelWriteOptions = {}) =>
+      this.request<UserMessageAnswer>('PATCH', `/users/${enc(username)}`, { body, ...o }),
+    suspend: (username: string) => this.request<UserMessageAnswer>('POST', `/users/${enc(username)}/suspend`),
     unsuspend: (username: string) =>
-      this.request<{ success: true; message: string; user: PanelUser }>(
-        'POST',
-        `/users/${enc(username)}/unsuspend`,
-      ),
-    delete: (username: string) =>
-      this.request<{ success: true; message: string }>('DELETE', `/users/${enc(username)}`),
+      this.request<UserMessageAnswer>('POST', `/users/${enc(username)}/unsuspend`),
+    delete: (username: string) => this.request<OkMessage>('DELETE', `/users/${enc(username)}`),
   };
 
   readonly apiKeys = {
-    issue: (
-      username: string,
-      body: { name: string; permissions?: string[]; ip_whitelist?: string[]; expires_in?: number },
-      o: PanelWriteOptions = {},
-    ) => this.request<IssuedApiKey>('POST', `/users/${enc(username)}/api-keys`, { body, ...o }),
-    list: (username: string) =>
-      this.request<{ success: true; keys: PanelApiKey[] }>('GET', `/users/${enc(username)}/api-keys`),
+    issue: (username: string, body: ApiKeyIssueBody, o: PanelWriteOptions = {}) =>
+      this.request<ApiKeyIssuedAnswer>('POST', `/users/${enc(username)}/api-keys`, { body, ...o }),
+    list: (username: string) => this.request<ApiKeyListAnswer>('GET', `/users/${enc(username)}/api-keys`),
     get: (username: string, id: string) =>
-      this.request<{ success: true; key: PanelApiKey }>('GET', `/users/${enc(username)}/api-keys/${enc(id)}`),
+      this.request<ApiKeyAnswer>('GET', `/users/${enc(username)}/api-keys/${enc(id)}`),
     revoke: (username: string, id: string) =>
-      this.request<{ success: true; message: string }>(
-        'DELETE',
-        `/users/${enc(username)}/api-keys/${enc(id)}`,
-      ),
+      this.request<OkMessage>('DELETE', `/users/${enc(username)}/api-keys/${enc(id)}`),
     disable: (username: string, id: string) =>
-      this.request<{ success: true; message: string; key: PanelApiKey }>(
-        'POST',
-        `/users/${enc(username)}/api-keys/${enc(id)}/disable`,
-      ),
+      this.request<ApiKeyMessageAnswer>('POST', `/users/${enc(username)}/api-keys/${enc(id)}/disable`),
     enable: (username: string, id: string) =>
-      this.request<{ success: true; message: string; key: PanelApiKey }>(
-        'POST',
-        `/users/${enc(username)}/api-keys/${enc(id)}/enable`,
-      ),
+      this.request<ApiKeyMessageAnswer>('POST', `/users/${enc(username)}/api-keys/${enc(id)}/enable`),
   };
 
   readonly domains = {
-    create: (body: { domain: string; owner?: string }, o: PanelWriteOptions = {}) =>
-      this.request<{ success: true; message: string; domain: PanelDomain }>('POST', '/domains', {
-        body,
-        ...o,
-      }),
-    list: (q: PanelPageQuery = {}) =>
-      this.request<{ success: true; domains: PanelDomain[]; pagination: PanelPagination }>(
-        'GET',
-        '/domains',
-        { query: q },
-      ),
-    get: (domain: string) =>
-      this.request<{ success: true; domain: PanelDomain }>('GET', `/domains/${enc(domain)}`),
-    update: (domain: string, body: { owner?: string }) =>
-      this.request<{ success: true; message: string; domain: PanelDomain }>(
-        'PATCH',
-        `/domains/${enc(domain)}`,
-        { body },
-      ),
-    suspend: (domain: string) =>
-      this.request<{ success: true; message: string; domain: PanelDomain }>(
-        'POST',
-        `/domains/${enc(domain)}/suspend`,
-      ),
+    create: (body: DomainCreateBody, o: PanelWriteOptions = {}) =>
+      this.request<DomainMessageAnswer>('POST', '/domains', { body, ...o }),
+    list: (q: PanelPageQuery = {}) => this.request<DomainListAnswer>('GET', '/domains', { query: q }),
+    get: (domain: string) => this.request<DomainAnswer>('GET', `/domains/${enc(domain)}`),
+    update: (domain: string, body: DomainUpdateBody) =>
+      this.request<DomainMessageAnswer>('PATCH', `/domains/${enc(domain)}`, { body }),
+    suspend: (domain: string) => this.request<DomainMessageAnswer>('POST', `/domains/${enc(domain)}/suspend`),
     unsuspend: (domain: string) =>
-      this.request<{ success: true; message: string; domain: PanelDomain }>(
-        'POST',
-        `/domains/${enc(domain)}/unsuspend`,
-      ),
-    delete: (domain: string) =>
-      this.request<{ success: true; message: string }>('DELETE', `/domains/${enc(domain)}`),
+      this.request<DomainMessageAnswer>('POST', `/domains/${enc(domain)}/unsuspend`),
+    delete: (domain: string) => this.request<OkMessage>('DELETE', `/domains/${enc(domain)}`),
   };
 
   readonly databases = {
-    create: (
-      body: { name: string; user?: string; password?: string; domain?: string },
-      o: PanelWriteOptions = {},
-    ) =>
-      this.request<{ success: true; message: string; database: PanelDatabase }>('POST', '/databases', {
-        body,
-        ...o,
-      }),
-    list: (q: PanelPageQuery = {}) =>
-      this.request<{ success: true; databases: PanelDatabase[]; pagination: PanelPagination }>(
-        'GET',
-        '/databases',
-        { query: q },
-      ),
-    get: (name: string) =>
-      this.request<{ success: true; database: PanelDatabase }>('GET', `/databases/${enc(name)}`),
-    update: (name: string, body: { password?: string; domain?: string | null }) =>
-      this.request<{ success: true; message: string; database: PanelDatabase }>(
-        'PATCH',
-        `/databases/${enc(name)}`,
-        { body },
-      ),
-    suspend: (name: string) =>
-      this.request<{ success: true; message: string; database: PanelDatabase }>(
-        'POST',
-        `/databases/${enc(name)}/suspend`,
-      ),
+    create: (body: DatabaseCreateBody, o: PanelWriteOptions = {}) =>
+      this.request<DatabaseMessageAnswer>('POST', '/databases', { body, ...o }),
+    list: (q: PanelPageQuery = {}) => this.request<DatabaseListAnswer>('GET', '/databases', { query: q }),
+    get: (name: string) => this.request<DatabaseAnswer>('GET', `/databases/${enc(name)}`),
+    update: (name: string, body: DatabaseUpdateBody) =>
+      this.request<DatabaseMessageAnswer>('PATCH', `/databases/${enc(name)}`, { body }),
+    suspend: (name: string) => this.request<DatabaseMessageAnswer>('POST', `/databases/${enc(name)}/suspend`),
     unsuspend: (name: string) =>
-      this.request<{ success: true; message: string; database: PanelDatabase }>(
-        'POST',
-        `/databases/${enc(name)}/unsuspend`,
-      ),
-    delete: (name: string) =>
-      this.request<{ success: true; message: string }>('DELETE', `/databases/${enc(name)}`),
+      this.request<DatabaseMessageAnswer>('POST', `/databases/${enc(name)}/unsuspend`),
+    delete: (name: string) => this.request<OkMessage>('DELETE', `/databases/${enc(name)}`),
+  };
+
+  /** `/version/*` (role admin, scope `version`). */
+  readonly version = {
+    info: () => this.request<VersionInfo>('GET', '/version/info'),
+    check: () => this.request<VersionCheck>('GET', '/version/check'),
+    changelog: () => this.request<VersionChangelog>('GET', '/version/changelog'),
+    status: () => this.request<UpdateStatus>('GET', '/version/update/status'),
+    history: (q: { limit?: number } = {}) =>
+      this.request<UpdateHistory>('GET', '/version/update/history', { query: q }),
+    update: () => this.request<UpdateAccepted>('POST', '/version/update'),
+    directUpdate: (body: DirectUpdateBody) =>
+      this.request<UpdateAccepted>('POST', '/version/direct-update', { body }),
+    cancel: () => this.request<UpdateStatus>('POST', '/version/update/cancel'),
+    settings: () => this.request<UpdateSettings>('GET', '/version/settings'),
+    setSettings: (body: UpdateSettingsBody) =>
+      this.request<UpdateSettings>('PUT', '/version/settings', { body }),
   };
 }

@@ -1,5 +1,6 @@
-import { Type } from 'typebox';
-import { Details } from './wire';
+import { type Static, Type } from 'typebox';
+import { ROLES, type Role } from './scopes';
+import { Details, type Pagination } from './wire';
 
 /** Shapes shared by every route family of the panel API (`/api/v1`). */
 
@@ -32,3 +33,12 @@ export const ResourceState = {
   license_disabled_at: Type.Union([Type.String(), Type.Null()]),
   license_disabled_reason: Type.Union([Type.String(), Type.Null()]),
 };
+
+/** An account's role, as every answer carries it (admin, reseller, user). */
+export const PanelRole = Type.Unsafe<Role>(Type.String({ enum: [...ROLES] }));
+export type PanelRole = Static<typeof PanelRole>;
+
+/** `page` / `per_page` of a list request, as the client sends them. */
+export type PanelPageQuery = Static<typeof PanelPageQuery>;
+export type PanelPagination = Static<typeof Pagination>;
+export type OkMessage = Static<typeof OkMessage>;

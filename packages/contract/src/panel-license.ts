@@ -84,6 +84,7 @@ export const LicenseLimits = Type.Object({
   source: Type.Enum(['license', 'unlicensed']),
   limits: Resources(LimitRow),
 });
+export type LicenseLimits = Static<typeof LicenseLimits>;
 
 const PendingDeactivation = Type.Object({
   key: Type.String({ description: 'Masked' }),
@@ -134,6 +135,7 @@ export const LicenseSummary = Type.Object({
   }),
   pending_deactivations: Type.Array(PendingDeactivation),
 });
+export type LicenseSummary = Static<typeof LicenseSummary>;
 
 /** Database integers: a larger offset or id is a 400, not an overflow in SQLite/PostgreSQL (a 500). */
 const MAX_INT = 2_147_483_647;
@@ -170,6 +172,7 @@ export const DisabledResourcesAnswer = Type.Object({
     }),
   ),
 });
+export type DisabledResourcesAnswer = Static<typeof DisabledResourcesAnswer>;
 
 /** `GET /license/audit`: license decisions, newest first. */
 export const LicenseAuditAnswer = Type.Object({
@@ -186,6 +189,7 @@ export const LicenseAuditAnswer = Type.Object({
     }),
   ),
 });
+export type LicenseAuditAnswer = Static<typeof LicenseAuditAnswer>;
 
 /** `POST /license/verify`. */
 export const LicenseVerifyAnswer = Type.Object({

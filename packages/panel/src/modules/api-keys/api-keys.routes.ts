@@ -1,39 +1,14 @@
-import { API_KEY_SCOPES } from '@wispanel/contract';
-import { Type } from 'typebox';
+import {
+  ApiKeyAnswer,
+  ApiKeyIssueBody,
+  ApiKeyIssuedAnswer,
+  ApiKeyListAnswer,
+  ApiKeyMessageAnswer,
+  ApiKeyParam,
+  ApiKeyUserParam,
+} from '@wispanel/contract';
 import { ALL_ROLES, type PanelPlugin } from '../../http/plugin';
 import { OkMessage } from '../../http/schemas';
-
-export const ApiKeySchema = Type.Object({
-  id: Type.String({ description: '16 hex' }),
-  name: Type.String(),
-  key_prefix: Type.String({ description: '"wsp_" + first 8 hex of the secret' }),
-  permissions: Type.Array(Type.String()),
-  ip_whitelist: Type.Array(Type.String()),
-  last_used: Type.Union([Type.String(), Type.Null()]),
-  created_at: Type.String(),
-  expires_at: Type.Union([Type.String(), Type.Null()]),
-  enabled: Type.Boolean(),
-});
-
-const IssueKey = Type.Object(
-  {
-    name: Type.String({ minLength: 1, maxLength: 100 }),
-    permissions: Type.Optional(
-      Type.Array(Type.String({ maxLength: 32 }), {
-        maxItems: 20,
-        description: `Scopes (default ["read"]): ${API_KEY_SCOPES.join(', ')}`,
-      }),
-    ),
-    ip_whitelist: Type.Optional(
-      Type.Array(Type.String({ maxLength: 64 }), { maxItems: 100, description: 'IPs or CIDRs; empty = any' }),
-    ),
-    expires_in: Type.Optional(Type.Integer({ minimum: 0, maximum: 3650, description: 'Days; 0 = never' })),
-  },
-  { additionalProperties: false },
-);
-const UserParams = Type.Object({ username: Type.String() });
-const KeyParams = Type.Object({ username: Type.String(), id: Type.String() });
-const KeyMessage = Type.Object({ success: Type.Literal(true), message: Type.String(), key: ApiKeySchema });
 
 /**
  * What an Idempotency-Key replay of a key issue answers (and all that is stored for it): the first answer
@@ -61,24 +36,9 @@ export const apiKeyRoutes: PanelPlugin = async (app, { ctx }) => {
       schema: {
         tags,
         summary: 'Issue an API key (the secret is shown only in this answer)',
-        params: UserParams,
-        body: IssueKey,
-        response: {
-          201: Type.Object({
-            success: Type.Literal(true),
-            message: Type.String(),
-            secret_key: Type.String({
-              description: 'The key, wsp_<48 hex>; shown once (absent from an Idempotency-Key replay)',
-            }),
-            api_key: Type.String({ description: 'Same value as secret_key' }),
-            key: ApiKeySchema,
-            secret_shown_once: Type.Optional(
-              Type.Literal(true, {
-                description: 'Only on an Idempotency-Key replay: the secret was in the first answer only',
-              }),
-            ),
-          }),
-        },
+        params: ApiKeyUserParam,
+        body: ApiKeyIssueBody,
+        response: { 201: ApiKeyIssuedAnswer },
       },
     },
     async (req, reply) => {
@@ -100,8 +60,8 @@ export const apiKeyRoutes: PanelPlugin = async (app, { ctx }) => {
       schema: {
         tags,
         summary: 'List API keys (never the secret)',
-        params: UserParams,
-        response: { 200: Type.Object({ success: Type.Literal(true), keys: Type.Array(ApiKeySchema) }) },
+        params: ApiKeyUserParam,
+        response: { 200: ApiKeyListAnswer },
       },
     },
     async (req) => ({ success: true as const, keys: await keys.list(req.actor, req.params.username) }),
@@ -114,8 +74,8 @@ export const apiKeyRoutes: PanelPlugin = async (app, { ctx }) => {
       schema: {
         tags,
         summary: 'Get an API key',
-        params: KeyParams,
-        response: { 200: Type.Object({ success: Type.Literal(true), key: ApiKeySchema }) },
+        params: ApiKeyParam,
+        response: { 200: ApiKeyAnswer },
       },
     },
     async (req) => ({
@@ -131,7 +91,7 @@ export const apiKeyRoutes: PanelPlugin = async (app, { ctx }) => {
       schema: {
         tags,
         summary: 'Revoke (delete) an API key',
-        params: KeyParams,
+        params: ApiKeyParam,
         response: { 200: OkMessage },
       },
     },
@@ -152,8 +112,8 @@ export const apiKeyRoutes: PanelPlugin = async (app, { ctx }) => {
         schema: {
           tags,
           summary: `${action === 'disable' ? 'Disable' : 'Re-enable'} an API key`,
-          params: KeyParams,
-          response: { 200: KeyMessage },
+          params: ApiKeyParam,
+          response: { 200: ApiKeyMessageAnswer },
         },
       },
       async (req) => {

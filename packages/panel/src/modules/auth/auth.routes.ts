@@ -1,5 +1,5 @@
+import { PanelLoginAnswer, PanelLoginBody, PanelMe } from '@wispanel/contract';
 import { AppError, MemoryRateLimiter, rateLimitHeaders, validationError } from '@wispanel/kit';
-import { Type } from 'typebox';
 import { ALL_ROLES, type PanelPlugin } from '../../http/plugin';
 import { OkMessage } from '../../http/schemas';
 import type { Actor } from './actor';
@@ -11,42 +11,6 @@ import {
   sessionCookie,
   sessionFromCookie,
 } from './session-cookie';
-
-const Login = Type.Object(
-  {
-    username: Type.Optional(Type.String({ minLength: 1, maxLength: 254, description: 'Username or email' })),
-    email: Type.Optional(Type.String({ minLength: 1, maxLength: 254 })),
-    password: Type.String({ minLength: 1, maxLength: 1024 }),
-    cookie: Type.Optional(
-      Type.Boolean({
-        description:
-          'true (the web console): the session goes into an HttpOnly; Secure; SameSite=Strict cookie instead of the body, and the answer carries csrf_token for the X-CSRF-Token header',
-      }),
-    ),
-  },
-  { additionalProperties: false },
-);
-
-const Me = Type.Object({
-  success: Type.Literal(true),
-  id: Type.Integer(),
-  username: Type.String(),
-  email: Type.String(),
-  role: Type.String(),
-  status: Type.String(),
-  package: Type.String(),
-  creator: Type.Union([Type.String(), Type.Null()]),
-  disabled_by_license: Type.Boolean(),
-  created_at: Type.String(),
-  auth: Type.Object({
-    method: Type.String({ description: 'api_key or session' }),
-    key_id: Type.Optional(Type.String()),
-    permissions: Type.Array(Type.String()),
-    csrf_token: Type.Optional(
-      Type.String({ description: 'Only when authenticated by the console cookie: the X-CSRF-Token value' }),
-    ),
-  }),
-});
 
 export const authRoutes: PanelPlugin = async (app, { ctx }) => {
   const auth = ctx.services.auth;
@@ -60,25 +24,9 @@ export const authRoutes: PanelPlugin = async (app, { ctx }) => {
       schema: {
         tags,
         summary: 'UI login: username or email + password → session token (rate limited per IP)',
-        body: Login,
+        body: PanelLoginBody,
         response: {
-          200: Type.Object({
-            success: Type.Literal(true),
-            token: Type.Optional(
-              Type.String({
-                description: 'Bearer token for the UI session, wss_<64 hex> (absent with cookie)',
-              }),
-            ),
-            csrf_token: Type.Optional(
-              Type.String({
-                description: 'With cookie: send it as X-CSRF-Token on every state-changing request',
-              }),
-            ),
-            expires_at: Type.String({
-              description: 'Idle deadline; every use moves it (never past the lifetime)',
-            }),
-            user: Type.Object({ username: Type.String(), role: Type.String() }),
-          }),
+          200: PanelLoginAnswer,
         },
         security: [],
       },
@@ -125,7 +73,7 @@ export const authRoutes: PanelPlugin = async (app, { ctx }) => {
     '/auth/me',
     {
       config: { auth: { resource: null, roles: ALL_ROLES } },
-      schema: { tags, summary: 'Who am I', response: { 200: Me } },
+      schema: { tags, summary: 'Who am I', response: { 200: PanelMe } },
     },
     // Not async: the profile read with the token answers it synchronously (no promise per request).
     (req) => {

@@ -51,7 +51,7 @@ export interface AccountProfile {
   id: number;
   username: string;
   email: string;
-  role: string;
+  role: Role;
   status: string;
   package: string;
   created_at: string;
@@ -69,7 +69,7 @@ const profileOf = (row: UserColumns): AccountProfile => ({
   id: row.user_id,
   username: row.username,
   email: row.email,
-  role: row.role,
+  role: row.role as Role,
   status: row.status,
   package: row.package,
   created_at: row.created_at,
@@ -240,7 +240,7 @@ export class AuthService {
     login: string,
     password: string,
     ip: string,
-  ): Promise<{ token: string; expires_at: string; user: { username: string; role: string } }> {
+  ): Promise<{ token: string; expires_at: string; user: { username: string; role: Role } }> {
     const user = await this.db
       .selectFrom('users')
       .select(['id', 'username', 'role', 'password_hash', 'status', 'license_disabled_at'])
@@ -267,7 +267,11 @@ export class AuthService {
         expires_at: expires,
       })
       .execute();
-    return { token: session.token, expires_at: expires, user: { username: user.username, role: user.role } };
+    return {
+      token: session.token,
+      expires_at: expires,
+      user: { username: user.username, role: user.role as Role },
+    };
   }
 
   async logout(actor: Actor): Promise<void> {

@@ -1,54 +1,13 @@
-import { Type } from 'typebox';
+import {
+  DatabaseAnswer,
+  DatabaseCreateBody,
+  DatabaseListAnswer,
+  DatabaseMessageAnswer,
+  DatabaseParam,
+  DatabaseUpdateBody,
+} from '@wispanel/contract';
 import { ALL_ROLES, MANAGER_ROLES, type PanelPlugin } from '../../http/plugin';
-import { OkMessage, PageQuery, Pagination, ResourceState } from '../../http/schemas';
-import { DB_NAME_PATTERN } from './databases.service';
-
-export const DatabaseSchema = Type.Object({
-  id: Type.Integer(),
-  name: Type.String({ description: '<owner>_<name>' }),
-  owner: Type.String(),
-  user: Type.String({ description: 'Database user, <owner>_<user>' }),
-  domain: Type.Union([Type.String(), Type.Null()]),
-  ...ResourceState,
-  created_at: Type.String(),
-  updated_at: Type.String(),
-});
-
-const Name = Type.String({ minLength: 1, maxLength: 64, pattern: DB_NAME_PATTERN });
-const CreateDatabase = Type.Object(
-  {
-    name: Type.String({ ...Name, description: 'Letters, digits, _; stored as <owner>_<name>' }),
-    user: Type.Optional(
-      Type.String({
-        ...Name,
-        description: 'Database user (default: the database name), stored as <owner>_<user>',
-      }),
-    ),
-    password: Type.Optional(
-      Type.String({ minLength: 8, maxLength: 256, description: 'Handed to the provisioner, never stored' }),
-    ),
-    domain: Type.Optional(
-      Type.String({
-        maxLength: 253,
-        description: "Attach to a domain; the database then belongs to the domain's owner",
-      }),
-    ),
-  },
-  { additionalProperties: false },
-);
-const UpdateDatabase = Type.Object(
-  {
-    password: Type.Optional(Type.String({ minLength: 8, maxLength: 256 })),
-    domain: Type.Optional(Type.Union([Type.String({ maxLength: 253 }), Type.Null()])),
-  },
-  { additionalProperties: false },
-);
-const NameParams = Type.Object({ name: Type.String() });
-const DatabaseMessage = Type.Object({
-  success: Type.Literal(true),
-  message: Type.String(),
-  database: DatabaseSchema,
-});
+import { OkMessage, PageQuery } from '../../http/schemas';
 
 export const databaseRoutes: PanelPlugin = async (app, { ctx }) => {
   const databases = ctx.services.databases;
@@ -62,8 +21,8 @@ export const databaseRoutes: PanelPlugin = async (app, { ctx }) => {
       schema: {
         tags,
         summary: 'Create a database',
-        body: CreateDatabase,
-        response: { 201: DatabaseMessage },
+        body: DatabaseCreateBody,
+        response: { 201: DatabaseMessageAnswer },
       },
     },
     async (req, reply) => {
@@ -83,11 +42,7 @@ export const databaseRoutes: PanelPlugin = async (app, { ctx }) => {
         summary: 'List databases you can see (paginated)',
         querystring: PageQuery,
         response: {
-          200: Type.Object({
-            success: Type.Literal(true),
-            databases: Type.Array(DatabaseSchema),
-            pagination: Pagination,
-          }),
+          200: DatabaseListAnswer,
         },
       },
     },
@@ -104,8 +59,8 @@ export const databaseRoutes: PanelPlugin = async (app, { ctx }) => {
       schema: {
         tags,
         summary: 'Get a database',
-        params: NameParams,
-        response: { 200: Type.Object({ success: Type.Literal(true), database: DatabaseSchema }) },
+        params: DatabaseParam,
+        response: { 200: DatabaseAnswer },
       },
     },
     async (req) => ({ success: true as const, database: await databases.get(req.actor, req.params.name) }),
@@ -118,9 +73,9 @@ export const databaseRoutes: PanelPlugin = async (app, { ctx }) => {
       schema: {
         tags,
         summary: 'Update a database (password, domain)',
-        params: NameParams,
-        body: UpdateDatabase,
-        response: { 200: DatabaseMessage },
+        params: DatabaseParam,
+        body: DatabaseUpdateBody,
+        response: { 200: DatabaseMessageAnswer },
       },
     },
     async (req) => {
@@ -140,8 +95,8 @@ export const databaseRoutes: PanelPlugin = async (app, { ctx }) => {
         schema: {
           tags,
           summary: `${action === 'suspend' ? 'Suspend' : 'Unsuspend'} a database`,
-          params: NameParams,
-          response: { 200: DatabaseMessage },
+          params: DatabaseParam,
+          response: { 200: DatabaseMessageAnswer },
         },
       },
       async (req) => {
@@ -155,7 +110,7 @@ export const databaseRoutes: PanelPlugin = async (app, { ctx }) => {
     '/databases/:name',
     {
       config: { auth },
-      schema: { tags, summary: 'Delete a database', params: NameParams, response: { 200: OkMessage } },
+      schema: { tags, summary: 'Delete a database', params: DatabaseParam, response: { 200: OkMessage } },
     },
     async (req) => {
       await databases.delete(req.actor, req.params.name);

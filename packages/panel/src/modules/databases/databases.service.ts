@@ -6,7 +6,6 @@ import type { LicenseGate } from '../resources/license-gate';
 import { insertOwned, listOwned, ownedBy, type Page, setStatus, stateFields } from '../resources/ownership';
 import type { Provisioner } from '../resources/provisioner';
 
-export const DB_NAME_PATTERN = '^[a-zA-Z0-9_]+$';
 const MAX_NAME = 64;
 
 interface DatabaseRow {

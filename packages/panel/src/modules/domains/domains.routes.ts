@@ -1,36 +1,13 @@
-import { Type } from 'typebox';
+import {
+  DomainAnswer,
+  DomainCreateBody,
+  DomainListAnswer,
+  DomainMessageAnswer,
+  DomainParam,
+  DomainUpdateBody,
+} from '@wispanel/contract';
 import { ALL_ROLES, MANAGER_ROLES, type PanelPlugin } from '../../http/plugin';
-import { OkMessage, PageQuery, Pagination, ResourceState } from '../../http/schemas';
-
-export const DomainSchema = Type.Object({
-  id: Type.Integer(),
-  domain: Type.String(),
-  owner: Type.String(),
-  ...ResourceState,
-  created_at: Type.String(),
-  updated_at: Type.String(),
-});
-
-// `domain` is checked by the service so a missing one reads "Domain is required".
-const CreateDomain = Type.Object(
-  {
-    domain: Type.Optional(
-      Type.String({ maxLength: 253, description: 'Hostname, e.g. example.com (required)' }),
-    ),
-    owner: Type.Optional(Type.String({ maxLength: 64, description: 'Owner username (default: you)' })),
-  },
-  { additionalProperties: false },
-);
-const UpdateDomain = Type.Object(
-  { owner: Type.Optional(Type.String({ maxLength: 64 })) },
-  { additionalProperties: false },
-);
-const DomainParams = Type.Object({ domain: Type.String() });
-const DomainMessage = Type.Object({
-  success: Type.Literal(true),
-  message: Type.String(),
-  domain: DomainSchema,
-});
+import { OkMessage, PageQuery } from '../../http/schemas';
 
 export const domainRoutes: PanelPlugin = async (app, { ctx }) => {
   const domains = ctx.services.domains;
@@ -41,7 +18,12 @@ export const domainRoutes: PanelPlugin = async (app, { ctx }) => {
     '/domains',
     {
       config: { auth },
-      schema: { tags, summary: 'Create a domain', body: CreateDomain, response: { 201: DomainMessage } },
+      schema: {
+        tags,
+        summary: 'Create a domain',
+        body: DomainCreateBody,
+        response: { 201: DomainMessageAnswer },
+      },
     },
     async (req, reply) => {
       const domain = await domains.create(req.actor, req.body ?? {});
@@ -58,11 +40,7 @@ export const domainRoutes: PanelPlugin = async (app, { ctx }) => {
         summary: 'List domains you can see (paginated)',
         querystring: PageQuery,
         response: {
-          200: Type.Object({
-            success: Type.Literal(true),
-            domains: Type.Array(DomainSchema),
-            pagination: Pagination,
-          }),
+          200: DomainListAnswer,
         },
       },
     },
@@ -79,8 +57,8 @@ export const domainRoutes: PanelPlugin = async (app, { ctx }) => {
       schema: {
         tags,
         summary: 'Get a domain',
-        params: DomainParams,
-        response: { 200: Type.Object({ success: Type.Literal(true), domain: DomainSchema }) },
+        params: DomainParam,
+        response: { 200: DomainAnswer },
       },
     },
     async (req) => ({ success: true as const, domain: await domains.get(req.actor, req.params.domain) }),
@@ -93,9 +71,9 @@ export const domainRoutes: PanelPlugin = async (app, { ctx }) => {
       schema: {
         tags,
         summary: 'Update a domain (move to another owner)',
-        params: DomainParams,
-        body: UpdateDomain,
-        response: { 200: DomainMessage },
+        params: DomainParam,
+        body: DomainUpdateBody,
+        response: { 200: DomainMessageAnswer },
       },
     },
     async (req) => {
@@ -115,8 +93,8 @@ export const domainRoutes: PanelPlugin = async (app, { ctx }) => {
         schema: {
           tags,
           summary: `${action === 'suspend' ? 'Suspend' : 'Unsuspend'} a domain`,
-          params: DomainParams,
-          response: { 200: DomainMessage },
+          params: DomainParam,
+          response: { 200: DomainMessageAnswer },
         },
       },
       async (req) => {
@@ -130,7 +108,7 @@ export const domainRoutes: PanelPlugin = async (app, { ctx }) => {
     '/domains/:domain',
     {
       config: { auth },
-      schema: { tags, summary: 'Delete a domain', params: DomainParams, response: { 200: OkMessage } },
+      schema: { tags, summary: 'Delete a domain', params: DomainParam, response: { 200: OkMessage } },
     },
     async (req) => {
       await domains.delete(req.actor, req.params.domain);

@@ -2,9 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  AutoUpdateExplanationSchema,
   type HeldBackRelease,
-  HeldBackSchema,
   type ReleaseChannel,
   UpdateSettingsBodySchema,
   UpdateSettingsSchema,
@@ -21,9 +19,6 @@ import {
 } from './update-policy';
 import { httpReportSender, UpdateReporter, UpdateReportQueue } from './update-report';
 import { UpdatePolicyStore, UpdateScheduler } from './update-scheduler';
-
-export const HeldBack = HeldBackSchema;
-export const AutoUpdateExplanation = AutoUpdateExplanationSchema;
 
 export interface AutoUpdateExplanationView {
   mode: string;

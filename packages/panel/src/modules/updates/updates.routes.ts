@@ -1,7 +1,15 @@
-import { Type } from 'typebox';
+import {
+  DirectUpdateBody,
+  UpdateAccepted,
+  UpdateHistory,
+  UpdateHistoryQuery,
+  UpdateStatus,
+  VersionChangelog,
+  VersionCheck,
+  VersionInfo,
+} from '@wispanel/contract';
 import type { PanelPlugin } from '../../http/plugin';
 import { buildInfo } from '../../version';
-import { AutoUpdateExplanation, HeldBack } from './update-policy.routes';
 import { followSupervisor, UpdatesService } from './updates.service';
 
 declare module '../../context' {
@@ -18,101 +26,6 @@ declare module '../../context' {
 
 const auth = { resource: 'version', roles: ['admin'] } as const;
 const tags = ['version'];
-const NullableString = Type.Union([Type.String(), Type.Null()]);
-
-/** The documented shape, exactly. */
-const VersionInfo = Type.Object({
-  version: Type.String(),
-  channel: Type.String(),
-  build_time: Type.String(),
-  git_commit: Type.String(),
-  info: Type.String(),
-});
-/** SPEC A2, plus why an update is or is not offered (docs/updates.md "Update policy"). */
-const VersionCheck = Type.Object({
-  update_available: Type.Boolean(),
-  current_version: Type.String(),
-  latest_version: Type.String(),
-  changelog: Type.String(),
-  held_back: Type.Optional(HeldBack),
-  auto_update: Type.Optional(AutoUpdateExplanation),
-});
-const Changelog = Type.Object({
-  current_version: Type.String(),
-  latest_version: Type.String(),
-  update_available: Type.Boolean(),
-  critical: Type.Boolean(),
-  channel: Type.String(),
-  changelog: Type.String({
-    description: 'Markdown: releases newer than the running one, and the running one',
-  }),
-  releases: Type.Array(
-    Type.Object({
-      version: Type.String(),
-      channel: Type.String(),
-      changelog: Type.String(),
-      critical: Type.Boolean(),
-      published_at: Type.String(),
-    }),
-  ),
-});
-const Status = Type.Object({
-  job_id: NullableString,
-  state: Type.String({
-    description:
-      'idle|checking|downloading|verifying|installing|restarting|health_check|completed|failed|rolled_back',
-  }),
-  from_version: NullableString,
-  to_version: NullableString,
-  progress: Type.Object({
-    bytes: Type.Integer(),
-    total: Type.Union([Type.Integer(), Type.Null()]),
-    percent: Type.Union([Type.Number(), Type.Null()]),
-  }),
-  started_at: NullableString,
-  updated_at: NullableString,
-  finished_at: NullableString,
-  error: Type.Union([Type.Object({ code: Type.String(), message: Type.String() }), Type.Null()]),
-  log: Type.Array(Type.String()),
-  supervised: Type.Boolean(),
-});
-const History = Type.Object({
-  updates: Type.Array(
-    Type.Object({
-      job_id: Type.String(),
-      state: Type.String({ description: 'completed|failed|rolled_back' }),
-      from_version: NullableString,
-      to_version: NullableString,
-      started_at: NullableString,
-      finished_at: NullableString,
-      error: Type.Union([
-        Type.Object(
-          { code: Type.String(), message: Type.String() },
-          { description: 'why it failed or was rolled back' },
-        ),
-        Type.Null(),
-      ]),
-      source: Type.Union([Type.String({ description: 'api or cli' }), Type.Null()]),
-    }),
-  ),
-});
-const Accepted = Type.Object({
-  success: Type.Boolean(),
-  message: Type.String(),
-  job_id: Type.String(),
-  state: Type.String(),
-  from_version: Type.String(),
-  to_version: Type.String(),
-  status_url: Type.String(),
-});
-const DirectUpdateBody = Type.Object(
-  {
-    version: Type.String({ minLength: 1, maxLength: 64, description: 'x.y.z' }),
-    allow_downgrade: Type.Optional(Type.Boolean()),
-  },
-  { additionalProperties: false },
-);
-
 export const updateRoutes: PanelPlugin = async (app, { ctx }) => {
   const updates = new UpdatesService({
     config: ctx.config,
@@ -173,7 +86,7 @@ export const updateRoutes: PanelPlugin = async (app, { ctx }) => {
       schema: {
         tags,
         summary: 'Markdown changelog of newer releases and the running one',
-        response: { 200: Changelog },
+        response: { 200: VersionChangelog },
       },
     },
     async () => updates.changelog(),
@@ -185,14 +98,11 @@ export const updateRoutes: PanelPlugin = async (app, { ctx }) => {
       schema: {
         tags,
         summary: 'Finished updates of this installation, newest first (outcome and rollback reason)',
-        querystring: Type.Object(
-          { limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })) },
-          { additionalProperties: false },
-        ),
-        response: { 200: History },
+        querystring: UpdateHistoryQuery,
+        response: { 200: UpdateHistory },
       },
     },
-    async (req) => updates.history((req.query as { limit?: number }).limit ?? 100),
+    async (req) => updates.history(req.query.limit ?? 100),
   );
   app.get(
     '/version/update/status',
@@ -201,7 +111,7 @@ export const updateRoutes: PanelPlugin = async (app, { ctx }) => {
       schema: {
         tags,
         summary: 'State of the current or last update (survives restarts)',
-        response: { 200: Status },
+        response: { 200: UpdateStatus },
       },
     },
     async () => updates.status(),
@@ -213,7 +123,7 @@ export const updateRoutes: PanelPlugin = async (app, { ctx }) => {
       schema: {
         tags,
         summary: 'Update to the latest eligible release of the channel (202 + job)',
-        response: { 202: Accepted },
+        response: { 202: UpdateAccepted },
       },
     },
     async (_req, reply) => {
@@ -229,7 +139,7 @@ export const updateRoutes: PanelPlugin = async (app, { ctx }) => {
         tags,
         summary:
           'Cancel the update being prepared (download, verify, unpack): status failed / UPDATE_CANCELLED; 409 UPDATE_NOT_CANCELLABLE once the supervisor switches',
-        response: { 200: Status },
+        response: { 200: UpdateStatus },
       },
     },
     async () => updates.cancel(),
@@ -242,11 +152,11 @@ export const updateRoutes: PanelPlugin = async (app, { ctx }) => {
         tags,
         summary: 'Install a named version (older only with allow_downgrade: true)',
         body: DirectUpdateBody,
-        response: { 202: Accepted },
+        response: { 202: UpdateAccepted },
       },
     },
     async (req, reply) => {
-      const body = req.body as { version: string; allow_downgrade?: boolean };
+      const body = req.body;
       const job = await updates.startUpdate({
         version: body.version.trim(),
         allowDowngrade: body.allow_downgrade === true,

@@ -1,62 +1,13 @@
-import { ROLES } from '@wispanel/contract';
-import { Type } from 'typebox';
+import {
+  UserAnswer,
+  UserCreateBody,
+  UserListAnswer,
+  UserMessageAnswer,
+  UsernameParam,
+  UserUpdateBody,
+} from '@wispanel/contract';
 import { ALL_ROLES, MANAGER_ROLES, type PanelPlugin } from '../../http/plugin';
-import { OkMessage, PageQuery, Pagination, ResourceState } from '../../http/schemas';
-import { USERNAME_PATTERN } from './users.service';
-
-export const UserSchema = Type.Object({
-  id: Type.Integer(),
-  username: Type.String(),
-  email: Type.String(),
-  role: Type.String(),
-  package: Type.String(),
-  creator: Type.Union([Type.String(), Type.Null()]),
-  ...ResourceState,
-  created_at: Type.String(),
-  updated_at: Type.String(),
-});
-
-const Role = Type.Union(ROLES.map((r) => Type.Literal(r)));
-const Email = Type.String({ format: 'email', maxLength: 254 });
-const Password = Type.String({ minLength: 8, maxLength: 256 });
-const PackageName = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_.-]+$' });
-
-const CreateUser = Type.Object(
-  {
-    username: Type.String({
-      pattern: USERNAME_PATTERN,
-      description: 'lowercase letter, then 1–31 of a-z 0-9 _',
-    }),
-    email: Email,
-    password: Password,
-    role: Type.Optional(Role),
-    package: Type.Optional(PackageName),
-  },
-  { additionalProperties: false },
-);
-const UpdateUser = Type.Object(
-  {
-    email: Type.Optional(Email),
-    password: Type.Optional(Password),
-    current_password: Type.Optional(
-      Type.String({
-        minLength: 1,
-        maxLength: 1024,
-        description: 'Required with password when changing your own password',
-      }),
-    ),
-    role: Type.Optional(Role),
-    package: Type.Optional(PackageName),
-  },
-  { additionalProperties: false },
-);
-const UsernameParams = Type.Object({ username: Type.String() });
-const UserResponse = Type.Object({ success: Type.Literal(true), user: UserSchema });
-const UserMessageResponse = Type.Object({
-  success: Type.Literal(true),
-  message: Type.String(),
-  user: UserSchema,
-});
+import { OkMessage, PageQuery } from '../../http/schemas';
 
 export const userRoutes: PanelPlugin = async (app, { ctx }) => {
   const users = ctx.services.users;
@@ -69,8 +20,8 @@ export const userRoutes: PanelPlugin = async (app, { ctx }) => {
       schema: {
         tags,
         summary: 'Create an account',
-        body: CreateUser,
-        response: { 201: UserMessageResponse },
+        body: UserCreateBody,
+        response: { 201: UserMessageAnswer },
       },
     },
     async (req, reply) => {
@@ -88,11 +39,7 @@ export const userRoutes: PanelPlugin = async (app, { ctx }) => {
         summary: 'List accounts you can see (paginated)',
         querystring: PageQuery,
         response: {
-          200: Type.Object({
-            success: Type.Literal(true),
-            users: Type.Array(UserSchema),
-            pagination: Pagination,
-          }),
+          200: UserListAnswer,
         },
       },
     },
@@ -106,7 +53,7 @@ export const userRoutes: PanelPlugin = async (app, { ctx }) => {
     '/users/:username',
     {
       config: { auth: { resource: 'users', roles: ALL_ROLES } },
-      schema: { tags, summary: 'Get an account', params: UsernameParams, response: { 200: UserResponse } },
+      schema: { tags, summary: 'Get an account', params: UsernameParam, response: { 200: UserAnswer } },
     },
     async (req) => ({ success: true as const, user: await users.get(req.actor, req.params.username) }),
   );
@@ -118,9 +65,9 @@ export const userRoutes: PanelPlugin = async (app, { ctx }) => {
       schema: {
         tags,
         summary: 'Update an account',
-        params: UsernameParams,
-        body: UpdateUser,
-        response: { 200: UserMessageResponse },
+        params: UsernameParam,
+        body: UserUpdateBody,
+        response: { 200: UserMessageAnswer },
       },
     },
     async (req) => {
@@ -140,8 +87,8 @@ export const userRoutes: PanelPlugin = async (app, { ctx }) => {
         schema: {
           tags,
           summary: `${action === 'suspend' ? 'Suspend' : 'Unsuspend'} an account`,
-          params: UsernameParams,
-          response: { 200: UserMessageResponse },
+          params: UsernameParam,
+          response: { 200: UserMessageAnswer },
         },
       },
       async (req) => {
@@ -158,7 +105,7 @@ export const userRoutes: PanelPlugin = async (app, { ctx }) => {
       schema: {
         tags,
         summary: 'Delete an account (refused while it owns anything)',
-        params: UsernameParams,
+        params: UsernameParam,
         response: { 200: OkMessage },
       },
     },

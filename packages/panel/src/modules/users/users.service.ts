@@ -20,8 +20,6 @@ import {
 } from '../resources/ownership';
 import type { Provisioner } from '../resources/provisioner';
 
-export const USERNAME_PATTERN = '^[a-z][a-z0-9_]{1,31}$';
-
 export interface CreateUserInput {
   username: string;
   email: string;
@@ -62,7 +60,7 @@ export function userView(u: UserRow) {
     id: u.id,
     username: u.username,
     email: u.email,
-    role: u.role,
+    role: u.role as Role,
     package: u.package,
     creator: u.creator,
     ...stateFields(u),
