@@ -127,6 +127,28 @@ export const explained = [
     line: 'body.match(/.{1,64}/g) ?? []',
     why: 'EQUIVALENT (unreachable): the base64 of a signed document is never empty, so match() never returns null.',
   },
+  // --- updates ---
+  {
+    file: 'packages/panel/src/modules/updates/verify.ts',
+    mutator: 'ConditionalExpression',
+    line: "if (typeof release.version !== 'string' || !semver.valid(release.version))",
+    replacement: 'false',
+    why: 'EQUIVALENT: semver.valid() returns null for anything but a string (or a SemVer object, which JSON cannot carry), so the second check refuses every non-string alone.',
+  },
+  {
+    file: 'packages/panel/src/modules/updates/verify.ts',
+    mutator: 'EqualityOperator',
+    line: 'if (cmp < 0 && !allowDowngrade)',
+    replacement: 'cmp <= 0',
+    why: 'EQUIVALENT: cmp === 0 was refused just above (already running), so <= 0 and < 0 take the same inputs here.',
+  },
+  {
+    file: 'packages/panel/src/modules/updates/verify.ts',
+    mutator: 'EqualityOperator',
+    line: 'if (cmp > 0 && release.min_version',
+    replacement: 'cmp >= 0',
+    why: 'EQUIVALENT: cmp === 0 was refused above (already running), so >= 0 and > 0 take the same inputs here.',
+  },
 ];
 
 const selected = (process.env.MUTATE_GROUPS ?? Object.keys(groups).join(','))

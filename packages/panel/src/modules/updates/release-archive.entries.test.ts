@@ -25,6 +25,9 @@ describe('unsafeEntryReason', () => {
     expect(reason('\\etc\\passwd')).toBe('absolute path \\etc\\passwd');
     expect(reason('C:/x')).toBe('absolute path C:/x');
     expect(reason('c:x')).toBe('absolute path c:x');
+    // Only a leading drive letter is absolute: a colon further on is an ordinary name.
+    expect(reason(`${TOP}/a:b`)).toBeNull();
+    expect(reason(`${TOP}/bin/c:x`)).toBeNull();
   });
 
   it('refuses .. anywhere, and anything outside the top directory', () => {

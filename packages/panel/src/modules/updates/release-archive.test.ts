@@ -1,68 +1,11 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { gzipSync } from 'node:zlib';
 import { tempDir } from '@wispanel/kit/testing';
 import { afterEach, describe, expect, it } from 'vitest';
+import { goodEntries, type RawEntry, rawTarball as tarball } from '../../../test/raw-tarball';
 import { InstallLayout } from './install-layout';
 import { unpackRelease, unsafeEntryReason } from './release-archive';
-
-/** A hand-made ustar archive, so entries node-tar would never write (.., absolute, devices) can be tested. */
-interface RawEntry {
-  name: string;
-  type?: '0' | '1' | '2' | '3' | '4' | '5' | '6';
-  body?: string;
-  link?: string;
-  mode?: number;
-}
-
-function header(e: RawEntry, size: number): Buffer {
-  const h = Buffer.alloc(512, 0);
-  const put = (s: string, off: number, len: number) => h.write(s.slice(0, len), off, len, 'utf8');
-  const oct = (n: number, off: number, len: number) =>
-    put(`${n.toString(8).padStart(len - 1, '0')}\0`, off, len);
-  put(e.name, 0, 100);
-  oct(e.mode ?? (e.type === '5' ? 0o755 : 0o644), 100, 8);
-  oct(0, 108, 8);
-  oct(0, 116, 8);
-  oct(size, 124, 12);
-  oct(1_700_000_000, 136, 12);
-  h.fill(' ', 148, 156);
-  put(e.type ?? '0', 156, 1);
-  put(e.link ?? '', 157, 100);
-  put('ustar\0', 257, 6);
-  put('00', 263, 2);
-  let sum = 0;
-  for (const b of h) sum += b;
-  put(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 8);
-  return h;
-}
-
-function tarball(entries: RawEntry[]): Buffer {
-  const parts: Buffer[] = [];
-  for (const e of entries) {
-    const body = Buffer.from(e.body ?? '', 'utf8');
-    parts.push(header(e, e.type && e.type !== '0' ? 0 : body.length));
-    if (!e.type || e.type === '0') {
-      parts.push(body, Buffer.alloc((512 - (body.length % 512)) % 512));
-    }
-  }
-  parts.push(Buffer.alloc(1024));
-  return gzipSync(Buffer.concat(parts));
-}
-
-const manifest = (v: string) =>
-  JSON.stringify({ name: 'wispanel', version: v, channel: 'stable', entry: 'bin/wispanel.mjs' });
-
-function goodEntries(v: string): RawEntry[] {
-  return [
-    { name: `wispanel-${v}/`, type: '5' },
-    { name: `wispanel-${v}/release-manifest.json`, body: manifest(v) },
-    { name: `wispanel-${v}/bin/`, type: '5' },
-    { name: `wispanel-${v}/bin/wispanel.mjs`, body: 'console.log(1)' },
-    { name: `wispanel-${v}/bin/link.mjs`, type: '2', link: 'wispanel.mjs' },
-  ];
-}
 
 describe('unpackRelease', () => {
   const dirs: Array<{ remove: () => void }> = [];
