@@ -75,7 +75,8 @@ export const groups = {
  * mutator name, a piece of its original source line and (optionally) a piece of its replacement.
  * Kinds of reason: EQUIVALENT (the mutant behaves exactly like the original), UNOBSERVABLE (only the wording
  * or timing of something no caller sees changes), DEFENCE-IN-DEPTH (a second check behind one that already
- * refuses the same input; kept on purpose).
+ * refuses the same input; kept on purpose), NOT REPRODUCIBLE HERE (the condition needs something the test
+ * machine cannot provide; the branch is proven through its sibling condition).
  */
 export const explained = [
   // --- contract ---
@@ -148,6 +149,83 @@ export const explained = [
     line: 'if (cmp > 0 && release.min_version',
     replacement: 'cmp >= 0',
     why: 'EQUIVALENT: cmp === 0 was refused above (already running), so >= 0 and > 0 take the same inputs here.',
+  },
+  {
+    file: 'packages/panel/src/modules/updates/release-archive.ts',
+    mutator: 'LogicalOperator',
+    line: "if (raw.startsWith('/') || isAbsolute(raw) || /^[A-Za-z]:/.test(raw))",
+    replacement: "raw.startsWith('/') && isAbsolute(raw)",
+    why: "EQUIVALENT (POSIX): path.isAbsolute(p) is exactly p.startsWith('/'), so && and || of the two agree.",
+  },
+  {
+    file: 'packages/panel/src/modules/updates/release-archive.ts',
+    mutator: 'ConditionalExpression',
+    line: 'if (problems.length < 100) problems.push(reason);',
+    replacement: 'true',
+    why: 'UNOBSERVABLE: the cap only bounds the memory a hostile archive can make the panel hold; the refusal names the first three problems either way (release-archive.unpack.test.ts, 250 bad entries).',
+  },
+  {
+    file: 'packages/panel/src/modules/updates/release-archive.ts',
+    mutator: 'EqualityOperator',
+    line: 'if (problems.length < 100) problems.push(reason);',
+    replacement: 'problems.length <= 100',
+    why: 'UNOBSERVABLE: 100 or 101 kept problems; the refusal names the first three either way.',
+  },
+  {
+    file: 'packages/panel/src/modules/updates/release-archive.ts',
+    mutator: 'BooleanLiteral',
+    line: 'rmSync(tmp, { recursive: true, force: true });',
+    replacement: 'false',
+    why: 'EQUIVALENT: force:false only changes rmSync on a missing path, and the temp dir always exists here (created before unpacking; every failure path removes it exactly once). The recursive:false mutants on these lines are killed (the tests check releases/ is left empty).',
+  },
+  {
+    file: 'packages/panel/src/modules/updates/release-archive.ts',
+    mutator: 'ConditionalExpression',
+    line: "if (errno === 'ENOSPC' || errno === 'EDQUOT')",
+    replacement: 'false',
+    why: 'NOT REPRODUCIBLE HERE: EDQUOT needs a filesystem with user quotas, which the tests cannot set up; it takes the same branch as ENOSPC, proven on a real full tmpfs (release-archive.unpack.test.ts, "the disk fills while unpacking").',
+  },
+  {
+    file: 'packages/panel/src/modules/updates/release-archive.ts',
+    mutator: 'StringLiteral',
+    line: "if (errno === 'ENOSPC' || errno === 'EDQUOT')",
+    replacement: '""',
+    why: 'NOT REPRODUCIBLE HERE: the EDQUOT half (a quota-enabled filesystem); the ENOSPC half is killed on a real full tmpfs.',
+  },
+  {
+    file: 'packages/panel/src/modules/updates/release-archive.ts',
+    mutator: 'StringLiteral',
+    line: "JSON.parse(readFileSync(join(tmp, 'release-manifest.json'), 'utf8'))",
+    replacement: '""',
+    why: "EQUIVALENT: readFileSync(path, '') returns a Buffer and JSON.parse() reads it as UTF-8 text, like the 'utf8' string.",
+  },
+  {
+    file: 'packages/panel/src/modules/updates/release-archive.ts',
+    mutator: 'ConditionalExpression',
+    line: 'if (cut <= 0) break;',
+    replacement: 'false',
+    why: "EQUIVALENT (unreachable): the cut-back target always reaches the link's own directory, which exists inside the unpacked tree, so realpath succeeds before the cut reaches the filesystem root.",
+  },
+  {
+    file: 'packages/panel/src/modules/updates/release-archive.ts',
+    mutator: 'EqualityOperator',
+    line: 'if (cut <= 0) break;',
+    replacement: 'cut < 0',
+    why: "EQUIVALENT (unreachable): as above, the link's own directory resolves before the cut reaches the root.",
+  },
+  {
+    file: 'packages/panel/src/modules/updates/release-archive.ts',
+    mutator: 'ConditionalExpression',
+    line: 'if (problems.length >= 3) break;',
+    replacement: 'false',
+    why: 'UNOBSERVABLE: the walk only stops early once the three problems the refusal names are found; walking on finds more that are never shown.',
+  },
+  {
+    file: 'packages/panel/src/modules/updates/release-archive.ts',
+    mutator: 'EqualityOperator',
+    line: 'if (problems.length >= 3) break;',
+    replacement: 'problems.length > 3',
+    why: 'UNOBSERVABLE: a fourth escaping link found before stopping is never shown (the refusal names three).',
   },
 ];
 

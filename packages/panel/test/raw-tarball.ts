@@ -12,6 +12,9 @@ export interface RawEntry {
   body?: string | Buffer;
   link?: string;
   mode?: number;
+  /** Owner recorded in the header (default 0). */
+  uid?: number;
+  gid?: number;
   /** Write a wrong header checksum (the entry is corrupt). */
   badChecksum?: boolean;
 }
@@ -23,8 +26,8 @@ function header(e: RawEntry, size: number): Buffer {
     put(`${n.toString(8).padStart(len - 1, '0')}\0`, off, len);
   put(e.name, 0, 100);
   oct(e.mode ?? (e.type === '5' ? 0o755 : 0o644), 100, 8);
-  oct(0, 108, 8);
-  oct(0, 116, 8);
+  oct(e.uid ?? 0, 108, 8);
+  oct(e.gid ?? 0, 116, 8);
   oct(size, 124, 12);
   oct(1_700_000_000, 136, 12);
   h.fill(' ', 148, 156);

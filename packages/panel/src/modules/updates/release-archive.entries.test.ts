@@ -14,10 +14,16 @@ describe('unsafeEntryReason', () => {
     expect(reason(`${TOP}/`, 'Directory')).toBeNull();
     expect(reason(`./${TOP}/./a`)).toBeNull();
     expect(reason(`${TOP}//a`)).toBeNull();
+    expect(reason(`.//${TOP}/a`)).toBeNull(); // empty and `.` segments are ignored wherever they are
+    expect(reason(`${TOP}/a..`)).toBeNull(); // a name that merely ends (or starts) with dots
+    expect(reason(`${TOP}/..a`)).toBeNull();
     expect(reason(`${TOP}/bin/l`, 'SymbolicLink', 'wispanel.mjs')).toBeNull();
     expect(reason(`${TOP}/bin/l`, 'SymbolicLink', '../lib/x.mjs')).toBeNull();
     expect(reason(`${TOP}/bin/l`, 'SymbolicLink', '..')).toBeNull();
     expect(reason(`${TOP}/bin/h`, 'Link', `${TOP}/bin/wispanel.mjs`)).toBeNull();
+    expect(reason(`${TOP}/l`, 'SymbolicLink', 'bin/')).toBeNull(); // a trailing slash is not absolute
+    expect(reason(`${TOP}/l`, 'SymbolicLink', 'a..')).toBeNull(); // nor is a name ending in dots an escape
+    expect(reason(`${TOP}/bin/l`, 'SymbolicLink', '../a..')).toBeNull();
   });
 
   it('refuses absolute paths, drive letters and backslash tricks', () => {

@@ -11,6 +11,7 @@ import {
   readFileSync,
   readlinkSync,
   realpathSync,
+  statSync,
   writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
@@ -68,6 +69,25 @@ describe('unpackRelease: accepted archives', () => {
     expect(readFileSync(join(dir, 'bin/hard.mjs'), 'utf8')).toBe('console.log(1)');
     expect(readlinkSync(join(dir, 'bin/root'))).toBe('..');
     expect(realpathSync(join(dir, 'self'))).toBe(realpathSync(dir));
+  });
+
+  it('unpacked files belong to the panel, never to the owner the archive records', async () => {
+    const owned = (name: string, type?: '5') => ({ name, type, uid: 4321, gid: 4321, body: 'x' });
+    const { layout, file } = setup([
+      { ...owned(`${TOP}/`, '5') },
+      { ...owned(`${TOP}/release-manifest.json`), body: releaseManifest(V) },
+      owned(`${TOP}/bin/`, '5'),
+      owned(`${TOP}/bin/wispanel.mjs`),
+    ]);
+    const { dir } = await unpackRelease(file, layout, V);
+    for (const p of [
+      dir,
+      join(dir, 'bin'),
+      join(dir, 'bin/wispanel.mjs'),
+      join(dir, 'release-manifest.json'),
+    ]) {
+      expect(statSync(p)).toMatchObject({ uid: process.getuid?.(), gid: process.getgid?.() });
+    }
   });
 
   it('finds the entry point at bin/wispanel.mjs when the manifest names none', async () => {
