@@ -309,11 +309,12 @@ describe('unpackRelease: the disk fills while unpacking', () => {
     if (!canMount(layout.releasesDir)) ctx.skip(); // tmpfs needs root/CAP_SYS_ADMIN
     execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=256k,mode=0755', 'tmpfs', layout.releasesDir]);
     cleanups.push(() => execFileSync('umount', ['-l', layout.releasesDir]));
-    const err = await unpackRelease(file, layout, V).catch((e: { code: string; message: string }) => e);
-    expect(err).toMatchObject({ code: 'UPDATE_PREFLIGHT_FAILED' });
-    expect((err as Error).message).toMatch(
-      new RegExp(`^disk full while unpacking the release into ${layout.releasesDir}: ENOSPC`),
-    );
+    await expect(unpackRelease(file, layout, V)).rejects.toMatchObject({
+      code: 'UPDATE_PREFLIGHT_FAILED',
+      message: expect.stringMatching(
+        new RegExp(`^disk full while unpacking the release into ${layout.releasesDir}: ENOSPC`),
+      ),
+    });
     expect(readdirSync(layout.releasesDir)).toEqual([]);
   });
 });
