@@ -66,6 +66,14 @@ module.exports = {
       to: { path: '\\.repository\\.ts$' },
     },
     {
+      name: 'routes-construct-nothing',
+      severity: 'error',
+      comment:
+        'Route plugins receive their services from the composition root (panel compose.ts, portal context.ts): they may import a service or module file for its types only, never to build one.',
+      from: { path: '^packages/(panel|portal)/src/.*\\.routes\\.ts$' },
+      to: { path: '\\.(service|module)\\.ts$', dependencyTypesNot: ['type-only'] },
+    },
+    {
       name: 'not-to-unresolvable',
       severity: 'error',
       comment: 'An import that does not resolve (a typo, a missing package).',

@@ -1,35 +1,27 @@
-import { join } from 'node:path';
 import swagger from '@fastify/swagger';
 import { PanelError } from '@wispanel/contract';
-import { type App, createApp, MemoryRateLimiter } from '@wispanel/kit';
+import { type App, createApp } from '@wispanel/kit';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { composePanel } from './compose';
 import type { PanelContext, PanelDeps } from './context';
-import { IdempotencyStore, installIdempotency, loadIdempotencyKey } from './http/idempotency';
+import { installIdempotency } from './http/idempotency';
 import { installNulGuard } from './http/nul-guard';
 import type { PanelPlugin } from './http/plugin';
 import { DOCUMENTED_BODY } from './http/schemas';
 import { apiKeyRoutes } from './modules/api-keys/api-keys.routes';
-import { ApiKeyService } from './modules/api-keys/api-keys.service';
 import { installAuth, type RouteEntry } from './modules/auth/auth.hook';
 import { authRoutes } from './modules/auth/auth.routes';
-import { AuthService } from './modules/auth/auth.service';
-import { LastUsedTracker } from './modules/auth/last-used';
 import { consoleRoutes } from './modules/console/console.routes';
 import { databaseRoutes } from './modules/databases/databases.routes';
-import { DatabaseService } from './modules/databases/databases.service';
 import { domainRoutes } from './modules/domains/domains.routes';
-import { DomainService } from './modules/domains/domains.service';
 import { healthRoutes } from './modules/health/health.routes';
-import { createLicenseService } from './modules/license/license.module';
 import { licenseRoutes } from './modules/license/license.routes';
 import { installPanelMetrics } from './modules/metrics/metrics.routes';
 import { openapiRoutes } from './modules/openapi/openapi.routes';
-import { RecordingProvisioner } from './modules/resources/provisioner';
 import { updatePolicyRoutes } from './modules/updates/update-policy.routes';
 import { updateRoutes } from './modules/updates/updates.routes';
 import { installWriteGate } from './modules/updates/write-gate';
 import { userRoutes } from './modules/users/users.routes';
-import { UserService } from './modules/users/users.service';
 import { buildInfo } from './version';
 
 /**
@@ -110,60 +102,10 @@ function documentPanelRoute({
 
 /** Builds the panel app without listening (tests use it in-process with inject()). */
 export async function buildPanelApp(deps: PanelDeps, options: BuildOptions = {}): Promise<App> {
-  const { config, db, dialect, logger } = deps;
-  const clock = deps.clock ?? (() => new Date());
-  const license = await createLicenseService({
-    config,
-    db,
-    logger,
-    clock,
-    hardwareId: deps.hardwareId,
-    portal: deps.licensePortal,
-    portalKeys: deps.portalKeys,
-    random: deps.random,
-    // The trusted time advances with the monotonic clock; an injected clock is the only time source.
-    monotonic: deps.monotonic ?? (deps.clock ? undefined : () => performance.now()),
-    webhookTuning: deps.licenseWebhookTuning,
-  });
-  const licenseGate = deps.licenseGate ?? license;
-  const provisioner = deps.provisioner ?? new RecordingProvisioner(logger);
-  const limiter = deps.rateLimiter ?? new MemoryRateLimiter(config.rateLimitPerMinute);
-
-  const lastUsed = new LastUsedTracker(db, logger);
-  const auth = new AuthService(
-    db,
-    clock,
-    lastUsed,
-    config.sessionTtlHours,
-    deps.sqlite,
-    config.sessionIdleMinutes,
-  );
-  const users = new UserService(db, dialect, clock, licenseGate, provisioner, deps.sqlite);
-  const ctx: PanelContext = {
-    config,
-    db,
-    dialect,
-    logger,
-    clock,
-    hardwareId: deps.hardwareId,
-    licenseGate,
-    provisioner,
-    deps,
-    services: {
-      auth,
-      lastUsed,
-      users,
-      apiKeys: new ApiKeyService(db, clock, users, lastUsed),
-      domains: new DomainService(db, dialect, clock, licenseGate, provisioner),
-      databases: new DatabaseService(db, dialect, clock, licenseGate, provisioner),
-      idempotency: new IdempotencyStore(
-        db,
-        clock,
-        loadIdempotencyKey(join(config.dataDir, 'idempotency.key')),
-      ),
-      license,
-    },
-  };
+  const composed = await composePanel(deps);
+  const { ctx, limiter } = composed;
+  const { config, logger } = ctx;
+  const { auth } = ctx.services;
 
   // The console's SPA fallback (set once its routes are registered, below).
   let consoleFallback: (request: FastifyRequest, reply: FastifyReply) => boolean = () => false;
@@ -220,9 +162,9 @@ export async function buildPanelApp(deps: PanelDeps, options: BuildOptions = {})
 
   consoleFallback = consoleRoutes(app, { dir: options.consoleDir });
 
-  lastUsed.start();
+  composed.start();
   app.addHook('onClose', async () => {
-    await lastUsed.stop();
+    await composed.stop();
   });
   await app.ready();
   return app;

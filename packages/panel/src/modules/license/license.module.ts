@@ -14,27 +14,6 @@ import { DAY_MS } from './license-state';
 import { LicenseWebhook, type LicenseWebhookTuning } from './license-webhook';
 import { portalEndpointFrom, resolvePortalTrust } from './portal-trust';
 
-declare module '../../context' {
-  interface PanelDeps {
-    /** The portal's license API (default: HTTPS to config.portalUrl). */
-    licensePortal?: LicensePortal | null;
-    /** Trusted portal keys (default: config.portalKeysPath, or the dev portal's served keys). */
-    portalKeys?: TrustedKeys;
-    /** Randomness for refresh jitter (tests). */
-    random?: () => number;
-    /**
-     * Monotonic clock (ms) the license's trusted time advances with. Default: `performance.now()`; with an
-     * injected `clock` and no monotonic clock, the injected clock (it is then the only time source).
-     */
-    monotonic?: () => number;
-    /** Test-only: shorter webhook retry delays / timeout / queue bound (docs/license.md, "Webhook"). */
-    licenseWebhookTuning?: Partial<LicenseWebhookTuning>;
-  }
-  interface PanelServices {
-    license: LicenseService;
-  }
-}
-
 export function licenseSettingsFrom(config: PanelConfig): LicenseSettings {
   return {
     ...DEFAULT_LICENSE_SETTINGS,

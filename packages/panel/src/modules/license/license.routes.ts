@@ -19,7 +19,6 @@ import { Type } from 'typebox';
 import type { PanelPlugin } from '../../http/plugin';
 import { documentedBody, errorResponses, sentAsBuilt } from '../../http/schemas';
 import type { Actor } from '../auth/actor';
-import { startLicenseScheduler } from './license.module';
 
 const auth = { resource: 'license', roles: ['admin'] } as const;
 const tags = ['license'];
@@ -60,12 +59,6 @@ function licenseKeyFrom(body: unknown): string {
  */
 export const licenseRoutes: PanelPlugin = async (app, { ctx }) => {
   const license = ctx.services.license;
-  license.attachProvisioner(ctx.provisioner);
-  const stopScheduler = startLicenseScheduler(license, ctx.config.licenseTickSeconds);
-  app.addHook('onClose', async () => {
-    await stopScheduler();
-    await license.stop();
-  });
 
   const read = (url: string, summary: string, handler: () => Promise<unknown>, response: TSchema) =>
     app.get(

@@ -5,13 +5,6 @@ import type { PanelContext } from '../../context';
 const LICENSE_STATUSES = ['active', 'grace', 'expired', 'invalid', 'unlicensed'] as const;
 const UPDATE_OUTCOMES = ['succeeded', 'failed', 'rolled_back'] as const;
 
-declare module '../../context' {
-  interface PanelServices {
-    /** Finished update attempts seen by this process, by outcome (filled by the install-report observer). */
-    updateAttempts?: Map<string, number>;
-  }
-}
-
 /**
  * `GET /metrics` at the root (not under /api/v1), Prometheus text format, for an **admin API key with the
  * `metrics` scope** (or `read`/`all`, which include it for GET): requests by route and status, latency
@@ -22,7 +15,6 @@ declare module '../../context' {
  */
 export function installPanelMetrics(app: App, ctx: PanelContext): void {
   const { registry } = installHttpMetrics(app, 'wispanel_panel');
-  ctx.services.updateAttempts ??= new Map();
   new Gauge({
     name: 'wispanel_panel_license_status',
     help: 'License status (1 for the current one)',
@@ -48,7 +40,7 @@ export function installPanelMetrics(app: App, ctx: PanelContext): void {
     labelNames: ['outcome'] as const,
     registers: [registry],
     collect() {
-      for (const o of UPDATE_OUTCOMES) this.set({ outcome: o }, ctx.services.updateAttempts?.get(o) ?? 0);
+      for (const o of UPDATE_OUTCOMES) this.set({ outcome: o }, ctx.services.updateAttempts.get(o) ?? 0);
     },
   });
   new Gauge({
@@ -58,7 +50,7 @@ export function installPanelMetrics(app: App, ctx: PanelContext): void {
     registers: [registry],
     collect() {
       this.reset();
-      const state = ctx.services.updates?.status().state;
+      const state = ctx.services.updates.status().state;
       if (state) this.set({ state }, 1);
     },
   });
@@ -67,7 +59,7 @@ export function installPanelMetrics(app: App, ctx: PanelContext): void {
     help: 'Install reports waiting to be sent to the portal',
     registers: [registry],
     collect() {
-      this.set(ctx.services.updatePolicy?.reporter?.queue.pending().length ?? 0);
+      this.set(ctx.services.updatePolicy.reporter?.queue.pending().length ?? 0);
     },
   });
   app.get(

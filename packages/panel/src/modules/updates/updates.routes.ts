@@ -9,37 +9,12 @@ import {
   VersionInfo,
 } from '@wispanel/contract';
 import type { PanelPlugin } from '../../http/plugin';
-import { buildInfo } from '../../version';
-import { followSupervisor, UpdatesService } from './updates.service';
-
-declare module '../../context' {
-  interface PanelDeps {
-    /** Portal download API for updates (tests inject one; default: HTTPS to config.portalUrl). */
-    updatePortal?: import('./portal-downloads').PortalDownloads;
-    /** Hands a prepared release to the supervisor (tests inject one; default: IPC / SIGUSR2). */
-    requestSwitch?: () => void;
-  }
-  interface PanelServices {
-    updates?: UpdatesService;
-  }
-}
 
 const auth = { resource: 'version', roles: ['admin'] } as const;
 const tags = ['version'];
+/** `/version/*` (role admin, scope `version`); the service is built by the composition root (compose.ts). */
 export const updateRoutes: PanelPlugin = async (app, { ctx }) => {
-  const updates = new UpdatesService({
-    config: ctx.config,
-    build: buildInfo(),
-    clock: ctx.clock,
-    licenseKey: () => ctx.services.license.snapshot().state.license_key ?? null,
-    hardwareId: ctx.hardwareId,
-    portal: ctx.deps.updatePortal,
-    portalKeys: ctx.deps.portalKeys,
-    requestSwitch: ctx.deps.requestSwitch,
-    channel: () => ctx.services.updatePolicy?.channel() ?? (ctx.config.channel as never),
-  });
-  ctx.services.updates = updates;
-  if (updates.supervised && !ctx.deps.requestSwitch) followSupervisor();
+  const { updates, updatePolicy } = ctx.services;
 
   const accepted = (job: {
     job_id: string | null;
@@ -76,7 +51,7 @@ export const updateRoutes: PanelPlugin = async (app, { ctx }) => {
     },
     async () => {
       const base = await updates.check();
-      return ctx.services.updatePolicy ? ctx.services.updatePolicy.explain(base) : base;
+      return updatePolicy.explain(base);
     },
   );
   app.get(
