@@ -145,6 +145,11 @@ export const HeldBackReleaseSchema = Type.Object({
   version: Type.String(),
   reason: Type.Enum([...HELD_BACK_REASONS]),
   percent: Type.Optional(Type.Number({ description: 'Current rollout percent (for `not_in_stage`)' })),
+  next_stage_at: Type.Optional(
+    Type.String({
+      description: 'When the next rollout stage starts (for `not_in_stage`; absent at the last stage)',
+    }),
+  ),
 });
 
 /**

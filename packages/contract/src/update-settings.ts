@@ -49,6 +49,7 @@ export const HeldBackSchema = Type.Array(
     version: Type.String(),
     reason: Type.Enum([...HELD_BACK_REASONS]),
     percent: Type.Optional(Type.Number()),
+    next_stage_at: Type.Optional(Type.String()),
   }),
   { description: 'Newer releases the portal does not offer this server yet, and why' },
 );

@@ -151,6 +151,7 @@ describe.each(dialects)('staged rollouts, reports and the automatic halt on %s',
     expect(put.json().rollout).toMatchObject({ state: 'staging', stage: 0, percent: 0, planned: true });
     now += 10 * HOUR;
     await publish('1.5.0');
+    const publishedAt = now;
     const canary = servers[0]!;
     expect(
       (await admin('PUT', `/api/v1/admin/licenses/${canary.id}/canary`, { canary: true })).statusCode,
@@ -160,7 +161,15 @@ describe.each(dialects)('staged rollouts, reports and the automatic halt on %s',
       const body = (await check(s)).json();
       expect(body.update_available).toBe(s === canary);
       if (s !== canary)
-        expect(body.held_back).toEqual([{ version: '1.5.0', reason: 'not_in_stage', percent: 0 }]);
+        expect(body.held_back).toEqual([
+          {
+            version: '1.5.0',
+            reason: 'not_in_stage',
+            percent: 0,
+            // When stage 1 starts: 24 h after publish (what the panel's console shows as "when").
+            next_stage_at: new Date(publishedAt + 24 * HOUR).toISOString(),
+          },
+        ]);
     }
     // 24 h after publish (not after the plan was set): stage 1, exactly the servers the hash puts under 30 %.
     now += 23 * HOUR;

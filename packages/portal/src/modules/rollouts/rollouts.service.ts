@@ -72,6 +72,12 @@ function median(values: number[]): number | null {
 }
 
 /** Staged rollouts: plans and their admin actions, the check-update gate, install reports and the halt. */
+/** What a server outside the current stage is told: the stage's percent and when the next one starts. */
+function notInStage(plan: Parameters<typeof percentOf>[0]): { percent: number; next_stage_at?: string } {
+  const next = nextStageAt(plan);
+  return { percent: percentOf(plan), ...(next ? { next_stage_at: next } : {}) };
+}
+
 export class RolloutsService {
   constructor(private readonly deps: RolloutsServiceDeps) {}
 
@@ -479,7 +485,7 @@ export class RolloutsService {
         heldBack.push({
           version: release.version,
           reason: offer.reason!,
-          ...(offer.reason === 'not_in_stage' ? { percent: percentOf(plan) } : {}),
+          ...(offer.reason === 'not_in_stage' ? notInStage(plan) : {}),
         });
       }
     }
