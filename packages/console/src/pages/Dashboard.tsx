@@ -8,8 +8,10 @@ import type {
   LicenseSummary,
   PanelMe,
   PanelPagination,
+  VersionCheck,
   VersionInfo,
 } from '../types';
+import { UpdateWhyShort } from '../update-why';
 
 export const STATUS_COLOR: Record<string, string> = {
   active: 'teal.9',
@@ -87,6 +89,11 @@ function AdminDashboard() {
     queryFn: () => api.get<ChangelogAnswer>('/version/changelog'),
     retry: false,
   });
+  const why = useQuery({
+    queryKey: ['version', 'check'],
+    queryFn: () => api.get<VersionCheck>('/version/check'),
+    retry: false,
+  });
   if (summary.isPending) return <Loading />;
   if (summary.error) return <ErrorAlert error={summary.error} />;
   const s = summary.data;
@@ -160,7 +167,7 @@ function AdminDashboard() {
               </Group>
             ) : (
               <Text size="sm" mt="xs">
-                Up to date.
+                {why.data?.held_back?.length ? 'No update offered now.' : 'Up to date.'}
               </Text>
             )
           ) : update.error ? (
@@ -170,6 +177,7 @@ function AdminDashboard() {
           ) : (
             <Text size="sm">Checking…</Text>
           )}
+          {why.data ? <UpdateWhyShort check={why.data} critical={Boolean(update.data?.critical)} /> : null}
           <Text size="xs" mt="xs">
             Checked {update.dataUpdatedAt ? new Date(update.dataUpdatedAt).toLocaleString() : '—'}
           </Text>

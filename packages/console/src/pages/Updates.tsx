@@ -20,7 +20,16 @@ import { ConfirmButton, DataTable, ErrorAlert, Loading, PageHeader } from '@wisp
 import { useEffect, useRef, useState } from 'react';
 import { api, fmtDate } from '../api';
 import { renderMarkdown } from '../markdown';
-import type { ChangelogAnswer, UpdateAccepted, UpdateHistory, UpdateStatus, VersionInfo } from '../types';
+import type {
+  ChangelogAnswer,
+  UpdateAccepted,
+  UpdateHistory,
+  UpdateSettings,
+  UpdateStatus,
+  VersionCheck,
+  VersionInfo,
+} from '../types';
+import { UpdateWhy } from '../update-why';
 
 const STEPS = [
   { state: 'checking', label: 'Check', description: 'signed answer' },
@@ -158,6 +167,17 @@ export default function UpdatesPage() {
     queryFn: () => api.get<ChangelogAnswer>('/version/changelog'),
     retry: false,
   });
+  // Why an update is or is not offered / installed now (held back by the rollout, the policy, the window).
+  const why = useQuery({
+    queryKey: ['version', 'check'],
+    queryFn: () => api.get<VersionCheck>('/version/check'),
+    retry: false,
+  });
+  const settings = useQuery({
+    queryKey: ['version', 'settings'],
+    queryFn: () => api.get<UpdateSettings>('/version/settings'),
+    retry: false,
+  });
   // Follows update/status while a job runs; keeps asking through the panel's restart (network errors and
   // 502/503 while the new release starts), and stops at a final state.
   const status = useQuery({
@@ -197,11 +217,18 @@ export default function UpdatesPage() {
   });
   const check = useMutation({
     mutationFn: () =>
-      qc.fetchQuery({
-        queryKey: ['version', 'changelog'],
-        queryFn: () => api.get<ChangelogAnswer>('/version/changelog'),
-        staleTime: 0,
-      }),
+      Promise.all([
+        qc.fetchQuery({
+          queryKey: ['version', 'changelog'],
+          queryFn: () => api.get<ChangelogAnswer>('/version/changelog'),
+          staleTime: 0,
+        }),
+        qc.fetchQuery({
+          queryKey: ['version', 'check'],
+          queryFn: () => api.get<VersionCheck>('/version/check'),
+          staleTime: 0,
+        }),
+      ]),
   });
   if (info.isPending) return <Loading />;
   if (info.error) return <ErrorAlert error={info.error} />;
@@ -236,10 +263,19 @@ export default function UpdatesPage() {
       <Card withBorder mb="md">
         <Group justify="space-between" mb="xs">
           <Title order={3} size="h4">
-            {c?.update_available ? `Version ${c.latest_version} is available` : 'Up to date'}
+            {c?.update_available
+              ? `Version ${c.latest_version} is available`
+              : why.data?.held_back?.length
+                ? 'No update offered now'
+                : 'Up to date'}
           </Title>
           {c?.critical ? <Badge color="red">critical</Badge> : null}
         </Group>
+        {why.data ? (
+          <div style={{ marginBottom: 'var(--mantine-spacing-sm)' }}>
+            <UpdateWhy check={why.data} settings={settings.data} critical={Boolean(c?.critical)} />
+          </div>
+        ) : null}
         {c && newer.length > 0 ? (
           <Stack gap="sm">
             <Group gap="xs" align="flex-end">
