@@ -4,6 +4,7 @@ import { m020License } from './020_license';
 import { m021LicenseVerdict } from './021_license_verdict';
 import { m022LicensePendingDeactivation } from './022_license_pending_deactivation';
 import { m023LicenseFileFloor } from './023_license_file_floor';
+import { m024LicenseAuditFilters } from './024_license_audit_filters';
 
 /**
  * Every panel migration, one numbered file each. Id ranges per owner so parallel work never collides:
@@ -16,4 +17,5 @@ export const migrations: Migration[] = [
   m021LicenseVerdict,
   m022LicensePendingDeactivation,
   m023LicenseFileFloor,
+  m024LicenseAuditFilters,
 ];

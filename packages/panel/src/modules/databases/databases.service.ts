@@ -3,7 +3,15 @@ import type { Kysely } from 'kysely';
 import type { PanelDB } from '../../db/schema';
 import type { Actor } from '../auth/actor';
 import type { LicenseGate } from '../resources/license-gate';
-import { insertOwned, listOwned, ownedBy, type Page, setStatus, stateFields } from '../resources/ownership';
+import {
+  insertOwned,
+  type ListFilter,
+  listOwned,
+  ownedBy,
+  type Page,
+  setStatus,
+  stateFields,
+} from '../resources/ownership';
 import type { Provisioner } from '../resources/provisioner';
 
 const MAX_NAME = 64;
@@ -95,8 +103,16 @@ export class DatabaseService {
     return databaseView(await this.find(actor, name));
   }
 
-  async list(actor: Actor, page: Page) {
-    const { rows, pagination } = await listOwned<DatabaseRow>(this.db, 'databases', this.base(), actor, page);
+  async list(actor: Actor, page: Page, filter: ListFilter = {}) {
+    const { rows, pagination } = await listOwned<DatabaseRow>(
+      this.dialect,
+      'databases',
+      this.base(),
+      actor,
+      page,
+      filter,
+      'databases.name',
+    );
     return { databases: rows.map(databaseView), pagination };
   }
 

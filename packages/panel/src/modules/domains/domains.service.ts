@@ -6,6 +6,7 @@ import type { LicenseGate } from '../resources/license-gate';
 import {
   canManageOwner,
   insertOwned,
+  type ListFilter,
   listOwned,
   ownedBy,
   type Page,
@@ -69,8 +70,16 @@ export class DomainService {
     return domainView(await this.find(actor, domain));
   }
 
-  async list(actor: Actor, page: Page) {
-    const { rows, pagination } = await listOwned<DomainRow>(this.db, 'domains', this.base(), actor, page);
+  async list(actor: Actor, page: Page, filter: ListFilter = {}) {
+    const { rows, pagination } = await listOwned<DomainRow>(
+      this.dialect,
+      'domains',
+      this.base(),
+      actor,
+      page,
+      filter,
+      'domains.domain',
+    );
     return { domains: rows.map(domainView), pagination };
   }
 

@@ -35,6 +35,15 @@ export interface AuditEntry {
   detail: unknown;
 }
 
+/** `GET /license/audit` filters, all optional, combined with AND; `since`/`until` are ISO instants (inclusive). */
+export interface AuditFilter {
+  action?: string;
+  outcome?: string;
+  actor?: string;
+  since?: string;
+  until?: string;
+}
+
 export interface AffectedResource {
   id: number;
   name: string;
@@ -118,11 +127,33 @@ export class LicenseRepository {
     return { ...row, id: Number(inserted.id), detail: entry.detail ?? null };
   }
 
-  async auditLog(limit: number, beforeId?: number): Promise<AuditEntry[]> {
-    let q = this.db.selectFrom('license_audit').selectAll().orderBy('id', 'desc').limit(limit);
+  async auditLog(limit: number, beforeId?: number, filter: AuditFilter = {}): Promise<AuditEntry[]> {
+    let q = this.auditWhere(filter).selectAll().orderBy('id', 'desc').limit(limit);
     if (beforeId !== undefined) q = q.where('id', '<', beforeId);
     const rows = await q.execute();
     return rows.map((r) => ({ ...r, id: Number(r.id), detail: r.detail ? JSON.parse(r.detail) : null }));
+  }
+
+  /** Entries matching `filter` (all pages: the cursor `before` is not part of it). */
+  async auditCount(filter: AuditFilter = {}): Promise<number> {
+    const row = await this.auditWhere(filter)
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .executeTakeFirstOrThrow();
+    return Number(row.n);
+  }
+
+  /**
+   * Equality on action / outcome / actor (indexed with id for the newest-first walk) and a range on `at`
+   * (indexed; stored as `toISOString()`, so the bounds are normalised to that form and compare as text).
+   */
+  private auditWhere(filter: AuditFilter) {
+    let q = this.db.selectFrom('license_audit');
+    if (filter.action) q = q.where('action', '=', filter.action);
+    if (filter.outcome) q = q.where('outcome', '=', filter.outcome);
+    if (filter.actor) q = q.where('actor', '=', filter.actor);
+    if (filter.since) q = q.where('at', '>=', filter.since);
+    if (filter.until) q = q.where('at', '<=', filter.until);
+    return q;
   }
 
   async count(kind: CountedResource, db: Kysely<PanelDB> = this.db): Promise<number> {

@@ -10,7 +10,7 @@ import { PendingDeactivations } from './deactivations';
 import { Enforcement } from './enforcement';
 import { LeaseLifecycle } from './lease';
 import { LicenseLedger, type LicenseSettings, type Snapshot } from './ledger';
-import type { LicenseRepository } from './license.repository';
+import type { AuditFilter, LicenseRepository } from './license.repository';
 import type { LicenseFileStore } from './license-file-store';
 import type { LicensePortal } from './license-portal';
 import type { LicenseWebhook } from './license-webhook';
@@ -153,8 +153,8 @@ export class LicenseService implements LicenseGate {
   disabledResources(limit: number, offset: number) {
     return this.presenter.disabledResources(limit, offset);
   }
-  auditLog(limit: number, before?: number) {
-    return this.presenter.auditLog(limit, before);
+  auditLog(limit: number, before?: number, filter: AuditFilter = {}) {
+    return this.presenter.auditLog(limit, before, filter);
   }
 
   // ---- the creation gate ----

@@ -2,7 +2,7 @@ import { maskLicenseKey } from '@wispanel/contract';
 import type { PendingDeactivations } from './deactivations';
 import type { Enforcement } from './enforcement';
 import { apiDate, LIMIT_OF, type LicenseLedger, PLURAL, type Snapshot } from './ledger';
-import { RESOURCE_KINDS, type Usage } from './license.repository';
+import { type AuditFilter, RESOURCE_KINDS, type Usage } from './license.repository';
 import { DAY_MS, type LicenseEvaluation } from './license-state';
 
 export const usageView = (u: Usage) => ({ accounts: u.account, databases: u.database, domains: u.domain });
@@ -155,8 +155,11 @@ export class LicensePresenter {
     };
   }
 
-  async auditLog(limit: number, before?: number) {
-    const entries = await this.ledger.repo.auditLog(limit, before);
-    return { entries: entries.map((x) => ({ ...x, at: apiDate(x.at) })) };
+  async auditLog(limit: number, before?: number, filter: AuditFilter = {}) {
+    const [entries, total] = await Promise.all([
+      this.ledger.repo.auditLog(limit, before, filter),
+      this.ledger.repo.auditCount(filter),
+    ]);
+    return { entries: entries.map((x) => ({ ...x, at: apiDate(x.at) })), total };
   }
 }

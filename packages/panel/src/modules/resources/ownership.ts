@@ -1,5 +1,5 @@
 import { conflict, type Dialect, isUniqueViolation } from '@wispanel/kit';
-import type { ExpressionBuilder, Kysely } from 'kysely';
+import type { Expression, ExpressionBuilder, Kysely, SqlBool } from 'kysely';
 import { sql } from 'kysely';
 import type { PanelDB } from '../../db/schema';
 import type { Actor } from '../auth/actor';
@@ -59,6 +59,80 @@ export interface Page {
   per_page: number;
 }
 
+/** Optional list filters (`GET /users|/domains|/databases?q=&status=&owner=&role=`), all combined with AND. */
+export interface ListFilter {
+  /** Substring, case-insensitive; `%`, `_` and `\` match themselves. Empty = no filter. */
+  q?: string;
+  /** `active` (not suspended, not disabled by the license), `suspended` (by an admin), `disabled` (by the license). */
+  status?: 'active' | 'suspended' | 'disabled';
+  /** Exact owner username (domains, databases). */
+  owner?: string;
+  /** Exact role (accounts). */
+  role?: string;
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: filters shared by the three resource tables and their joins
+export type Where = (eb: ExpressionBuilder<any, any>) => Expression<SqlBool>;
+
+/** The LIKE pattern of "contains `q`", with LIKE's wildcards and the escape character taken literally. */
+export function containsPattern(q: string): string {
+  return `%${q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+}
+
+/**
+ * `column` contains `q`, case-insensitively: `LIKE` on SQLite (case-insensitive for ASCII), `ILIKE` on
+ * PostgreSQL (which a pg_trgm GIN index on the column serves), the pattern bound as a parameter, never spliced.
+ */
+export function contains(dialect: Dialect, column: string, q: string): Where {
+  const op = dialect === 'postgres' ? sql`ILIKE` : sql`LIKE`;
+  return () => sql<SqlBool>`${sql.ref(column)} ${op} ${containsPattern(q)} ESCAPE '\\'`;
+}
+
+/** The `status` filter on a resource table (the license mark has its own index). */
+export function stateFilter(
+  table: 'users' | 'domains' | 'databases',
+  status: ListFilter['status'],
+): Where | null {
+  switch (status) {
+    case 'active':
+      return (eb) =>
+        eb.and([eb(`${table}.status`, '=', 'active'), eb(`${table}.license_disabled_at`, 'is', null)]);
+    case 'suspended':
+      return (eb) => eb(`${table}.status`, '=', 'suspended');
+    case 'disabled':
+      return (eb) => eb(`${table}.license_disabled_at`, 'is not', null);
+    default:
+      return null;
+  }
+}
+
+/**
+ * One page of `base` under `filters` (and the actor's visibility, already in `filters`), in id order, and the
+ * total under exactly the same WHERE: the count is the same query with its select list replaced.
+ */
+export async function listPage<Row>(
+  // biome-ignore lint/suspicious/noExplicitAny: the joined select each service builds on its own table
+  base: any,
+  table: 'users' | 'domains' | 'databases',
+  filters: Where[],
+  page: Page,
+): Promise<{ rows: Row[]; pagination: ReturnType<typeof pagination> }> {
+  let q = base;
+  for (const f of filters) q = q.where(f);
+  const [rows, total] = await Promise.all([
+    q
+      .orderBy(`${table}.id`)
+      .limit(page.per_page)
+      .offset((page.page - 1) * page.per_page)
+      .execute() as Promise<Row[]>,
+    q
+      .clearSelect()
+      .select((eb: ExpressionBuilder<PanelDB, typeof table>) => eb.fn.countAll().as('n'))
+      .executeTakeFirstOrThrow() as Promise<{ n: number | string }>,
+  ]);
+  return { rows, pagination: pagination(page, Number(total.n)) };
+}
+
 export function pagination(page: Page, total: number) {
   return {
     page: page.page,
@@ -83,31 +157,28 @@ export function stateFields(row: {
 }
 
 /**
- * One page of an owner-scoped table (domains or databases): the rows of `base` the actor may see, in id order,
- * and the total count under the same filter.
+ * One page of an owner-scoped table (domains or databases): the rows of `base` the actor may see and that match
+ * `filter`, in id order, and the total count under the same filter. `base` joins the owner as `users`.
  */
 export async function listOwned<Row>(
-  db: Kysely<PanelDB>,
+  dialect: Dialect,
   table: 'domains' | 'databases',
   // biome-ignore lint/suspicious/noExplicitAny: the joined select each service builds on its own table
   base: any,
   actor: Actor,
   page: Page,
+  filter: ListFilter,
+  searchColumn: string,
 ): Promise<{ rows: Row[]; pagination: ReturnType<typeof pagination> }> {
-  const [rows, total] = await Promise.all([
-    base
-      .where(ownedBy(actor, table))
-      .orderBy(`${table}.id`)
-      .limit(page.per_page)
-      .offset((page.page - 1) * page.per_page)
-      .execute() as Promise<Row[]>,
-    db
-      .selectFrom(table)
-      .select((eb) => eb.fn.countAll<number>().as('n'))
-      .where(ownedBy(actor, table))
-      .executeTakeFirstOrThrow(),
-  ]);
-  return { rows, pagination: pagination(page, Number(total.n)) };
+  const filters: Where[] = [ownedBy(actor, table)];
+  if (filter.q) filters.push(contains(dialect, searchColumn, filter.q));
+  const state = stateFilter(table, filter.status);
+  if (state) filters.push(state);
+  if (filter.owner) {
+    const owner = filter.owner;
+    filters.push((eb) => eb('users.username', '=', owner));
+  }
+  return listPage<Row>(base, table, filters, page);
 }
 
 /** Sets the admin suspension state of one row of a resource table. */

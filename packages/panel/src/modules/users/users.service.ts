@@ -11,12 +11,16 @@ import { hashPassword } from '../auth/auth.service';
 import type { LicenseGate } from '../resources/license-gate';
 import {
   canManageOwner,
+  contains,
+  type ListFilter,
+  listPage,
   lockForCreate,
   type Page,
-  pagination,
   setStatus,
   stateFields,
+  stateFilter,
   visibleUsers,
+  type Where,
 } from '../resources/ownership';
 import type { Provisioner } from '../resources/provisioner';
 
@@ -118,21 +122,25 @@ export class UserService {
     return userView(await this.find(actor, username));
   }
 
-  async list(actor: Actor, page: Page) {
-    const [rows, total] = await Promise.all([
-      this.base()
-        .where(visibleUsers(actor))
-        .orderBy('users.id')
-        .limit(page.per_page)
-        .offset((page.page - 1) * page.per_page)
-        .execute(),
-      this.db
-        .selectFrom('users')
-        .select((eb) => eb.fn.countAll<number>().as('n'))
-        .where(visibleUsers(actor))
-        .executeTakeFirstOrThrow(),
-    ]);
-    return { users: rows.map(userView), pagination: pagination(page, Number(total.n)) };
+  async list(actor: Actor, page: Page, filter: ListFilter = {}) {
+    const filters: Where[] = [visibleUsers(actor) as Where];
+    if (filter.q) {
+      const q = filter.q;
+      filters.push((eb) =>
+        eb.or([
+          contains(this.dialect, 'users.username', q)(eb),
+          contains(this.dialect, 'users.email', q)(eb),
+        ]),
+      );
+    }
+    const state = stateFilter('users', filter.status);
+    if (state) filters.push(state);
+    if (filter.role) {
+      const role = filter.role;
+      filters.push((eb) => eb('users.role', '=', role));
+    }
+    const { rows, pagination } = await listPage<UserRow>(this.base(), 'users', filters, page);
+    return { users: rows.map(userView), pagination };
   }
 
   /**
