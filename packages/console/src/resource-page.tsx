@@ -1,10 +1,11 @@
-import { Badge, Button, Group, Modal, Stack } from '@mantine/core';
+import { Badge, Button, Group, Modal, Select, Stack } from '@mantine/core';
 import { notifications } from '@mantine/notifications';
-import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { type Column, ConfirmButton, DataTable, ErrorAlert, PageHeader } from '@wispanel/ui';
 import { type FormEvent, type ReactNode, useState } from 'react';
 import { api } from './api';
 import type { PanelPagination } from './types';
+import { useDebouncedSearch, useUrlParams } from './url-state';
 
 export interface ResourceState {
   status: string;
@@ -25,27 +26,45 @@ export interface ResourcePageProps<T extends ResourceState> {
   noun: string;
   idOf: (row: T) => string;
   columns: Column<T>[];
-  searchText: (row: T) => string;
+  /** What the search box matches on the server (`q`), e.g. "username or e-mail". */
+  searchHint: string;
   /** The create form's fields; returns the body to POST, or throws to show a message. */
   createForm?: (close: () => void, submit: (body: unknown) => Promise<void>) => ReactNode;
 }
 
 const PER_PAGE = 20;
 
-/** List (paginated; the search box filters the page), create, suspend/unsuspend, delete with confirmation. */
+const STATUSES = [
+  { value: 'active', label: 'Active' },
+  { value: 'suspended', label: 'Suspended' },
+  { value: 'disabled', label: 'Disabled by license' },
+];
+
+/**
+ * List (paginated; searched and filtered by the API with `q` and `status`, so the whole list is searched, not
+ * the page), create, suspend/unsuspend, delete with confirmation. The search box waits 300 ms after typing; the
+ * search, the status filter and the page are kept in the address (`?q=&status=&page=`).
+ */
 export function ResourcePage<T extends ResourceState>(p: ResourcePageProps<T>) {
   const qc = useQueryClient();
-  const [page, setPage] = useState(1);
-  const [search, setSearch] = useState('');
+  const [params, setParams] = useUrlParams(['q', 'status', 'page'] as const);
+  const page = Math.max(1, Number.parseInt(params.page, 10) || 1);
+  const [search, setSearch] = useDebouncedSearch(params.q, (q) => {
+    if (q !== params.q) setParams({ q, page: null });
+  });
   const [creating, setCreating] = useState(false);
   const list = useQuery({
-    queryKey: [p.field, page],
+    queryKey: [p.field, page, params.q, params.status],
     queryFn: () =>
       api.get<Record<string, unknown> & { pagination: PanelPagination }>(p.path, {
         page,
         per_page: PER_PAGE,
+        q: params.q,
+        status: params.status,
       }),
+    placeholderData: keepPreviousData,
   });
+  const setPage = (n: number) => setParams({ page: n === 1 ? null : n });
   const refresh = () => qc.invalidateQueries({ queryKey: [p.field] });
   const act = useMutation({
     mutationFn: ({ id, action }: { id: string; action: 'suspend' | 'unsuspend' }) =>
@@ -55,9 +74,8 @@ export function ResourcePage<T extends ResourceState>(p: ResourcePageProps<T>) {
       void refresh();
     },
   });
-  const rows = ((list.data?.[p.field] as T[] | undefined) ?? []).filter((r) =>
-    p.searchText(r).toLowerCase().includes(search.trim().toLowerCase()),
-  );
+  const rows = (list.data?.[p.field] as T[] | undefined) ?? [];
+  const filtered = Boolean(params.q || params.status);
   const columns: Column<T>[] = [
     ...p.columns,
     { key: 'state', label: 'State', render: (r) => <StateBadge row={r} /> },
@@ -106,14 +124,30 @@ export function ResourcePage<T extends ResourceState>(p: ResourcePageProps<T>) {
         columns={columns}
         rows={rows}
         rowKey={p.idOf}
-        search={{ value: search, onChange: setSearch, placeholder: 'Filter this page' }}
+        search={{ value: search, onChange: setSearch, placeholder: `Search by ${p.searchHint}` }}
+        toolbar={
+          <Select
+            aria-label={`Filter ${p.title.toLowerCase()} by state`}
+            placeholder="Any state"
+            data={STATUSES}
+            value={params.status || null}
+            onChange={(v) => setParams({ status: v, page: null })}
+            clearable
+            w={200}
+          />
+        }
         pagination={{
           page,
           totalPages: list.data?.pagination.total_pages ?? 1,
           onChange: setPage,
           total: list.data?.pagination.total,
         }}
-        empty={list.isPending ? 'Loading…' : `No ${p.noun}s.`}
+        summary={
+          filtered && list.data
+            ? `${list.data.pagination.total} ${p.noun}${list.data.pagination.total === 1 ? '' : 's'} found`
+            : undefined
+        }
+        empty={list.isPending ? 'Loading…' : filtered ? `No ${p.noun}s match.` : `No ${p.noun}s.`}
       />
       {p.createForm ? (
         <Modal opened={creating} onClose={() => setCreating(false)} title={`New ${p.noun}`} centered>

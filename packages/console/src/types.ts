@@ -9,6 +9,7 @@ import type {
   LicenseAuditAnswer,
   PanelLoginAnswer,
   VersionChangelog,
+  VersionCheck,
 } from '@wispanel/contract';
 
 export type {
@@ -28,10 +29,15 @@ export type {
 export type IssuedApiKey = ApiKeyIssuedAnswer;
 export type LoginAnswer = PanelLoginAnswer;
 export type ChangelogAnswer = VersionChangelog;
+export type { UpdateSettings, VersionCheck } from '@wispanel/contract';
+/** `GET /version/check`: why a newer release is not offered, and what the update policy does now. */
+export type HeldBackRelease = NonNullable<VersionCheck['held_back']>[number];
+export type AutoUpdateExplanation = NonNullable<VersionCheck['auto_update']>;
 
 export type { LicenseLimits, LicenseOverview, LicenseSummary } from '@wispanel/contract';
 export type DisabledResources = DisabledResourcesAnswer;
 export type AuditEntry = LicenseAuditAnswer['entries'][number];
+export type { LicenseAuditAnswer };
 
 export interface ActionAnswer {
   success: boolean;

@@ -18,6 +18,8 @@ export interface DataTableProps<T> {
   search?: { value: string; onChange: (v: string) => void; placeholder?: string };
   pagination?: { page: number; totalPages: number; onChange: (page: number) => void; total?: number };
   toolbar?: ReactNode;
+  /** A line above the rows announced to screen readers when it changes, e.g. "12 domains found". */
+  summary?: string;
 }
 
 /** Below 48em each row is a card of label/value pairs instead of a table row (no sideways scrolling). */
@@ -67,6 +69,7 @@ export function DataTable<T>({
   search,
   pagination,
   toolbar,
+  summary,
 }: DataTableProps<T>) {
   const narrow = useMediaQuery('(max-width: 48em)');
   return (
@@ -88,6 +91,9 @@ export function DataTable<T>({
           {toolbar}
         </Group>
       ) : null}
+      <Text size="sm" role="status" aria-live="polite" mb={summary ? 'xs' : 0} data-testid="table-summary">
+        {summary ?? ''}
+      </Text>
       {narrow ? (
         <RowCards caption={caption} columns={columns} rows={rows} rowKey={rowKey} empty={empty} />
       ) : (

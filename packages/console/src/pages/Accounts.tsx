@@ -64,7 +64,7 @@ export default function AccountsPage({ me }: { me: PanelMe }) {
       field="users"
       noun="account"
       idOf={(u) => u.username}
-      searchText={(u) => `${u.username} ${u.email} ${u.role}`}
+      searchHint="username or e-mail"
       columns={[
         { key: 'username', label: 'Username', render: (u) => u.username },
         { key: 'email', label: 'E-mail', render: (u) => u.email },

@@ -57,7 +57,7 @@ export default function DatabasesPage({ me }: { me: PanelMe }) {
       field="databases"
       noun="database"
       idOf={(d) => d.name}
-      searchText={(d) => `${d.name} ${d.owner} ${d.domain ?? ''}`}
+      searchHint="database name"
       columns={[
         { key: 'name', label: 'Name', render: (d) => d.name },
         { key: 'owner', label: 'Owner', render: (d) => d.owner },

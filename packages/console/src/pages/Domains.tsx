@@ -49,7 +49,7 @@ export default function DomainsPage({ me }: { me: PanelMe }) {
       field="domains"
       noun="domain"
       idOf={(d) => d.domain}
-      searchText={(d) => `${d.domain} ${d.owner}`}
+      searchHint="domain name"
       columns={[
         { key: 'domain', label: 'Domain', render: (d) => d.domain },
         { key: 'owner', label: 'Owner', render: (d) => d.owner },

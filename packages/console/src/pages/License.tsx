@@ -12,18 +12,19 @@ import {
   Title,
 } from '@mantine/core';
 import { notifications } from '@mantine/notifications';
-import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { ConfirmButton, DataTable, ErrorAlert, Loading, PageHeader } from '@wispanel/ui';
 import { type FormEvent, useState } from 'react';
 import { api, fmtDate } from '../api';
 import type {
   ActionAnswer,
-  AuditEntry,
   DisabledResources,
+  LicenseAuditAnswer,
   LicenseLimits,
   LicenseOverview,
   LicenseSummary,
 } from '../types';
+import { useDebouncedSearch, useUrlParams } from '../url-state';
 import { LicenseStatusBadge } from './Dashboard';
 
 const KINDS = ['accounts', 'domains', 'databases'] as const;
@@ -189,22 +190,51 @@ const ACTIONS = [
   'status',
   'over_limit',
   'within_limits',
+  'update_available',
 ];
+const OUTCOMES = ['success', 'failed', 'refused', 'disabled', 'enabled', 'warned', 'info', 'not_found'];
 
+/** A `YYYY-MM-DD` date input as the instant the local day starts (since) or ends (until), ISO. */
+function dayBound(day: string, end: boolean): string | undefined {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(day)) return undefined;
+  const d = new Date(`${day}T00:00:00`);
+  if (Number.isNaN(d.getTime())) return undefined;
+  if (end) d.setDate(d.getDate() + 1);
+  return new Date(d.getTime() - (end ? 1 : 0)).toISOString();
+}
+
+/**
+ * The license audit log, filtered by the API (`action`, `outcome`, `actor`, `since`, `until`; kept in the
+ * address) and paged by `before` (ids only grow: the cursor of each page is kept to go back).
+ */
 function AuditLog() {
-  // Pages by `before` (ids only grow): the cursor of each page is kept to go back.
+  const [f, setF] = useUrlParams(['action', 'outcome', 'actor', 'since', 'until'] as const);
   const [cursors, setCursors] = useState<Array<number | undefined>>([undefined]);
-  const [action, setAction] = useState<string | null>(null);
-  const [outcome, setOutcome] = useState('');
-  const before = cursors[cursors.length - 1];
-  const q = useQuery({
-    queryKey: ['license', 'audit', before],
-    queryFn: () => api.get<{ entries: AuditEntry[] }>('/license/audit', { limit: PER_PAGE, before }),
+  const filter = (patch: Parameters<typeof setF>[0]) => {
+    setCursors([undefined]);
+    setF(patch);
+  };
+  const [actor, setActor] = useDebouncedSearch(f.actor, (v) => {
+    if (v !== f.actor) filter({ actor: v });
   });
-  const entries = (q.data?.entries ?? []).filter(
-    (e) => (!action || e.action === action) && (!outcome || e.outcome.includes(outcome.trim().toLowerCase())),
-  );
-  const last = q.data?.entries[q.data.entries.length - 1];
+  const before = cursors[cursors.length - 1];
+  const query = {
+    limit: PER_PAGE,
+    before,
+    action: f.action,
+    outcome: f.outcome,
+    actor: f.actor,
+    since: dayBound(f.since, false),
+    until: dayBound(f.until, true),
+  };
+  const q = useQuery({
+    queryKey: ['license', 'audit', query],
+    queryFn: () => api.get<LicenseAuditAnswer>('/license/audit', query),
+    placeholderData: keepPreviousData,
+  });
+  const entries = q.data?.entries ?? [];
+  const last = entries[entries.length - 1];
+  const filtered = Boolean(f.action || f.outcome || f.actor || f.since || f.until);
   return (
     <Stack gap="xs">
       <Group gap="xs" align="flex-end">
@@ -212,25 +242,53 @@ function AuditLog() {
           label="Action"
           placeholder="any"
           data={ACTIONS}
-          value={action}
-          onChange={setAction}
+          value={f.action || null}
+          onChange={(v) => filter({ action: v })}
           clearable
           w={180}
         />
-        <TextInput
+        <Select
           label="Outcome"
           placeholder="any"
-          value={outcome}
-          onChange={(e) => setOutcome(e.currentTarget.value)}
+          data={OUTCOMES}
+          value={f.outcome || null}
+          onChange={(v) => filter({ outcome: v })}
+          clearable
+          w={150}
+        />
+        <TextInput
+          label="By"
+          placeholder="any actor"
+          value={actor}
+          onChange={(e) => setActor(e.currentTarget.value)}
+          w={150}
+        />
+        <TextInput
+          label="From"
+          type="date"
+          value={f.since}
+          onChange={(e) => filter({ since: e.currentTarget.value })}
+          w={160}
+        />
+        <TextInput
+          label="To"
+          type="date"
+          value={f.until}
+          onChange={(e) => filter({ until: e.currentTarget.value })}
           w={160}
         />
       </Group>
       <ErrorAlert error={q.error} />
       <DataTable
-        caption="License audit log, newest first (filters apply to this page)"
+        caption="License audit log, newest first"
         rows={entries}
         rowKey={(e) => e.id}
-        empty="No entries."
+        summary={
+          q.data?.total !== undefined
+            ? `${q.data.total} ${filtered ? 'matching ' : ''}entr${q.data.total === 1 ? 'y' : 'ies'}`
+            : undefined
+        }
+        empty={filtered ? 'No entries match.' : 'No entries.'}
         columns={[
           { key: 'at', label: 'When', render: (e) => fmtDate(e.at) },
           { key: 'action', label: 'Action', render: (e) => e.action },
@@ -255,7 +313,7 @@ function AuditLog() {
         <Button
           variant="default"
           size="xs"
-          disabled={!last || (q.data?.entries.length ?? 0) < PER_PAGE}
+          disabled={!last || entries.length < PER_PAGE}
           onClick={() => last && setCursors((c) => [...c, last.id])}
         >
           Older
