@@ -17,4 +17,9 @@ export const queryClient = new QueryClient({
   },
 });
 
-export const fmtDate = (iso: string | null | undefined) => (iso ? new Date(iso).toLocaleString() : '—');
+/** A date from the API in the browser's locale; a value that is not a date (e.g. build_time "unknown") as is. */
+export const fmtDate = (iso: string | null | undefined) => {
+  if (!iso) return '—';
+  const d = new Date(iso);
+  return Number.isNaN(d.getTime()) ? iso : d.toLocaleString();
+};

@@ -49,7 +49,19 @@ const MODE_TEXT: Record<string, string> = {
 export function autoUpdateText(a: AutoUpdateExplanation, critical: boolean): string {
   switch (a.reason) {
     case 'no_update':
-      return 'Nothing to install now.';
+      // Nothing offered now: say what the policy will do with the next release.
+      switch (a.mode) {
+        case 'off':
+          return 'Automatic updates are off: a release offered later is only shown here.';
+        case 'notify':
+          return 'Nothing to install now. A release offered later is announced (audit log and webhook), never installed on its own.';
+        case 'critical':
+          return 'Nothing to install now. A critical release offered later installs on its own at once; others are announced.';
+        default:
+          return a.next_window_at && !a.in_window
+            ? `Nothing to install now. A release offered later installs on its own in the maintenance window (next opening ${fmtDate(a.next_window_at)}; a critical one at once).`
+            : 'Nothing to install now. A release offered later installs on its own at the next automatic check.';
+      }
     case 'policy_off':
       return 'Automatic updates are off: nothing installs on its own; start the update here when you choose.';
     case 'notify_only':
@@ -123,7 +135,7 @@ export function UpdateWhy({
                     <Text span fw={600} size="sm">
                       {h.version}
                     </Text>
-                    <Badge size="sm" color="yellow.9" variant="light">
+                    <Badge size="sm" color="gray.8">
                       {h.reason.replaceAll('_', ' ')}
                     </Badge>
                   </Group>
@@ -149,6 +161,7 @@ export function UpdateWhyShort({ check, critical }: { check: VersionCheck; criti
       {held.map((h) => (
         <Text size="sm" key={h.version} data-testid={`held-back-${h.version}`} data-reason={h.reason}>
           <b>{h.version} held back:</b> {heldBackText(h).why}
+          {h.next_stage_at ? ` Next stage ${fmtDate(h.next_stage_at)}.` : ''}
         </Text>
       ))}
       {a && a.reason !== 'no_update' ? (

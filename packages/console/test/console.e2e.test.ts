@@ -457,6 +457,77 @@ suite('panel web console in Chromium', { timeout: 300_000 }, () => {
     await check(page, 'updates-rolled-back', '/updates', '[data-testid=update-error]');
   });
 
+  it('says why an update is not offered or installed now, and when: the maintenance window, then a staged rollout holding the release back', async () => {
+    // Policy "all" with a window that opened an hour ago and is closed now (UTC): the available release waits.
+    const hour = new Date().getUTCHours();
+    const hh = (h: number) => `${String((hour + h) % 24).padStart(2, '0')}:00`;
+    const policy = await api.call('PUT', '/version/settings', {
+      auto_update: 'all',
+      window: {
+        days: ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'],
+        start: hh(2),
+        end: hh(3),
+        timezone: 'UTC',
+      },
+    });
+    expect(policy.status, JSON.stringify(policy.body)).toBe(200);
+    await goto(page, '/updates', 'Updates');
+    const reason = page.getByTestId('update-why').getByTestId('auto-update-reason');
+    await waitFor(
+      async () =>
+        (await reason.getAttribute('data-reason', { timeout: 3000 }).catch(() => null)) === 'outside_window',
+      30_000,
+      () => 'the policy decision never showed outside_window',
+      500,
+    );
+    expect(await reason.textContent()).toMatch(/maintenance window, which opens/);
+    expect(await reason.textContent()).toContain(`${hh(2)}–${hh(3)} (UTC)`);
+
+    // The vendor stages X2 (0 % first, everyone a day later): this server is not offered it any more.
+    const rollout = await request(`${portalUrl}/api/v1/admin/versions/${X2}/rollout`, {
+      method: 'PUT',
+      headers: { 'x-admin-key': portalAdminKey, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        stages: [
+          { percent: 0, after_hours: 0 },
+          { percent: 100, after_hours: 24 },
+        ],
+      }),
+    });
+    expect(rollout.statusCode, await rollout.body.text()).toBe(200);
+    const held = page.getByTestId('update-why').getByTestId(`held-back-${X2}`);
+    // The panel caches the portal's check answer for 30 s: ask again until the hold shows.
+    await waitFor(
+      async () => {
+        await page.getByRole('button', { name: 'Check now' }).click();
+        await held.waitFor({ timeout: 3000 });
+        return true;
+      },
+      60_000,
+      () => `${X2} never shown held back`,
+      500,
+    );
+    expect(await held.getAttribute('data-reason')).toBe('not_in_stage');
+    expect(await held.textContent()).toContain(
+      'Staged rollout at 0 %: this server is not in the current stage yet',
+    );
+    expect(await held.textContent()).toMatch(
+      /The next stage starts .+; this server is offered it once a stage includes it/,
+    );
+    await page.getByRole('heading', { name: 'No update offered now' }).waitFor();
+    expect(await reason.getAttribute('data-reason')).toBe('no_update');
+    await check(page, 'updates-held-back', '/updates', '[data-testid=held-back]');
+    // The dashboard's update card says it too.
+    await goto(page, '/', 'Dashboard');
+    const card = page.getByTestId('update-card');
+    await card.getByTestId(`held-back-${X2}`).waitFor();
+    expect(await card.textContent()).toContain('No update offered now.');
+    expect(await card.textContent()).toMatch(
+      new RegExp(`${X2.replaceAll('.', '\\.')} held back: Staged rollout at 0 %`),
+    );
+    await check(page, 'dashboard-held-back', '/', '[data-testid=update-card] [data-testid^=held-back]');
+  });
+
   it('domains, databases and API keys: create, suspend, delete with confirmation; an API key secret is shown once', async () => {
     await goto(page, '/domains', 'Domains');
     await page.getByRole('button', { name: 'New domain' }).click();
@@ -502,6 +573,83 @@ suite('panel web console in Chromium', { timeout: 300_000 }, () => {
     await page.reload();
     await page.getByRole('cell', { name: 'deploy script', exact: true }).waitFor();
     expect(await page.getByTestId('issued-key').count()).toBe(0);
+  });
+
+  it('searches the whole list on the server: debounced, kept in the address, across pages; the audit log filtered by the API', async () => {
+    // Room for many domains: lift the tier's domain limit and refresh the lease.
+    const portalAdmin = new PortalAdminClient({ baseUrl: portalUrl, adminKey: portalAdminKey });
+    await portalAdmin.updateTier('small', { max_domains: -1 });
+    expect((await api.call('POST', '/license/refresh')).status).toBe(200);
+    for (let i = 1; i <= 45; i++) {
+      const r = await api.call('POST', '/domains', { domain: `site-${String(i).padStart(2, '0')}.example` });
+      expect(r.status, JSON.stringify(r.body)).toBe(201);
+    }
+    await goto(page, '/domains', 'Domains');
+    const table = page.getByRole('table', { name: 'Domains' });
+    await table.getByRole('cell', { name: 'site-19.example', exact: true }).waitFor();
+    // site-45 is on the third page of the unfiltered list: the search finds it from page 1.
+    expect(await table.getByRole('cell', { name: 'site-45.example', exact: true }).count()).toBe(0);
+    const searches: string[] = [];
+    const onRequest = (r: { url(): string }) => {
+      const u = new URL(r.url());
+      if (u.pathname === '/api/v1/domains' && u.searchParams.has('q'))
+        searches.push(u.searchParams.get('q') ?? '');
+    };
+    page.on('request', onRequest);
+    const box = page.getByRole('searchbox', { name: 'Search domains' });
+    await box.pressSequentially('site-4', { delay: 40 });
+    await table.getByRole('cell', { name: 'site-45.example', exact: true }).waitFor();
+    await page.getByTestId('table-summary').getByText('6 domains found').waitFor();
+    expect(await table.getByRole('row').count()).toBe(1 + 6);
+    // Debounced: six keystrokes, fewer requests (one when typing is quicker than the 300 ms pause), the last
+    // with the whole word.
+    expect(searches.length).toBeLessThan(6);
+    expect(searches[searches.length - 1]).toBe('site-4');
+    expect(new URL(page.url()).searchParams.get('q')).toBe('site-4');
+    // A search matching more than a page: 45 found, paginated by the API; page 3 holds the last five.
+    await box.fill('site-');
+    await page.getByTestId('table-summary').getByText('45 domains found').waitFor();
+    await page.getByRole('button', { name: 'Page 3' }).click();
+    await table.getByRole('cell', { name: 'site-45.example', exact: true }).waitFor();
+    expect(await table.getByRole('row').count()).toBe(1 + 5);
+    expect(new URL(page.url()).searchParams.get('page')).toBe('3');
+    page.off('request', onRequest);
+    // The address keeps it: a reload shows the same search and page.
+    await page.reload();
+    await table.getByRole('cell', { name: 'site-41.example', exact: true }).waitFor();
+    expect(await box.inputValue()).toBe('site-');
+    await check(page, 'domains-search', '/domains?q=site-&page=3', 'text=site-45.example');
+    // LIKE wildcards are literal: "%" and "_" match no domain name.
+    for (const q of ['%', 'site_']) {
+      await box.fill(q);
+      await page.getByText('No domains match.').waitFor();
+    }
+    // The state filter combines with the search (shop.example was suspended above).
+    await box.fill('shop');
+    await table.getByRole('cell', { name: 'shop.example', exact: true }).waitFor();
+    await page.getByLabel('Filter domains by state').click();
+    await page.getByRole('option', { name: 'Active', exact: true }).click();
+    await page.getByText('No domains match.').waitFor();
+    expect(new URL(page.url()).searchParams.get('status')).toBe('active');
+
+    // The license audit log: filtered by the API, the total says how many match.
+    await goto(page, '/license', 'License');
+    const audit = page.getByRole('table', { name: 'License audit log, newest first' });
+    await audit.getByRole('cell', { name: 'activate', exact: true }).first().waitFor();
+    await page.getByLabel('Action', { exact: true }).click();
+    await page.getByRole('option', { name: 'enforce', exact: true }).click();
+    const summary = page.getByTestId('table-summary').filter({ hasText: /matching entr/ });
+    await summary.waitFor();
+    const matching = Number((await summary.textContent())?.match(/^(\d+) matching/)?.[1]);
+    expect(matching).toBeGreaterThanOrEqual(1);
+    await waitFor(
+      async () =>
+        (await audit.locator('tbody tr td:nth-child(2)').allTextContents()).every((a) => a === 'enforce'),
+      10_000,
+      () => 'the audit table still shows other actions',
+    );
+    expect(await audit.locator('tbody tr').count()).toBe(Math.min(matching, 20));
+    expect(new URL(page.url()).searchParams.get('action')).toBe('enforce');
   });
 
   it('a reseller sees no License or Updates page (absent, not failing); a password change ends the session', async () => {

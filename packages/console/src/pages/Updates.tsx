@@ -327,7 +327,13 @@ export default function UpdatesPage() {
             ))}
           </Stack>
         ) : (
-          <Text size="sm">{c ? `No newer release on the ${c.channel} channel.` : '…'}</Text>
+          <Text size="sm">
+            {c
+              ? why.data?.held_back?.length
+                ? `No newer release on the ${c.channel} channel is offered to this server now.`
+                : `No newer release on the ${c.channel} channel.`
+              : '…'}
+          </Text>
         )}
       </Card>
       <Card withBorder>
