@@ -7,18 +7,19 @@ import type {
   DatabaseAnswer,
   DatabaseCreateBody,
   DatabaseListAnswer,
+  DatabaseListQuery,
   DatabaseMessageAnswer,
   DatabaseUpdateBody,
   DirectUpdateBody,
   DomainAnswer,
   DomainCreateBody,
   DomainListAnswer,
+  DomainListQuery,
   DomainMessageAnswer,
   DomainUpdateBody,
   OkMessage,
   PanelLoginAnswer,
   PanelMe,
-  PanelPageQuery,
   UpdateAccepted,
   UpdateHistory,
   UpdateSettings,
@@ -27,6 +28,7 @@ import type {
   UserAnswer,
   UserCreateBody,
   UserListAnswer,
+  UserListQuery,
   UserMessageAnswer,
   UserUpdateBody,
   VersionChangelog,
@@ -68,8 +70,10 @@ export class PanelApiError extends Error {
 export type {
   ApiKeyIssueBody,
   DatabaseCreateBody,
+  DatabaseListQuery,
   DatabaseUpdateBody,
   DomainCreateBody,
+  DomainListQuery,
   DomainUpdateBody,
   PanelApiKey,
   PanelDatabase,
@@ -86,6 +90,7 @@ export type {
   UpdateSettingsBody,
   UpdateStatus,
   UserCreateBody,
+  UserListQuery,
   UserUpdateBody,
   VersionChangelog,
   VersionCheck,
@@ -191,7 +196,7 @@ export class PanelClient {
   readonly users = {
     create: (body: UserCreateBody, o: PanelWriteOptions = {}) =>
       this.request<UserMessageAnswer>('POST', '/users', { body, ...o }),
-    list: (q: PanelPageQuery = {}) => this.request<UserListAnswer>('GET', '/users', { query: q }),
+    list: (q: UserListQuery = {}) => this.request<UserListAnswer>('GET', '/users', { query: q }),
     get: (username: string) => this.request<UserAnswer>('GET', `/users/${enc(username)}`),
     update: (username: string, body: UserUpdateBody, o: PanelWriteOptions = {}) =>
       this.request<UserMessageAnswer>('PATCH', `/users/${enc(username)}`, { body, ...o }),
@@ -218,7 +223,7 @@ export class PanelClient {
   readonly domains = {
     create: (body: DomainCreateBody, o: PanelWriteOptions = {}) =>
       this.request<DomainMessageAnswer>('POST', '/domains', { body, ...o }),
-    list: (q: PanelPageQuery = {}) => this.request<DomainListAnswer>('GET', '/domains', { query: q }),
+    list: (q: DomainListQuery = {}) => this.request<DomainListAnswer>('GET', '/domains', { query: q }),
     get: (domain: string) => this.request<DomainAnswer>('GET', `/domains/${enc(domain)}`),
     update: (domain: string, body: DomainUpdateBody) =>
       this.request<DomainMessageAnswer>('PATCH', `/domains/${enc(domain)}`, { body }),
@@ -231,7 +236,7 @@ export class PanelClient {
   readonly databases = {
     create: (body: DatabaseCreateBody, o: PanelWriteOptions = {}) =>
       this.request<DatabaseMessageAnswer>('POST', '/databases', { body, ...o }),
-    list: (q: PanelPageQuery = {}) => this.request<DatabaseListAnswer>('GET', '/databases', { query: q }),
+    list: (q: DatabaseListQuery = {}) => this.request<DatabaseListAnswer>('GET', '/databases', { query: q }),
     get: (name: string) => this.request<DatabaseAnswer>('GET', `/databases/${enc(name)}`),
     update: (name: string, body: DatabaseUpdateBody) =>
       this.request<DatabaseMessageAnswer>('PATCH', `/databases/${enc(name)}`, { body }),

@@ -1,4 +1,4 @@
-import { type Static, Type } from 'typebox';
+import { type Static, type TSchema, Type } from 'typebox';
 import { ROLES, type Role } from './scopes';
 import { Details, type Pagination } from './wire';
 
@@ -14,13 +14,42 @@ export const PanelError = Type.Object({
   details: Type.Optional(Details),
 });
 
-export const PanelPageQuery = Type.Object(
-  {
-    page: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000, default: 1 })),
-    per_page: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 20 })),
-  },
-  { additionalProperties: false },
-);
+const PageFields = {
+  page: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000, default: 1 })),
+  per_page: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 20 })),
+};
+
+export const PanelPageQuery = Type.Object(PageFields, { additionalProperties: false });
+
+/** `status` filter of the resource lists: admin state and license mark (docs/panel-api.md "Searching lists"). */
+export const RESOURCE_STATUS_FILTERS = ['active', 'suspended', 'disabled'] as const;
+
+/**
+ * The query of `GET /users|/domains|/databases`: a page, and optional filters (Part B; SPEC A is unchanged:
+ * without them the list is what it was). `q` is a case-insensitive substring of `searched`; `%`, `_` and `\`
+ * match themselves. The total counts what the filters match, across pages.
+ */
+export function panelListQuery<E extends Record<string, TSchema>>(searched: string, extra: E) {
+  return Type.Object(
+    {
+      ...PageFields,
+      q: Type.Optional(
+        Type.String({
+          maxLength: 100,
+          description: `Case-insensitive substring of the ${searched}; % and _ match themselves; empty = no filter`,
+        }),
+      ),
+      status: Type.Optional(
+        Type.Enum([...RESOURCE_STATUS_FILTERS], {
+          description:
+            'active: not suspended and not disabled by the license; suspended: by an admin; disabled: by license enforcement',
+        }),
+      ),
+      ...extra,
+    },
+    { additionalProperties: false },
+  );
+}
 
 export const OkMessage = Type.Object({ success: Type.Literal(true), message: Type.String() });
 

@@ -1,5 +1,5 @@
 import { type Static, Type } from 'typebox';
-import { ResourceState } from './panel-api';
+import { panelListQuery, ResourceState } from './panel-api';
 import { Pagination } from './wire';
 
 /** Wire shapes of the panel's databases (`/api/v1/databases/*`). Prose: docs/panel-api.md. */
@@ -71,3 +71,9 @@ export const DatabaseListAnswer = Type.Object({
   pagination: Pagination,
 });
 export type DatabaseListAnswer = Static<typeof DatabaseListAnswer>;
+
+/** `GET /databases` query: page, `q` (database name), `status`, `owner`. */
+export const DatabaseListQuery = panelListQuery('database name', {
+  owner: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'Exact owner username' })),
+});
+export type DatabaseListQuery = Static<typeof DatabaseListQuery>;

@@ -1,5 +1,5 @@
 import { type Static, Type } from 'typebox';
-import { ResourceState } from './panel-api';
+import { panelListQuery, ResourceState } from './panel-api';
 import { Pagination } from './wire';
 
 /** Wire shapes of the panel's domains (`/api/v1/domains/*`). Prose: docs/panel-api.md. */
@@ -49,3 +49,9 @@ export const DomainListAnswer = Type.Object({
   pagination: Pagination,
 });
 export type DomainListAnswer = Static<typeof DomainListAnswer>;
+
+/** `GET /domains` query: page, `q` (domain name), `status`, `owner`. */
+export const DomainListQuery = panelListQuery('domain name', {
+  owner: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'Exact owner username' })),
+});
+export type DomainListQuery = Static<typeof DomainListQuery>;

@@ -146,15 +146,47 @@ export const DisabledResourcesQuery = Type.Object(
   },
   { additionalProperties: false },
 );
+const AuditWord = (what: string) =>
+  Type.Optional(
+    Type.String({
+      maxLength: 40,
+      pattern: '^[a-z][a-z0-9_-]*$',
+      description: `Exact ${what} (lowercase letters, digits, _ and -)`,
+    }),
+  );
+const AuditInstant = (what: string) =>
+  Type.Optional(
+    Type.String({
+      format: 'date-time',
+      maxLength: 40,
+      // A time zone is required: a bare local time would be read in the server's zone.
+      pattern: '(?:[Zz]|[+-]\\d{2}:?\\d{2})$',
+      description: `${what} (inclusive), ISO 8601 with a time zone, e.g. 2026-05-01T00:00:00Z`,
+    }),
+  );
+
+/** `GET /license/audit` query: a page by `before`, and optional filters combined with AND. */
 export const LicenseAuditQuery = Type.Object(
   {
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, description: 'Default 100' })),
     before: Type.Optional(
       Type.Integer({ minimum: 1, maximum: MAX_INT, description: 'Entries older than id' }),
     ),
+    action: AuditWord('action, e.g. activate, refresh, enforce'),
+    outcome: AuditWord('outcome, e.g. success, failed, refused'),
+    actor: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 64,
+        description: 'Exact actor: a username, system or scheduler',
+      }),
+    ),
+    since: AuditInstant('Entries at or after this instant'),
+    until: AuditInstant('Entries at or before this instant'),
   },
   { additionalProperties: false },
 );
+export type LicenseAuditQuery = Static<typeof LicenseAuditQuery>;
 
 /** `GET /license/disabled-resources`. */
 export const DisabledResourcesAnswer = Type.Object({
@@ -176,6 +208,9 @@ export type DisabledResourcesAnswer = Static<typeof DisabledResourcesAnswer>;
 
 /** `GET /license/audit`: license decisions, newest first. */
 export const LicenseAuditAnswer = Type.Object({
+  total: Type.Integer({
+    description: 'Entries matching the filters, across pages (`before` not counted in)',
+  }),
   entries: Type.Array(
     Type.Object({
       id: Type.Integer(),

@@ -1,5 +1,5 @@
 import { type Static, Type } from 'typebox';
-import { PanelRole, ResourceState } from './panel-api';
+import { PanelRole, panelListQuery, ResourceState } from './panel-api';
 import { ROLES } from './scopes';
 import { Pagination } from './wire';
 
@@ -78,3 +78,9 @@ export const UserListAnswer = Type.Object({
   pagination: Pagination,
 });
 export type UserListAnswer = Static<typeof UserListAnswer>;
+
+/** `GET /users` query: page, `q` (username or e-mail), `status`, `role`. */
+export const UserListQuery = panelListQuery('username or e-mail', {
+  role: Type.Optional(Type.Enum([...ROLES], { description: 'Exact role' })),
+});
+export type UserListQuery = Static<typeof UserListQuery>;

@@ -2,12 +2,13 @@ import {
   DatabaseAnswer,
   DatabaseCreateBody,
   DatabaseListAnswer,
+  DatabaseListQuery,
   DatabaseMessageAnswer,
   DatabaseParam,
   DatabaseUpdateBody,
 } from '@wispanel/contract';
 import { ALL_ROLES, MANAGER_ROLES, type PanelPlugin } from '../../http/plugin';
-import { OkMessage, PageQuery } from '../../http/schemas';
+import { OkMessage } from '../../http/schemas';
 
 export const databaseRoutes: PanelPlugin = async (app, { ctx }) => {
   const databases = ctx.services.databases;
@@ -39,8 +40,10 @@ export const databaseRoutes: PanelPlugin = async (app, { ctx }) => {
       config: { auth },
       schema: {
         tags,
-        summary: 'List databases you can see (paginated)',
-        querystring: PageQuery,
+        summary: 'List databases you can see (paginated; search with q, filter by status and owner)',
+        description:
+          '`q`: case-insensitive substring of the database name (`%` and `_` match themselves). `status`: active, suspended or disabled (by the license). `owner`: exact. Filters combine with AND; `pagination.total` counts what they match across pages. Without them the list is unchanged. A bad value answers 400 VALIDATION_ERROR naming the field.',
+        querystring: DatabaseListQuery,
         response: {
           200: DatabaseListAnswer,
         },
@@ -48,7 +51,11 @@ export const databaseRoutes: PanelPlugin = async (app, { ctx }) => {
     },
     async (req) => ({
       success: true as const,
-      ...(await databases.list(req.actor, { page: req.query.page ?? 1, per_page: req.query.per_page ?? 20 })),
+      ...(await databases.list(
+        req.actor,
+        { page: req.query.page ?? 1, per_page: req.query.per_page ?? 20 },
+        { q: req.query.q, status: req.query.status, owner: req.query.owner },
+      )),
     }),
   );
 

@@ -2,12 +2,13 @@ import {
   DomainAnswer,
   DomainCreateBody,
   DomainListAnswer,
+  DomainListQuery,
   DomainMessageAnswer,
   DomainParam,
   DomainUpdateBody,
 } from '@wispanel/contract';
 import { ALL_ROLES, MANAGER_ROLES, type PanelPlugin } from '../../http/plugin';
-import { OkMessage, PageQuery } from '../../http/schemas';
+import { OkMessage } from '../../http/schemas';
 
 export const domainRoutes: PanelPlugin = async (app, { ctx }) => {
   const domains = ctx.services.domains;
@@ -37,8 +38,10 @@ export const domainRoutes: PanelPlugin = async (app, { ctx }) => {
       config: { auth },
       schema: {
         tags,
-        summary: 'List domains you can see (paginated)',
-        querystring: PageQuery,
+        summary: 'List domains you can see (paginated; search with q, filter by status and owner)',
+        description:
+          '`q`: case-insensitive substring of the domain name (`%` and `_` match themselves). `status`: active, suspended or disabled (by the license). `owner`: exact. Filters combine with AND; `pagination.total` counts what they match across pages. Without them the list is unchanged. A bad value answers 400 VALIDATION_ERROR naming the field.',
+        querystring: DomainListQuery,
         response: {
           200: DomainListAnswer,
         },
@@ -46,7 +49,11 @@ export const domainRoutes: PanelPlugin = async (app, { ctx }) => {
     },
     async (req) => ({
       success: true as const,
-      ...(await domains.list(req.actor, { page: req.query.page ?? 1, per_page: req.query.per_page ?? 20 })),
+      ...(await domains.list(
+        req.actor,
+        { page: req.query.page ?? 1, per_page: req.query.per_page ?? 20 },
+        { q: req.query.q, status: req.query.status, owner: req.query.owner },
+      )),
     }),
   );
 

@@ -107,12 +107,31 @@ export const licenseRoutes: PanelPlugin = async (app, { ctx }) => {
       serializerCompiler: sentAsBuilt,
       schema: {
         tags,
-        summary: 'License decisions, newest first',
+        summary: 'License decisions, newest first (filter by action, outcome, actor, time)',
+        description:
+          'Pages by `before` (an id: entries older than it). `action`, `outcome` and `actor` are exact; `since` and `until` bound `at` (inclusive, ISO 8601 with a time zone). `total` counts every entry the filters match. A bad value answers 400 VALIDATION_ERROR naming the field; `until` before `since` names `until`.',
         querystring: LicenseAuditQuery,
         response: { 200: LicenseAuditAnswer },
       },
     },
-    async (req) => license.auditLog(req.query.limit ?? 100, req.query.before),
+    async (req) => {
+      const q = req.query;
+      // Stored as toISOString(): bounds in any offset are compared in that form.
+      const since = q.since ? new Date(q.since).toISOString() : undefined;
+      const until = q.until ? new Date(q.until).toISOString() : undefined;
+      if (since && until && until < since) {
+        throw new AppError('VALIDATION_ERROR', 'until must not be before since', {
+          details: { until: ['must not be before since'] },
+        });
+      }
+      return license.auditLog(q.limit ?? 100, q.before, {
+        action: q.action,
+        outcome: q.outcome,
+        actor: q.actor,
+        since,
+        until,
+      });
+    },
   );
 
   app.post(

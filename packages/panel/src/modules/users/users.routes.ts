@@ -2,12 +2,13 @@ import {
   UserAnswer,
   UserCreateBody,
   UserListAnswer,
+  UserListQuery,
   UserMessageAnswer,
   UsernameParam,
   UserUpdateBody,
 } from '@wispanel/contract';
 import { ALL_ROLES, MANAGER_ROLES, type PanelPlugin } from '../../http/plugin';
-import { OkMessage, PageQuery } from '../../http/schemas';
+import { OkMessage } from '../../http/schemas';
 
 export const userRoutes: PanelPlugin = async (app, { ctx }) => {
   const users = ctx.services.users;
@@ -36,8 +37,10 @@ export const userRoutes: PanelPlugin = async (app, { ctx }) => {
       config: { auth: { resource: 'users', roles: ALL_ROLES } },
       schema: {
         tags,
-        summary: 'List accounts you can see (paginated)',
-        querystring: PageQuery,
+        summary: 'List accounts you can see (paginated; search with q, filter by status and role)',
+        description:
+          '`q`: case-insensitive substring of the username or e-mail (`%` and `_` match themselves). `status`: active, suspended or disabled (by the license). `role`: exact. Filters combine with AND; `pagination.total` counts what they match across pages. Without them the list is unchanged. A bad value answers 400 VALIDATION_ERROR naming the field.',
+        querystring: UserListQuery,
         response: {
           200: UserListAnswer,
         },
@@ -45,7 +48,11 @@ export const userRoutes: PanelPlugin = async (app, { ctx }) => {
     },
     async (req) => ({
       success: true as const,
-      ...(await users.list(req.actor, { page: req.query.page ?? 1, per_page: req.query.per_page ?? 20 })),
+      ...(await users.list(
+        req.actor,
+        { page: req.query.page ?? 1, per_page: req.query.per_page ?? 20 },
+        { q: req.query.q, status: req.query.status, role: req.query.role },
+      )),
     }),
   );
 
