@@ -78,7 +78,9 @@ describe('GET /domains?q=', () => {
     for (const d of ['blog.example', 'shop1x.test', 'myshop.example.org'])
       await ok(h.call('POST', '/api/v1/domains', { body: { domain: d } }));
     // The reseller's own shop: visible to it; the admin's are not.
-    await ok(h.call('POST', '/api/v1/domains', { key: reseller.key, body: { domain: 'resellershop.example' } }));
+    await ok(
+      h.call('POST', '/api/v1/domains', { key: reseller.key, body: { domain: 'resellershop.example' } }),
+    );
   });
 
   it('searches the whole list, not a page: totals and pages agree with the filter', async () => {
@@ -153,7 +155,8 @@ describe('GET /users?q= and GET /databases?q=', () => {
       ['carl', 'carl@Other.example'],
     ] as const)
       await ok(h.call('POST', '/api/v1/users', { body: { username, email, password: pw } }));
-    for (const name of ['shop', 'xshop', 'blog']) await ok(h.call('POST', '/api/v1/databases', { body: { name } }));
+    for (const name of ['shop', 'xshop', 'blog'])
+      await ok(h.call('POST', '/api/v1/databases', { body: { name } }));
   });
 
   it('users: username or e-mail, case-insensitive; `_` in q is a literal underscore', async () => {
