@@ -73,44 +73,144 @@ export const DEFAULT_ROLLOUT_STAGES: readonly RolloutStage[] = [
 ];
 export const DEFAULT_HALT_POLICY: HaltPolicy = { min_failures: 3, failure_rate: 0.05 };
 
-export interface RolloutView {
-  version: string;
-  /** False for a release published without a plan: offered to everyone, still watched by the halt policy. */
-  planned: boolean;
-  stages: RolloutStage[];
-  halt_policy: HaltPolicy;
-  critical_skips_stages: boolean;
-  state: RolloutState;
-  stage: number;
-  percent: number;
-  stage_started_at: string;
-  /** When the next stage starts on its own (null: last stage, paused or halted). */
-  next_stage_at: string | null;
-  reason: string | null;
-  halted_at: string | null;
-  updated_at: string;
-}
+const Percent = Type.Number({ minimum: 0, maximum: 100 });
+const Count = Type.Integer({ minimum: 0 });
+const Time = Type.String({ format: 'date-time', description: 'ISO 8601 time, UTC' });
+const NullableTime = Type.Union([Time, Type.Null()]);
+const NullableString = Type.Union([Type.String(), Type.Null()]);
 
-export interface ReleaseHealth {
-  version: string;
-  rollout: RolloutView;
-  /** Distinct servers offered the release by check-update. */
-  offered: number;
-  /** Distinct servers that asked for a download token of it. */
-  started: number;
-  succeeded: number;
-  failed: number;
-  rolled_back: number;
-  /** Failed and rolled-back servers by the step they stopped at. */
-  failed_by_step: Record<string, number>;
-  /** Failed and rolled-back servers by step and error code, most servers first. */
-  failures: Array<{ step: string; error_code: string | null; servers: number }>;
-  median_install_ms: number | null;
-  /** The counters the halt policy looks at (current stage only). */
-  current_stage: { succeeded: number; failed: number; failure_rate: number | null };
-  reports: number;
-}
+export const RolloutViewSchema = Type.Object(
+  {
+    version: Type.String(),
+    planned: Type.Boolean({
+      description:
+        'False for a release published without a plan: offered to everyone, still watched by the halt policy',
+    }),
+    stages: Type.Array(RolloutStageSchema),
+    halt_policy: HaltPolicySchema,
+    critical_skips_stages: Type.Boolean(),
+    state: Type.Enum([...ROLLOUT_STATES], {
+      description: 'staging | paused | halted (not offered to servers that have not started it) | complete',
+    }),
+    stage: Type.Integer({ minimum: 0, description: 'Index of the current stage' }),
+    percent: Percent,
+    stage_started_at: Time,
+    next_stage_at: Type.Union([Time, Type.Null()], {
+      description: 'When the next stage starts on its own (null: last stage, paused or halted)',
+    }),
+    reason: Type.Union([Type.String(), Type.Null()], {
+      description:
+        'Why it is halted or paused (the halt policy’s numbers for an automatic halt, the admin’s reason otherwise); null once resumed',
+    }),
+    halted_at: Type.Union([Time, Type.Null()], { description: 'When it was last halted' }),
+    halted_by: Type.Union([Type.String(), Type.Null()], {
+      description: 'Who last halted it: `policy` (automatic) or the actor (`admin:wpa_…`, `cli:operator`)',
+    }),
+    updated_at: Time,
+  },
+  { description: 'A release’s rollout plan and where it stands' },
+);
+export type RolloutView = Static<typeof RolloutViewSchema>;
 
+export const WEBHOOK_DELIVERY_STATES = ['pending', 'delivered', 'failed'] as const;
+
+export const WebhookDeliverySchema = Type.Object(
+  {
+    delivery: Type.String({ description: 'The X-WisPanel-Delivery id (the same on every attempt)' }),
+    state: Type.Enum([...WEBHOOK_DELIVERY_STATES], {
+      description: 'pending (queued or being retried) | delivered (2xx) | failed (given up)',
+    }),
+    attempts: Count,
+    created_at: Time,
+    next_attempt_at: NullableTime,
+    delivered_at: NullableTime,
+    last_error: NullableString,
+  },
+  { description: 'The vendor webhook of an event, from the durable outbox' },
+);
+export type WebhookDelivery = Static<typeof WebhookDeliverySchema>;
+
+export const ReleaseHaltSchema = Type.Object(
+  {
+    active: Type.Boolean({ description: 'The rollout is halted now (false: resumed since)' }),
+    at: Time,
+    by: NullableString,
+    trigger: Type.Union([Type.Enum(['automatic', 'manual']), Type.Null()]),
+    reason: NullableString,
+    webhook: Type.Union([WebhookDeliverySchema, Type.Null()], {
+      description: '`release.halted` to the vendor (null: halted before the outbox existed)',
+    }),
+  },
+  { description: 'The last halt of the release: when, by whom, why, and whether the vendor webhook got it' },
+);
+export type ReleaseHalt = Static<typeof ReleaseHaltSchema>;
+
+export const ReleaseHealthSchema = Type.Object({
+  version: Type.String(),
+  rollout: RolloutViewSchema,
+  halt: Type.Union([ReleaseHaltSchema, Type.Null()], { description: 'null: never halted' }),
+  offered: Type.Integer({ minimum: 0, description: 'Distinct servers offered the release by check-update' }),
+  started: Type.Integer({
+    minimum: 0,
+    description: 'Distinct servers that asked for a download token of it',
+  }),
+  succeeded: Count,
+  failed: Count,
+  rolled_back: Count,
+  failed_by_step: Type.Record(Type.String(), Count, {
+    description: 'Failed and rolled-back servers by the step they stopped at',
+  }),
+  failures: Type.Array(Type.Object({ step: Type.String(), error_code: NullableString, servers: Count }), {
+    description: 'Failed and rolled-back servers by step and error code, most servers first',
+  }),
+  median_install_ms: Type.Union([Count, Type.Null()]),
+  current_stage: Type.Object(
+    {
+      succeeded: Count,
+      failed: Count,
+      failure_rate: Type.Union([Type.Number({ minimum: 0, maximum: 1 }), Type.Null()]),
+    },
+    { description: 'The counters the halt policy looks at (current stage only)' },
+  ),
+  reports: Count,
+});
+export type ReleaseHealth = Static<typeof ReleaseHealthSchema>;
+
+export const FleetViewSchema = Type.Object({
+  active_days: Type.Integer({ minimum: 1 }),
+  servers: Count,
+  by_version: Type.Array(Type.Object({ version: Type.String(), servers: Count })),
+  by_channel: Type.Array(Type.Object({ channel: Type.String(), servers: Count })),
+  licenses_by_tier: Type.Array(Type.Object({ tier: Type.String(), licenses: Count })),
+  last_seen_at: NullableTime,
+  recent: Type.Array(
+    Type.Object({
+      hardware_id: Type.String(),
+      license_id: Type.String(),
+      version: Type.String(),
+      channel: NullableString,
+      last_seen_at: Time,
+    }),
+  ),
+});
+export type FleetView = Static<typeof FleetViewSchema>;
+
+export const RolloutAnswer = Type.Object({ success: Type.Literal(true), rollout: RolloutViewSchema });
+export const RolloutListAnswer = Type.Object({
+  success: Type.Literal(true),
+  rollouts: Type.Array(RolloutViewSchema),
+});
+export const ReleaseHealthAnswer = Type.Object({ success: Type.Literal(true), health: ReleaseHealthSchema });
+export const FleetAnswer = Type.Object({ success: Type.Literal(true), fleet: FleetViewSchema });
+export const CanaryListAnswer = Type.Object({
+  success: Type.Literal(true),
+  license_ids: Type.Array(Type.String()),
+});
+export const CanaryAnswer = Type.Object({
+  success: Type.Literal(true),
+  license_id: Type.String(),
+  canary: Type.Boolean(),
+});
 export const TIMELINE_BUCKETS = ['hour', 'day'] as const;
 export type TimelineBucket = (typeof TIMELINE_BUCKETS)[number];
 /** At most this many buckets in one timeline answer (31 days of hours). */
@@ -178,22 +278,6 @@ export const RolloutTimelineAnswer = Type.Object({
   timeline: RolloutTimelineSchema,
 });
 
-export interface FleetView {
-  active_days: number;
-  servers: number;
-  by_version: Array<{ version: string; servers: number }>;
-  by_channel: Array<{ channel: string; servers: number }>;
-  licenses_by_tier: Array<{ tier: string; licenses: number }>;
-  last_seen_at: string | null;
-  recent: Array<{
-    hardware_id: string;
-    license_id: string;
-    version: string;
-    channel: string | null;
-    last_seen_at: string;
-  }>;
-}
-
 export const InstallReportBodySchema = Type.Object(
   {
     key: Type.String({ minLength: 1, maxLength: 64, description: 'License key WISP-XXXX-XXXX-XXXX' }),
@@ -231,9 +315,11 @@ export const InstallReportBodySchema = Type.Object(
 );
 export type InstallReportRequest = Static<typeof InstallReportBodySchema>;
 
-export interface InstallReportResponse {
-  accepted: true;
-  /** False when this (hardware id, attempt id) was already recorded: nothing changed. */
-  recorded: boolean;
-  nonce: string;
-}
+export const InstallReportAnswer = Type.Object({
+  accepted: Type.Literal(true),
+  recorded: Type.Boolean({
+    description: 'False when this (hardware id, attempt id) was already recorded: nothing changed',
+  }),
+  nonce: Type.String({ description: 'The nonce of the request, echoed' }),
+});
+export type InstallReportResponse = Static<typeof InstallReportAnswer>;

@@ -79,7 +79,13 @@ export async function buildPortalApp(deps: BuildPortalAppDeps): Promise<App> {
   // trimmed to a schema.
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));
   app.decorate('portal', services);
-  app.addHook('onClose', async () => services.close());
+  // The vendor webhook sender runs in the server (the CLI only queues): started when the app is ready, stopped
+  // (requests in flight aborted, their rows retried later) before the database closes.
+  app.addHook('onReady', async () => services.webhooks.start());
+  app.addHook('onClose', async () => {
+    await services.webhooks.stop();
+    services.close();
+  });
   // A POST without a body is validated as `{}`, so a missing field is named ("The key field is required.").
   app.addHook('preValidation', async (request) => {
     if (request.body === undefined && ['POST', 'PATCH', 'PUT'].includes(request.method)) request.body = {};

@@ -15,9 +15,9 @@ import { LicenseService } from './modules/licenses/licenses.service';
 import { ArtifactStore } from './modules/releases/artifact-store';
 import { ReleasesRepository, type ReleaseTables } from './modules/releases/releases.repository';
 import { ReleasesService } from './modules/releases/releases.service';
-import { ReleaseWebhook } from './modules/rollouts/release-webhook';
 import { RolloutsRepository, type RolloutTables } from './modules/rollouts/rollouts.repository';
 import { RolloutsService } from './modules/rollouts/rollouts.service';
+import { WebhookOutbox, type WebhookOutboxTables } from './modules/rollouts/webhook-outbox';
 import { FileSigningService, LicenseKeyHasher, type SigningService } from './modules/signing/signing-keys';
 import { TierService } from './modules/tiers/tiers.service';
 import { PORTAL_VERSION } from './version';
@@ -33,6 +33,8 @@ export interface PortalDeps {
   signing?: SigningService;
   /** Where service warnings go (e.g. the shared rate limiter being down). */
   logger?: FastifyBaseLogger;
+  /** Test tuning of the webhook sender (poll interval, retry delays). */
+  webhookTuning?: { pollMs?: number; retryDelaysMs?: number[]; maxAgeMs?: number; timeoutMs?: number };
 }
 
 /**
@@ -60,6 +62,11 @@ export interface PortalServices {
   releases: ReleasesService;
   /** Staged rollouts, install reports, the fleet view (admin routes, check-update and reports share it). */
   rollouts: RolloutsService;
+  /**
+   * The vendor webhook's durable outbox (`release.halted`): rows are queued in the decision's transaction; the
+   * server starts the sender (`start()`), the CLI only queues.
+   */
+  webhooks: WebhookOutbox;
   /** Runs `fn` after every rollout change (metrics refresh). */
   onRolloutChange(fn: () => void): void;
   /** The public download API (`/api/v1/download/*`): check-update, tokens, artifacts. */
@@ -107,19 +114,25 @@ export function createPortalServices(deps: PortalDeps): PortalServices {
     recordEvent: (action, actor, data) => events.append({ action, actor, resultCode: 'OK', data }),
   });
   const rolloutListeners: Array<() => void> = [];
+  const webhooks = new WebhookOutbox({
+    db: db as unknown as Kysely<WebhookOutboxTables>,
+    dialect: database.dialect,
+    now: clock,
+    target:
+      config.releaseWebhookUrl && config.releaseWebhookSecret
+        ? { url: config.releaseWebhookUrl, secret: config.releaseWebhookSecret }
+        : null,
+    version: PORTAL_VERSION,
+    ...(deps.webhookTuning ?? {}),
+    recordEvent: (e) => events.append(e),
+    warn: (message, fields) => deps.logger?.warn(fields, message),
+  });
   const rollouts = new RolloutsService({
     repository: new RolloutsRepository(db as unknown as Kysely<RolloutTables>, database.dialect),
     releases: releaseRows,
     recordEvent: (e, trx) => events.append(e, trx as unknown as Kysely<PortalTables> | undefined),
     now: clock,
-    webhook:
-      config.releaseWebhookUrl && config.releaseWebhookSecret
-        ? new ReleaseWebhook({
-            url: config.releaseWebhookUrl,
-            secret: config.releaseWebhookSecret,
-            version: PORTAL_VERSION,
-          })
-        : null,
+    outbox: webhooks,
     authorize: async (key, hardwareId) => {
       const license = await licenses.findActivated(key, hardwareId);
       if (!license || (license.status !== 'active' && license.status !== 'expired')) return null;
@@ -181,6 +194,7 @@ export function createPortalServices(deps: PortalDeps): PortalServices {
     licenseApi,
     releases,
     rollouts,
+    webhooks,
     onRolloutChange: (fn) => {
       rolloutListeners.push(fn);
     },

@@ -6,7 +6,7 @@ import type { PortalServices } from '../../context';
 /**
  * `GET /metrics` (Prometheus text, at the root) behind `X-Admin-Key`: requests by route and status, latency
  * histograms, process metrics, rollout state and stage percent per release, install reports by outcome,
- * licenses by status. The database-backed gauges are read at scrape time (every instance shows the shared
+ * licenses by status, vendor webhooks in the outbox by state. The database-backed gauges are read at scrape time (every instance shows the shared
  * state). Registered first so its response hook sees every route.
  */
 export function metricsRoutes(app: App, s: PortalServices): void {
@@ -42,6 +42,16 @@ export function metricsRoutes(app: App, s: PortalServices): void {
     async collect() {
       this.reset();
       for (const { outcome, n } of await s.rollouts.reportCounts()) this.set({ outcome }, n);
+    },
+  });
+  new Gauge({
+    name: 'wispanel_portal_webhook_outbox',
+    help: 'Vendor webhook events (release.halted) in the outbox, by state: pending, delivered, failed',
+    labelNames: ['state'] as const,
+    registers: [registry],
+    async collect() {
+      this.reset();
+      for (const [state, n] of Object.entries(await s.webhooks.counts())) this.set({ state }, n);
     },
   });
   new Gauge({

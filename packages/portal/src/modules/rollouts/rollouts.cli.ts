@@ -51,6 +51,16 @@ function describeHealth(h: ReleaseHealth): string {
     `  offered ${h.offered}  started ${h.started}  succeeded ${h.succeeded}  failed ${h.failed}  rolled back ${h.rolled_back}  reports ${h.reports}`,
     `  median install ${h.median_install_ms ?? '-'} ms  failed by step ${JSON.stringify(h.failed_by_step)}`,
     `  this stage: ${h.current_stage.succeeded} ok, ${h.current_stage.failed} failed`,
+    ...(h.halt
+      ? [
+          `  last halt ${h.halt.at} by ${h.halt.by ?? '-'} (${h.halt.trigger ?? '-'}${h.halt.active ? '' : ', resumed since'}): ${h.halt.reason ?? '-'}`,
+          `  webhook release.halted: ${
+            h.halt.webhook
+              ? `${h.halt.webhook.state}, ${h.halt.webhook.attempts} attempt(s)${h.halt.webhook.last_error ? `, last error ${h.halt.webhook.last_error}` : ''} (delivery ${h.halt.webhook.delivery})`
+              : 'none'
+          }`,
+        ]
+      : []),
   ].join('\n');
 }
 
@@ -115,7 +125,7 @@ export const rolloutCommands: CliRegistration = (program: Command) => {
         {
           pause: 'stop offering the release to new servers',
           resume: 'resume a paused or halted rollout (counters start afresh)',
-          halt: 'halt now (sends release.halted when a webhook is configured on the running portal)',
+          halt: 'halt now: queues release.halted in the outbox (sent by the running portal with a webhook configured)',
           promote: 'go to the next stage now',
         }[action],
       ),
@@ -123,17 +133,27 @@ export const rolloutCommands: CliRegistration = (program: Command) => {
     if (action === 'pause' || action === 'halt') cmd.option('--reason <text>', 'why (event log, webhook)');
     if (action === 'promote') cmd.option('--to-stage <n>', 'stage index to jump to');
     cmd.action(async (version: string, opts: CommonOptions & { reason?: string; toStage?: string }) => {
-      const r = await withServices(opts, (s) => {
+      const { r, webhook } = await withServices(opts, async (s) => {
         const svc = rolloutsServiceOf(s);
-        if (action === 'pause') return svc.pause(cliActor, version, opts.reason);
-        if (action === 'halt') return svc.halt(cliActor, version, opts.reason);
-        if (action === 'resume') return svc.resume(cliActor, version);
+        if (action === 'halt') {
+          // Same service path as the admin API: the halt, its event and the queued webhook commit together.
+          const halted = await svc.halt(cliActor, version, opts.reason);
+          return { r: halted, webhook: (await svc.health(version)).halt?.webhook ?? null };
+        }
+        if (action === 'pause') return { r: await svc.pause(cliActor, version, opts.reason), webhook: null };
+        if (action === 'resume') return { r: await svc.resume(cliActor, version), webhook: null };
         const to = opts.toStage === undefined ? undefined : Number(opts.toStage);
         if (to !== undefined && !Number.isInteger(to))
           throw new AppError('VALIDATION_ERROR', '--to-stage must be a whole number');
-        return svc.promote(cliActor, version, to);
+        return { r: await svc.promote(cliActor, version, to), webhook: null };
       });
-      output(opts, { success: true, rollout: r }, describe(r));
+      output(
+        opts,
+        { success: true, rollout: r, ...(action === 'halt' ? { webhook } : {}) },
+        webhook
+          ? `${describe(r)}\n  webhook release.halted ${webhook.state} (delivery ${webhook.delivery}): the running portal sends it`
+          : describe(r),
+      );
     });
   }
 

@@ -63,6 +63,26 @@ const statements = (dialect: 'sqlite' | 'postgres') => [
   'CREATE INDEX fleet_servers_seen ON fleet_servers (last_seen_at)',
 ];
 
+/** The vendor webhook's durable outbox (webhook-outbox.ts) and who halted a release. */
+const outboxStatements = [
+  `CREATE TABLE webhook_outbox (
+      id TEXT PRIMARY KEY,
+      event TEXT NOT NULL,
+      subject TEXT NOT NULL,
+      payload TEXT NOT NULL,
+      state TEXT NOT NULL,
+      attempts INTEGER NOT NULL,
+      created_at TEXT NOT NULL,
+      next_attempt_at TEXT NOT NULL,
+      locked_until TEXT,
+      delivered_at TEXT,
+      last_error TEXT
+    )`,
+  'CREATE INDEX webhook_outbox_due ON webhook_outbox (state, next_attempt_at)',
+  'CREATE INDEX webhook_outbox_subject ON webhook_outbox (event, subject, created_at)',
+  'ALTER TABLE release_rollouts ADD COLUMN halted_by TEXT',
+];
+
 /**
  * Staged rollouts (ids 045–049, in the releases range): one plan row per release, one row per (release, server)
  * with what it was offered and how its attempt ended, the raw reports (idempotent per hardware id + attempt id),
@@ -70,4 +90,5 @@ const statements = (dialect: 'sqlite' | 'postgres') => [
  */
 export const rolloutMigrations: Migration[] = [
   { id: '045_rollouts', sqlite: statements('sqlite'), postgres: statements('postgres') },
+  { id: '046_webhook_outbox', sqlite: outboxStatements, postgres: outboxStatements },
 ];

@@ -17,6 +17,8 @@ export interface ReleaseRolloutsTable {
   epoch: number;
   reason: string | null;
   halted_at: string | null;
+  /** Who took the last halt: `policy` (automatic) or the actor (`admin:wpa_…`, `cli:operator`). */
+  halted_by: string | null;
   created_at: string;
   updated_at: string;
 }

@@ -1,7 +1,9 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { ReleaseHealthSchema } from '@wispanel/contract';
 import { testPostgresUrl } from '@wispanel/kit/testing';
+import { Value } from 'typebox/value';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestPortal, type TestDialect, type TestPortal } from '../../testing';
 import { inRollout } from './rollout-plan';
@@ -280,6 +282,23 @@ describe.each(dialects)('staged rollouts, reports and the automatic halt on %s',
       version: '1.6.0',
       trigger: 'automatic',
     });
+    // The health answer says why, when and by whom, and that the vendor got the webhook (contract shape).
+    health = (await admin('GET', '/api/v1/admin/versions/1.6.0/health')).json().health;
+    expect(Value.Errors(ReleaseHealthSchema, health)).toEqual([]);
+    expect(health.rollout).toMatchObject({ state: 'halted', halted_by: 'policy' });
+    expect(health.halt).toMatchObject({
+      active: true,
+      at: health.rollout.halted_at,
+      by: 'policy',
+      trigger: 'automatic',
+      reason: health.rollout.reason,
+      webhook: {
+        delivery: JSON.parse(delivery.body).delivery,
+        state: 'delivered',
+        attempts: 1,
+        last_error: null,
+      },
+    });
     // Resume needs an admin: then it is offered again and the counters start afresh.
     expect((await admin('POST', '/api/v1/admin/versions/1.6.0/rollout/resume')).json().rollout.state).toBe(
       'complete',
@@ -287,6 +306,50 @@ describe.each(dialects)('staged rollouts, reports and the automatic halt on %s',
     expect((await check(servers[20]!)).json().latest_version).toBe('1.6.0');
     health = (await admin('GET', '/api/v1/admin/versions/1.6.0/health')).json().health;
     expect(health.current_stage).toEqual({ succeeded: 0, failed: 0, failure_rate: null });
+    // The last halt stays visible after the resume (its reason from the queued webhook).
+    expect(health.rollout.reason).toBeNull();
+    expect(health.halt).toMatchObject({
+      active: false,
+      by: 'policy',
+      reason: expect.stringMatching(/3 of 11/),
+    });
+  });
+
+  it('an admin halt over the API: same path as the policy (event + queued webhook in one transaction), reason in health', async () => {
+    await release('1.7.0');
+    const before = hook.got.length;
+    const res = await admin('POST', '/api/v1/admin/versions/1.7.0/rollout/halt', {
+      reason: 'disk fills on XFS',
+    });
+    expect(res.statusCode).toBe(200);
+    expect(res.json().rollout).toMatchObject({
+      state: 'halted',
+      reason: 'disk fills on XFS',
+      halted_by: expect.stringMatching(/^admin:/),
+    });
+    await releaseWebhookOf(portal.services).drain();
+    const sent = hook.got.slice(before).map((g) => JSON.parse(g.body));
+    expect(sent).toEqual([
+      expect.objectContaining({
+        event: 'release.halted',
+        version: '1.7.0',
+        trigger: 'manual',
+        reason: 'disk fills on XFS',
+        halted_by: res.json().rollout.halted_by,
+      }),
+    ]);
+    const health = (await admin('GET', '/api/v1/admin/versions/1.7.0/health')).json().health;
+    expect(Value.Errors(ReleaseHealthSchema, health)).toEqual([]);
+    expect(health.halt).toMatchObject({
+      active: true,
+      trigger: 'manual',
+      reason: 'disk fills on XFS',
+      webhook: { delivery: sent[0].delivery, state: 'delivered' },
+    });
+    // Halting again changes nothing and queues nothing.
+    await admin('POST', '/api/v1/admin/versions/1.7.0/rollout/halt', { reason: 'again' });
+    await releaseWebhookOf(portal.services).drain();
+    expect(hook.got.length).toBe(before + 1);
   });
 
   it('GET /metrics: admin key only; requests by route and status, rollout state, reports', async () => {
@@ -307,6 +370,8 @@ describe.each(dialects)('staged rollouts, reports and the automatic halt on %s',
     expect(text).toContain('wispanel_portal_rollout_percent{version="1.5.0"} 100');
     expect(text).toMatch(/wispanel_portal_install_reports\{outcome="failed"\} [1-9]/);
     expect(text).toMatch(/wispanel_portal_licenses\{status="active"\} 60/);
+    expect(text).toMatch(/wispanel_portal_webhook_outbox\{state="delivered"\} [1-9]/);
+    expect(text).toContain('wispanel_portal_webhook_outbox{state="pending"} 0');
   });
 
   it('fleet: active servers by version and channel, licenses by tier', async () => {

@@ -1,5 +1,12 @@
 import {
+  CanaryAnswer,
+  CanaryListAnswer,
+  FleetAnswer,
+  InstallReportAnswer,
   InstallReportBodySchema,
+  ReleaseHealthAnswer,
+  RolloutAnswer,
+  RolloutListAnswer,
   RolloutPlanBodySchema,
   RolloutTimelineAnswer,
   RolloutTimelineQuerySchema,
@@ -7,9 +14,9 @@ import {
 import type { App } from '@wispanel/kit';
 import { Type } from 'typebox';
 import type { PortalServices } from '../../context';
-import { adminResponses } from '../../http/responses';
-import type { ReleaseWebhook } from './release-webhook';
+import { adminResponses, downloadResponses } from '../../http/responses';
 import type { RolloutsService } from './rollouts.service';
+import type { WebhookOutbox } from './webhook-outbox';
 
 /** Runs `fn` after every rollout change of this portal's services (metrics refresh). */
 export function onRolloutChange(s: PortalServices, fn: () => void): void {
@@ -21,9 +28,9 @@ export function rolloutsServiceOf(s: PortalServices): RolloutsService {
   return s.rollouts;
 }
 
-/** The vendor webhook of this portal (tests drain it). */
-export function releaseWebhookOf(s: PortalServices): ReleaseWebhook | null {
-  return (s.rollouts as unknown as { deps: { webhook: ReleaseWebhook | null } }).deps.webhook;
+/** The vendor webhook outbox of this portal (tests drain it). */
+export function releaseWebhookOf(s: PortalServices): WebhookOutbox {
+  return s.webhooks;
 }
 
 const VersionParam = Type.Object({ version: Type.String({ maxLength: 64 }) });
@@ -51,6 +58,7 @@ const FleetQuery = Type.Object(
   },
   { additionalProperties: false },
 );
+const EmptyBody = Type.Object({}, { additionalProperties: false, description: 'No fields (may be omitted)' });
 const LicenseParam = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
 const CanaryBody = Type.Object({ canary: Type.Boolean() }, { additionalProperties: false });
 
@@ -66,12 +74,27 @@ export function rolloutsRoutes(app: App, s: PortalServices): void {
 
   app.get(
     '/api/v1/admin/rollouts',
-    { onRequest, schema: { tags, summary: 'Every release with a rollout, with its state and stage' } },
+    {
+      onRequest,
+      schema: {
+        tags,
+        summary: 'Every release with a rollout, with its state and stage',
+        response: adminResponses({ 200: RolloutListAnswer }),
+      },
+    },
     async () => ({ success: true, rollouts: await rollouts.list() }),
   );
   app.get(
     `${base}/rollout`,
-    { onRequest, schema: { tags, summary: 'The rollout of a release', params: VersionParam } },
+    {
+      onRequest,
+      schema: {
+        tags,
+        summary: 'The rollout of a release',
+        params: VersionParam,
+        response: adminResponses({ 200: RolloutAnswer }, { 404: 'NOT_FOUND: no such version' }),
+      },
+    },
     async (req) => ({ success: true, rollout: await rollouts.get(req.params.version) }),
   );
   app.put(
@@ -86,6 +109,10 @@ export function rolloutsRoutes(app: App, s: PortalServices): void {
           '`stages` may also be a plain percent. Default halt policy: 3 failures and 5 %.',
         params: VersionParam,
         body: RolloutPlanBodySchema,
+        response: adminResponses(
+          { 200: RolloutAnswer },
+          { 404: 'NOT_FOUND: no such version', 409: 'CONFLICT: the version was yanked' },
+        ),
       },
     },
     async (req) => ({
@@ -102,6 +129,13 @@ export function rolloutsRoutes(app: App, s: PortalServices): void {
         summary: 'Stop offering the release to new servers',
         params: VersionParam,
         body: ReasonBody,
+        response: adminResponses(
+          { 200: RolloutAnswer },
+          {
+            404: 'NOT_FOUND: no such version',
+            409: 'CONFLICT: yanked, halted (pause), or changed meanwhile',
+          },
+        ),
       },
     },
     async (req) => ({
@@ -117,6 +151,11 @@ export function rolloutsRoutes(app: App, s: PortalServices): void {
         tags,
         summary: 'Resume a paused or halted rollout (counters start afresh)',
         params: VersionParam,
+        body: EmptyBody,
+        response: adminResponses(
+          { 200: RolloutAnswer },
+          { 404: 'NOT_FOUND: no such version', 409: 'CONFLICT: yanked, or changed meanwhile' },
+        ),
       },
     },
     async (req) => ({ success: true, rollout: await rollouts.resume(req.adminActor!, req.params.version) }),
@@ -130,6 +169,13 @@ export function rolloutsRoutes(app: App, s: PortalServices): void {
         summary: 'Halt the rollout now (webhook release.halted)',
         params: VersionParam,
         body: ReasonBody,
+        response: adminResponses(
+          { 200: RolloutAnswer },
+          {
+            404: 'NOT_FOUND: no such version',
+            409: 'CONFLICT: yanked, halted (pause), or changed meanwhile',
+          },
+        ),
       },
     },
     async (req) => ({
@@ -146,6 +192,13 @@ export function rolloutsRoutes(app: App, s: PortalServices): void {
         summary: 'Go to the next stage (or to_stage) now',
         params: VersionParam,
         body: PromoteBody,
+        response: adminResponses(
+          { 200: RolloutAnswer },
+          {
+            404: 'NOT_FOUND: no such version',
+            409: 'CONFLICT: paused or halted (resume first), yanked, or changed meanwhile',
+          },
+        ),
       },
     },
     async (req) => ({
@@ -160,8 +213,13 @@ export function rolloutsRoutes(app: App, s: PortalServices): void {
       schema: {
         tags,
         summary:
-          'Offered, started, succeeded, failed by step, rolled back, median install time, rollout state',
+          'Offered, started, succeeded, failed by step, rolled back, median install time, rollout state, last halt',
+        description:
+          '`rollout.state` with `rollout.reason`, `rollout.halted_at` and `rollout.halted_by` say whether and why ' +
+          'it is halted; `halt` is the last halt (also after a resume) with the delivery of its `release.halted` ' +
+          'webhook (pending, delivered or failed, attempts, last error).',
         params: VersionParam,
+        response: adminResponses({ 200: ReleaseHealthAnswer }, { 404: 'NOT_FOUND: no such version' }),
       },
     },
     async (req) => ({ success: true, health: await rollouts.health(req.params.version) }),
@@ -191,13 +249,21 @@ export function rolloutsRoutes(app: App, s: PortalServices): void {
         tags,
         summary: 'Active servers by version and channel, last seen, licenses by tier',
         querystring: FleetQuery,
+        response: adminResponses({ 200: FleetAnswer }),
       },
     },
     async (req) => ({ success: true, fleet: await rollouts.fleet(req.query.active_days ?? 7) }),
   );
   app.get(
     '/api/v1/admin/canaries',
-    { onRequest, schema: { tags, summary: 'Licenses marked as canaries' } },
+    {
+      onRequest,
+      schema: {
+        tags,
+        summary: 'Licenses marked as canaries',
+        response: adminResponses({ 200: CanaryListAnswer }),
+      },
+    },
     async () => ({ success: true, license_ids: await rollouts.listCanaries() }),
   );
   app.put(
@@ -209,6 +275,7 @@ export function rolloutsRoutes(app: App, s: PortalServices): void {
         summary: 'Mark a license as a canary (offered staged releases from stage 0) or clear it',
         params: LicenseParam,
         body: CanaryBody,
+        response: adminResponses({ 200: CanaryAnswer }, { 404: 'NOT_FOUND: no such license' }),
       },
     },
     async (req) => {
@@ -225,6 +292,10 @@ export function rolloutsRoutes(app: App, s: PortalServices): void {
         tags: ['download'],
         summary: 'Report how an update attempt ended (idempotent per hardware id + attempt id)',
         body: InstallReportBodySchema,
+        response: downloadResponses(
+          { 200: InstallReportAnswer },
+          { 404: 'NOT_FOUND: no such published version' },
+        ),
       },
     },
     async (req) => {

@@ -6,6 +6,7 @@ import {
   type HeldBackRelease,
   type InstallReportRequest,
   type InstallReportResponse,
+  type ReleaseHalt,
   type ReleaseHealth,
   type RolloutPlanBody,
   type RolloutStage,
@@ -18,7 +19,6 @@ import type { Kysely } from 'kysely';
 import type { Actor, EventInput } from '../events/event-log';
 import { isReleaseVersion } from '../releases/release-eligibility';
 import type { ReleaseRow, ReleasesRepository } from '../releases/releases.repository';
-import type { ReleaseWebhook } from './release-webhook';
 import {
   advance,
   haltReason,
@@ -31,6 +31,7 @@ import {
 } from './rollout-plan';
 import { rolloutTimeline } from './rollout-timeline';
 import type { RolloutRow, RolloutsRepository, RolloutTables } from './rollouts.repository';
+import type { WebhookOutbox, WebhookOutboxTables } from './webhook-outbox';
 
 export interface RolloutsServiceDeps {
   repository: RolloutsRepository;
@@ -38,7 +39,11 @@ export interface RolloutsServiceDeps {
   /** Appends an event, inside `trx` when given (atomic with the change it records). */
   recordEvent: (event: EventInput, trx?: Kysely<RolloutTables>) => Promise<void>;
   now: () => Date;
-  webhook: ReleaseWebhook | null;
+  /**
+   * The vendor webhook's durable outbox: `release.halted` is queued in the halt's own transaction (whoever halts:
+   * the policy, the admin API or the CLI) and sent by the running portal(s) with a webhook configured.
+   */
+  outbox: WebhookOutbox;
   /** The download API's license check: null = 401 `Invalid license`. */
   authorize: (key: string, hardwareId: string) => Promise<{ licenseId: string } | null>;
   /** Called after each state change (metrics). */
@@ -100,6 +105,7 @@ export class RolloutsService {
       epoch: 1,
       reason: null,
       halted_at: null,
+      halted_by: null,
       created_at: at,
       updated_at: at,
     };
@@ -162,6 +168,7 @@ export class RolloutsService {
       next_stage_at: publishedAt ? nextStageAt(plan) : null,
       reason: row.reason,
       halted_at: row.halted_at,
+      halted_by: row.halted_by,
       updated_at: row.updated_at,
     };
   }
@@ -227,6 +234,7 @@ export class RolloutsService {
       epoch: (existing?.epoch ?? 0) + 1,
       reason: existing?.reason ?? null,
       halted_at: existing?.halted_at ?? null,
+      halted_by: existing?.halted_by ?? null,
       created_at: existing?.created_at ?? at,
       updated_at: at,
     };
@@ -276,6 +284,7 @@ export class RolloutsService {
           state: 'halted',
           reason: options.reason ?? `halted by ${actor.kind}:${actor.id}`,
           halted_at: at,
+          halted_by: `${actor.kind}:${actor.id}`,
         };
         break;
       case 'promote': {
@@ -302,18 +311,31 @@ export class RolloutsService {
       }
     }
     changes.updated_at = at;
-    if (!(await this.repo.updateIf(version, row, changes))) {
-      throw conflict(`The rollout of ${version} changed meanwhile; try again`);
-    }
     const next = { ...row, ...changes } as RolloutRow;
     const actionName = { pause: 'paused', resume: 'resumed', halt: 'halted', promote: 'promoted' }[action];
-    await this.deps.recordEvent({
-      action: action === 'halt' ? 'release.halted' : `release.rollout_${actionName}`,
-      actor,
-      resultCode: 'OK',
-      data: { version, stage: next.stage_index, state: next.state, reason: next.reason, automatic: false },
+    // The change, its event and (for a halt) the vendor webhook commit together or not at all.
+    await writeTransaction(this.repo.db, this.repo.dialect, async (trx) => {
+      if (!(await this.repo.updateIf(version, row, changes, trx))) {
+        throw conflict(`The rollout of ${version} changed meanwhile; try again`);
+      }
+      await this.deps.recordEvent(
+        {
+          action: action === 'halt' ? 'release.halted' : `release.rollout_${actionName}`,
+          actor,
+          resultCode: 'OK',
+          data: {
+            version,
+            stage: next.stage_index,
+            state: next.state,
+            reason: next.reason,
+            automatic: false,
+          },
+        },
+        trx,
+      );
+      if (action === 'halt') await this.queueHalt(next, 'manual', null, trx);
     });
-    if (action === 'halt') this.notifyHalt(next, 'manual', null);
+    if (action === 'halt') this.deps.outbox.kick();
     this.deps.onChange?.();
     return this.view(next, release.published_at);
   }
@@ -326,19 +348,54 @@ export class RolloutsService {
   promote = (actor: Actor, version: string, toStage?: number) =>
     this.transition(actor, version, 'promote', { toStage });
 
-  private notifyHalt(
+  /** Queues `release.halted` in the halt's transaction (sent by the outbox, see webhook-outbox.ts). */
+  private queueHalt(
     row: RolloutRow,
     trigger: 'automatic' | 'manual',
     counts: { succeeded: number; failed: number } | null,
-  ) {
-    this.deps.webhook?.send('release.halted', {
-      version: row.version,
-      trigger,
-      reason: row.reason,
-      stage: row.stage_index,
-      halted_at: row.halted_at,
-      counts,
-    });
+    trx: Kysely<RolloutTables>,
+  ): Promise<string> {
+    return this.deps.outbox.enqueue(
+      'release.halted',
+      row.version,
+      {
+        version: row.version,
+        trigger,
+        reason: row.reason,
+        stage: row.stage_index,
+        halted_at: row.halted_at,
+        halted_by: row.halted_by,
+        counts,
+      },
+      trx as unknown as Kysely<WebhookOutboxTables>,
+    );
+  }
+
+  /** The last halt (when, who, why) and whether its `release.halted` webhook reached the vendor. */
+  private async lastHalt(row: RolloutRow): Promise<ReleaseHalt | null> {
+    if (!row.halted_at) return null;
+    const out = await this.deps.outbox.latest('release.halted', row.version);
+    const sent = out ? (JSON.parse(out.payload) as { trigger?: string; reason?: string | null }) : null;
+    const trigger = sent?.trigger === 'automatic' || sent?.trigger === 'manual' ? sent.trigger : null;
+    return {
+      active: row.state === 'halted',
+      at: row.halted_at,
+      by: row.halted_by,
+      trigger: trigger ?? (row.halted_by === 'policy' ? 'automatic' : row.halted_by ? 'manual' : null),
+      // The reason is cleared on resume; the queued webhook keeps the one given at the halt.
+      reason: row.state === 'halted' ? row.reason : (sent?.reason ?? null),
+      webhook: out
+        ? {
+            delivery: out.id,
+            state: out.state,
+            attempts: Number(out.attempts),
+            created_at: out.created_at,
+            next_attempt_at: out.state === 'pending' ? out.next_attempt_at : null,
+            delivered_at: out.delivered_at,
+            last_error: out.last_error,
+          }
+        : null,
+    };
   }
 
   async health(version: string): Promise<ReleaseHealth> {
@@ -381,6 +438,7 @@ export class RolloutsService {
     return {
       version,
       rollout: this.view(row, release.published_at),
+      halt: await this.lastHalt(row),
       offered,
       started,
       succeeded,
@@ -621,13 +679,14 @@ export class RolloutsService {
         state: 'halted',
         reason: haltReason(counts, policy),
         halted_at: at,
+        halted_by: 'policy',
         updated_at: at,
       };
       if (
         !(await repo.updateIf(
           row.version,
           row,
-          { state: 'halted', reason: halted.reason, halted_at: at, updated_at: at },
+          { state: 'halted', reason: halted.reason, halted_at: at, halted_by: 'policy', updated_at: at },
           trx,
         ))
       ) {
@@ -648,9 +707,10 @@ export class RolloutsService {
         },
         trx,
       );
+      await this.queueHalt(halted, 'automatic', counts, trx);
       return { recorded: true, halted, counts };
     });
-    if (result.halted) this.notifyHalt(result.halted, 'automatic', result.counts);
+    if (result.halted) this.deps.outbox.kick();
     if (result.recorded) this.deps.onChange?.();
     return { accepted: true, recorded: result.recorded, nonce: input.nonce, halted: result.halted !== null };
   }
