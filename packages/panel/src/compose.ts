@@ -8,7 +8,9 @@ import { LastUsedTracker } from './modules/auth/last-used';
 import { DatabaseService } from './modules/databases/databases.service';
 import { DomainService } from './modules/domains/domains.service';
 import { createLicenseService, startLicenseScheduler } from './modules/license/license.module';
+import { PortalTrustSource, portalEndpointFrom } from './modules/license/portal-trust';
 import { RecordingProvisioner } from './modules/resources/provisioner';
+import { ClientPortalDownloads } from './modules/updates/portal-downloads';
 import { createUpdatePolicyService, type UpdatePolicyService } from './modules/updates/update-policy.service';
 import { followSupervisor, UpdatesService } from './modules/updates/updates.service';
 import { UserService } from './modules/users/users.service';
@@ -33,14 +35,18 @@ export async function composePanel(deps: PanelDeps): Promise<ComposedPanel> {
   const { config, db, dialect, logger } = deps;
   const clock = deps.clock ?? (() => new Date());
 
+  // The portal, and which of its keys to trust: resolved once here, shared by the license and the updates.
+  const endpoint = portalEndpointFrom(config);
+  const trust = await PortalTrustSource.resolve(config, logger, deps.portalKeys);
   const license = await createLicenseService({
     config,
     db,
     logger,
     clock,
     hardwareId: deps.hardwareId,
+    endpoint,
+    trust,
     portal: deps.licensePortal,
-    portalKeys: deps.portalKeys,
     random: deps.random,
     // The trusted time advances with the monotonic clock; an injected clock is the only time source.
     monotonic: deps.monotonic ?? (deps.clock ? undefined : () => performance.now()),
@@ -71,8 +77,10 @@ export async function composePanel(deps: PanelDeps): Promise<ComposedPanel> {
     clock,
     licenseKey,
     hardwareId: deps.hardwareId,
-    portal: deps.updatePortal,
-    portalKeys: deps.portalKeys,
+    portal:
+      deps.updatePortal ??
+      (endpoint ? ClientPortalDownloads.create({ baseUrl: endpoint.url, ca: endpoint.ca }) : null),
+    trust,
     requestSwitch: deps.requestSwitch,
     channel: () => updatePolicy?.channel() ?? (config.channel as never),
   });
@@ -84,6 +92,7 @@ export async function composePanel(deps: PanelDeps): Promise<ComposedPanel> {
     logger,
     updates,
     hardwareId: deps.hardwareId,
+    endpoint,
     licenseKey,
     audit: (message, detail) => license.audit('update_available', 'system', 'info', message, null, detail),
     updateAttempts,

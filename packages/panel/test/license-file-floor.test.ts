@@ -8,6 +8,7 @@ import { copyFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLicenseService } from '../src/modules/license/license.module';
+import { PortalTrustSource } from '../src/modules/license/portal-trust';
 import { DAY, FakePortal, T0 } from './fake-license-portal';
 import { createPanelHarness, type PanelHarness } from './harness';
 
@@ -77,7 +78,8 @@ describe('an older license file copied back', () => {
       logger: h.app.panel.ctx.logger,
       clock: () => new Date(now),
       portal,
-      portalKeys: portal.trusted,
+      endpoint: null,
+      trust: await PortalTrustSource.resolve(h.app.panel.ctx.config, h.app.panel.ctx.logger, portal.trusted),
       random: () => 0.5,
     });
     expect((await restarted.summary()).reason).toBe('OLDER_THAN_ACCEPTED');

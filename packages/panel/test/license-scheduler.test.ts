@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLicenseService } from '../src/modules/license/license.module';
+import { PortalTrustSource } from '../src/modules/license/portal-trust';
 import { RecordingProvisioner } from '../src/modules/resources/provisioner';
 import { DAY, FakePortal, T0 } from './fake-license-portal';
 import { createPanelHarness, type PanelHarness } from './harness';
@@ -323,7 +324,8 @@ describe('activating another key frees the old one on the portal', () => {
       clock: () => new Date(now),
       hardwareId: h.deps.hardwareId,
       portal,
-      portalKeys: portal.trusted,
+      endpoint: null,
+      trust: await PortalTrustSource.resolve(h.config, h.deps.logger, portal.trusted),
       random: () => 0.5,
     });
     expect((await restarted.summary()).pending_deactivations).toEqual([second]);

@@ -1,4 +1,3 @@
-import type { TrustedKeys } from '@wispanel/contract';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { PanelConfig } from '../../config';
@@ -12,7 +11,7 @@ import { LicenseFileStore } from './license-file-store';
 import { HttpLicensePortal, type LicensePortal } from './license-portal';
 import { DAY_MS } from './license-state';
 import { LicenseWebhook, type LicenseWebhookTuning } from './license-webhook';
-import { portalEndpointFrom, resolvePortalTrust } from './portal-trust';
+import type { PortalEndpoint, PortalTrustSource } from './portal-trust';
 
 export function licenseSettingsFrom(config: PanelConfig): LicenseSettings {
   return {
@@ -30,8 +29,11 @@ export interface LicenseModuleDeps {
   logger: Logger;
   clock: () => Date;
   hardwareId?: string;
+  /** The configured portal (null: none); the license client is built for it unless `portal` is given. */
+  endpoint: PortalEndpoint | null;
+  /** The portal's keys, shared with the update service (portal-trust.ts). */
+  trust: PortalTrustSource;
   portal?: LicensePortal | null;
-  portalKeys?: TrustedKeys;
   random?: () => number;
   /** Monotonic clock (ms) of the trusted time; default `performance.now()`, or `clock` when a clock is injected. */
   monotonic?: () => number;
@@ -42,9 +44,8 @@ export interface LicenseModuleDeps {
 export async function createLicenseService(deps: LicenseModuleDeps): Promise<LicenseService> {
   const { config } = deps;
   const hardwareId = deps.hardwareId ?? ensureHardwareId(config.dataDir).hardwareId;
-  const trust = await resolvePortalTrust(config, deps.logger, deps.portalKeys);
   let portal: LicensePortal | null = deps.portal === undefined ? null : deps.portal;
-  const endpoint = portalEndpointFrom(config);
+  const { endpoint, trust } = deps;
   if (deps.portal === undefined && endpoint)
     portal = new HttpLicensePortal(endpoint.url, { ca: endpoint.ca });
   const webhook = config.licenseWebhookUrl

@@ -90,6 +90,16 @@ export class LicenseRepository {
     return fresh;
   }
 
+  /** The activated license key (null: none), read without creating the state row (`wispanel update`). */
+  async activatedKey(): Promise<string | null> {
+    const row = await this.db
+      .selectFrom('license_state')
+      .select('license_key')
+      .where('id', '=', 1)
+      .executeTakeFirst();
+    return row?.license_key ?? null;
+  }
+
   async saveState(patch: Partial<Omit<LicenseState, 'id'>>, now: Date): Promise<void> {
     await this.state();
     await this.db

@@ -52,30 +52,84 @@ export function portalTrustFromFile(config: PanelConfig): PortalTrust | null {
   return config.portalKeysPath ? trustFromKeySet(readFileSync(config.portalKeysPath, 'utf8')) : null;
 }
 
-/**
- * The trust for this panel: given keys (tests), else --portal-keys, else (only --portal-dev) the keys the
- * development portal serves, else none (every portal answer is then refused as UNKNOWN_KEY).
- */
-export async function resolvePortalTrust(
-  config: PanelConfig,
-  logger: Logger,
-  given?: TrustedKeys,
-): Promise<PortalTrust> {
-  if (given) return trustFromKeys(given);
-  const fromFile = portalTrustFromFile(config);
-  if (fromFile) return fromFile;
-  if (config.portalDev && config.portalUrl) {
-    try {
-      const served = await new HttpLicensePortal(config.portalUrl, { timeoutMs: 5000 }).publicKeys();
-      const trust = trustFromKeySet(served);
-      logger.warn(
-        { portal: config.portalUrl, kids: [...trust.keys.keys()] },
-        'trusting the keys of a DEVELOPMENT portal',
-      );
-      return trust;
-    } catch (err) {
-      logger.warn({ err }, 'development portal keys could not be fetched');
-    }
+/** A development portal's keys could not be fetched (the caller answers PORTAL_UNREACHABLE naming the URL). */
+export class PortalKeysUnavailable extends Error {
+  constructor(
+    readonly url: string,
+    cause: unknown,
+  ) {
+    super(`portal keys from ${url}: ${(cause as Error)?.message ?? String(cause)}`);
+    this.name = 'PortalKeysUnavailable';
   }
-  return trustFromKeys(new Map());
+}
+
+const NO_KEYS: TrustedKeys = new Map();
+
+/**
+ * The panel's portal trust, resolved once by the composition root and shared by the license service and the
+ * update service (so both trust exactly the same keys): given keys (tests), else --portal-keys, else (only
+ * --portal-dev) the keys the development portal serves, else none (every portal answer is then refused as
+ * UNKNOWN_KEY, and updates say PORTAL_NOT_CONFIGURED). A development portal that is down at start is asked
+ * again by `ensure()` (the update check calls it) until it answers.
+ */
+export class PortalTrustSource {
+  private constructor(
+    private readonly config: PanelConfig,
+    private readonly logger: Logger,
+    private trust: PortalTrust | null,
+  ) {}
+
+  static async resolve(config: PanelConfig, logger: Logger, given?: TrustedKeys): Promise<PortalTrustSource> {
+    if (given) return new PortalTrustSource(config, logger, trustFromKeys(given));
+    const fromFile = portalTrustFromFile(config);
+    if (fromFile) return new PortalTrustSource(config, logger, fromFile);
+    const source = new PortalTrustSource(config, logger, null);
+    if (source.development) {
+      try {
+        await source.fetchDevelopmentKeys();
+      } catch (err) {
+        logger.warn({ err }, 'development portal keys could not be fetched');
+      }
+    }
+    return source;
+  }
+
+  private get development(): boolean {
+    return this.config.portalDev === true && Boolean(this.config.portalUrl);
+  }
+
+  /** Every listed key (current and retired); empty while none is known. */
+  get keys(): TrustedKeys {
+    return this.trust?.keys ?? NO_KEYS;
+  }
+
+  /** Keys a new portal answer may be signed by (those listed `current`); empty while none is known. */
+  get answerKeys(): TrustedKeys {
+    return this.trust?.answerKeys ?? NO_KEYS;
+  }
+
+  /**
+   * The trust, asking a development portal for its keys while they are not known yet; null when no keys are
+   * configured at all. Throws PortalKeysUnavailable when the development portal does not answer with a key set.
+   */
+  async ensure(): Promise<PortalTrust | null> {
+    if (!this.trust && this.development) await this.fetchDevelopmentKeys();
+    return this.trust;
+  }
+
+  private async fetchDevelopmentKeys(): Promise<void> {
+    const base = (this.config.portalUrl as string).replace(/\/+$/, '');
+    let trust: PortalTrust;
+    try {
+      const served = await new HttpLicensePortal(base, { timeoutMs: 5000 }).publicKeys();
+      trust = trustFromKeySet(served);
+    } catch (err) {
+      throw new PortalKeysUnavailable(`${base}/api/v1/keys`, err);
+    }
+    this.logger.warn(
+      { portal: base, kids: [...trust.keys.keys()] },
+      'trusting the keys of a DEVELOPMENT portal',
+    );
+    this.trust = trust;
+  }
 }

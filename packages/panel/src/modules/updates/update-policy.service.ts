@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { HeldBackRelease, ReleaseChannel } from '@wispanel/contract';
 import type { Logger } from 'pino';
 import type { PanelConfig } from '../../config';
+import type { PortalEndpoint } from '../license/portal-trust';
 import { decide, inWindow, nextWindowStart, type UpdatePolicy } from './update-policy';
 import { httpReportSender, UpdateReporter, UpdateReportQueue } from './update-report';
 import { UpdatePolicyStore, UpdateScheduler } from './update-scheduler';
@@ -47,6 +47,8 @@ export interface UpdatePolicyDeps {
   logger: Logger;
   updates: UpdatesService;
   hardwareId: string | undefined;
+  /** The configured portal (install reports go there); null: none. */
+  endpoint: PortalEndpoint | null;
   /** The activated license key (null when none): install reports are sent with it. */
   licenseKey: () => string | null;
   /** Writes an `update_available` entry to the license audit log. */
@@ -92,14 +94,14 @@ export function createUpdatePolicyService(deps: UpdatePolicyDeps): UpdatePolicyS
   });
 
   let reporter: UpdateReporter | null = null;
-  if (config.portalUrl && deps.hardwareId) {
+  if (deps.endpoint && deps.hardwareId) {
     const hardwareId = deps.hardwareId;
     const queue = new UpdateReportQueue({
       file: join(stateDir, 'update-reports.json'),
       clock: deps.clock,
       send: httpReportSender({
-        baseUrl: config.portalUrl,
-        ca: config.portalCaPath ? readFileSync(config.portalCaPath) : undefined,
+        baseUrl: deps.endpoint.url,
+        ca: deps.endpoint.ca,
         credentials: () => {
           const key = deps.licenseKey();
           return key ? { key, hardwareId } : null;

@@ -1,13 +1,15 @@
 import { readFileSync, statSync } from 'node:fs';
-import { parsePublicKeySet, type ReleaseChannel } from '@wispanel/contract';
+import type { ReleaseChannel } from '@wispanel/contract';
 import { openDatabase } from '@wispanel/kit';
 import type { Command } from 'commander';
-import { sql } from 'kysely';
 import { fail } from '../../commands/output';
 import { loadPanelConfig } from '../../config';
+import type { PanelDB } from '../../db/schema';
 import { ensureHardwareId } from '../../hardware-id';
 import { sqliteFileOf } from '../../supervisor/database-backup';
 import { runningSupervisorPid } from '../../supervisor/supervisor.cli';
+import { LicenseRepository } from '../license/license.repository';
+import { portalEndpointFrom, portalTrustFromFile } from '../license/portal-trust';
 import { InstallLayout } from './install-layout';
 import { ClientPortalDownloads } from './portal-downloads';
 import { stepHookFromEnv } from './step-hook';
@@ -16,13 +18,11 @@ import { downloadPolicyFromEnv, UpdatePipeline } from './update-pipeline';
 import { isActive, UpdateStateStore, type UpdateStatus } from './update-state';
 import { publicStatus } from './updates.service';
 
-async function licenseKeyFromDatabase(databaseUrl: string): Promise<string | null> {
-  const database = openDatabase<Record<string, never>>(databaseUrl);
+/** The activated license key, read through the license module's repository (null: none, or no database yet). */
+async function activatedLicenseKey(databaseUrl: string): Promise<string | null> {
+  const database = openDatabase<PanelDB>(databaseUrl);
   try {
-    const r = await sql<{
-      license_key: string | null;
-    }>`SELECT license_key FROM license_state LIMIT 1`.execute(database.db);
-    return r.rows[0]?.license_key ?? null;
+    return await new LicenseRepository(database.db).activatedKey();
   } catch {
     return null;
   } finally {
@@ -106,17 +106,17 @@ export function updateCommand(program: Command): void {
         const current = layout.currentVersion();
         if (!current) throw new Error(`no release is installed in ${config.installDir}`);
         const store = new UpdateStateStore(layout.stateFile);
-        const keys = parsePublicKeySet(readFileSync(config.portalKeysPath, 'utf8'));
+        // The same portal and trust as the running panel (license/portal-trust.ts); no development portal here.
+        const endpoint = portalEndpointFrom(config);
+        const trust = portalTrustFromFile(config);
+        if (!endpoint || !trust) throw new Error('--portal-url and --portal-keys are required');
         const { hardwareId } = ensureHardwareId(config.dataDir);
-        const key = await licenseKeyFromDatabase(config.databaseUrl);
+        const key = await activatedLicenseKey(config.databaseUrl);
         const pipeline = new UpdatePipeline({
           layout,
           store,
-          portal: ClientPortalDownloads.create({
-            baseUrl: config.portalUrl,
-            ca: config.portalCaPath ? readFileSync(config.portalCaPath) : undefined,
-          }),
-          trustedKeys: () => keys,
+          portal: ClientPortalDownloads.create({ baseUrl: endpoint.url, ca: endpoint.ca }),
+          trustedKeys: () => trust.keys,
           credentials: async () => {
             if (!key) throw new UpdateError('LICENSE_NOT_ACTIVATED', 'no license is activated on this panel');
             return { key, hardwareId };

@@ -1,11 +1,11 @@
-import { readFileSync } from 'node:fs';
-import { parsePublicKeySet, type ReleaseChannel, type TrustedKeys } from '@wispanel/contract';
+import type { ReleaseChannel, TrustedKeys } from '@wispanel/contract';
 import { AppError } from '@wispanel/kit';
 import type { PanelConfig } from '../../config';
 import { sqliteFileOf } from '../../supervisor/database-backup';
 import type { BuildInfo } from '../../version';
+import { PortalKeysUnavailable, type PortalTrustSource } from '../license/portal-trust';
 import { InstallLayout } from './install-layout';
-import { ClientPortalDownloads, type PortalDownloads } from './portal-downloads';
+import type { PortalDownloads } from './portal-downloads';
 import { stepHookFromEnv } from './step-hook';
 import { UpdateError } from './update-error';
 import {
@@ -23,8 +23,10 @@ export interface UpdatesServiceDeps {
   /** The activated license key (null when none) — from the license module. */
   licenseKey: () => string | null;
   hardwareId: string | undefined;
-  portal?: PortalDownloads;
-  portalKeys?: TrustedKeys;
+  /** The portal's download API (null: no portal configured). Built by the composition root. */
+  portal: PortalDownloads | null;
+  /** The portal's keys, shared with the license service (license/portal-trust.ts). */
+  trust: PortalTrustSource;
   /** How the prepared release is handed to the supervisor (default: IPC). */
   requestSwitch?: () => void;
   /** The channel to follow now (the update policy's; default config.channel). */
@@ -61,24 +63,12 @@ export class UpdatesService {
   private readonly store: UpdateStateStore;
   private readonly pipeline: UpdatePipeline | null;
   private readonly checker: UpdatePipeline;
-  private keys: TrustedKeys | null;
   private cache: { at: number; value: VerifiedCheck } | null = null;
 
   constructor(private readonly deps: UpdatesServiceDeps) {
     const { config } = deps;
-    this.keys =
-      deps.portalKeys ??
-      (config.portalKeysPath ? parsePublicKeySet(readFileSync(config.portalKeysPath, 'utf8')) : null);
-    const portal =
-      deps.portal ??
-      (config.portalUrl
-        ? ClientPortalDownloads.create({
-            baseUrl: config.portalUrl,
-            ca: config.portalCaPath ? readFileSync(config.portalCaPath) : undefined,
-          })
-        : null);
     const base = {
-      portal: portal ?? unconfiguredPortal,
+      portal: deps.portal ?? unconfiguredPortal,
       trustedKeys: () => this.trustedKeys(),
       credentials: () => this.credentials(),
       currentVersion: deps.build.version,
@@ -128,13 +118,14 @@ export class UpdatesService {
   }
 
   private trustedKeys(): TrustedKeys {
-    if (!this.keys || this.keys.size === 0) {
+    const keys = this.deps.trust.keys;
+    if (keys.size === 0) {
       throw new UpdateError(
         'PORTAL_NOT_CONFIGURED',
         'No trusted portal keys: start the panel with --portal-keys (the JSON of the portal GET /api/v1/keys)',
       );
     }
-    return this.keys;
+    return keys;
   }
 
   private async credentials(): Promise<UpdateCredentials> {
@@ -144,15 +135,12 @@ export class UpdatesService {
         'No portal is configured: start the panel with --portal-url and --portal-keys',
       );
     }
-    if (this.keys === null && this.deps.config.portalDev) {
-      const url = `${this.deps.config.portalUrl.replace(/\/+$/, '')}/api/v1/keys`;
-      try {
-        const res = await fetch(url, { signal: AbortSignal.timeout(10_000) });
-        this.keys = parsePublicKeySet(await res.text());
-      } catch (err) {
-        // An unreachable development portal or an answer that is no key set: 502 naming it, not a 500.
-        throw new UpdateError('PORTAL_UNREACHABLE', `portal keys from ${url}: ${(err as Error).message}`);
-      }
+    try {
+      await this.deps.trust.ensure();
+    } catch (err) {
+      // An unreachable development portal or an answer that is no key set: 503 naming it, not a 500.
+      if (err instanceof PortalKeysUnavailable) throw new UpdateError('PORTAL_UNREACHABLE', err.message);
+      throw err;
     }
     const key = this.deps.licenseKey();
     if (!key) {
