@@ -12,7 +12,7 @@
  * header on every HTML answer, no CSP violation in the console. Screenshots at 1280 and 390 px, light and
  * dark (docs/console.md: `npm run screenshots:console` writes them to docs/console/).
  */
-import { createReadStream, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PortalAdminClient } from '@wispanel/client';
 import { tempDir } from '@wispanel/kit/testing';
@@ -23,14 +23,13 @@ import {
   type BuiltRelease,
   buildRelease,
   CRASHING_LAUNCHER,
-  freePort,
-  type Json,
   type PanelApi,
   type Proc,
   panelApi,
   portalCli,
+  publishRelease,
   root,
-  spawnProc,
+  startInstalledPanel,
   startPortal,
   waitFor,
   waitForStatus,
@@ -71,27 +70,8 @@ const cspViolations: string[] = [];
 const shots: string[] = [];
 let shotDir: string;
 
-async function publish(file: string, version: string, changelog: string, critical = false): Promise<void> {
-  const headers = { 'x-admin-key': portalAdminKey };
-  const post = async (path: string, body?: unknown) => {
-    const res = await request(`${portalUrl}/api/v1/admin/versions${path}`, {
-      method: 'POST',
-      headers: body === undefined ? headers : { ...headers, 'content-type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await res.body.text();
-    if (res.statusCode >= 300) throw new Error(`${path}: ${res.statusCode} ${text}`);
-  };
-  await post('', { version, channel: 'stable', changelog, critical });
-  const up = await request(`${portalUrl}/api/v1/admin/versions/${version}/artifact`, {
-    method: 'PUT',
-    headers: { ...headers, 'content-type': 'application/octet-stream' },
-    body: createReadStream(file),
-  });
-  const text = await up.body.text();
-  if (up.statusCode >= 300) throw new Error(`upload ${version}: ${up.statusCode} ${text}`);
-  await post(`/${version}/publish`);
-}
+const publish = (file: string, version: string, changelog: string, critical = false) =>
+  publishRelease(portalUrl, portalAdminKey, file, version, { changelog, critical });
 
 async function newContext(options: { colorScheme?: 'light' | 'dark'; width?: number } = {}) {
   const context = await browser.newContext({
@@ -166,8 +146,6 @@ suite('panel web console in Chromium', { timeout: 300_000 }, () => {
     const dir = tempDir('wispanel-console-e2e-');
     cleanups.push(() => dir.remove());
     const out = join(dir.path, 'out');
-    const install = join(dir.path, 'install');
-    const data = join(dir.path, 'data');
     const portalData = join(dir.path, 'portal');
 
     const built = (async () => {
@@ -189,66 +167,17 @@ suite('panel web console in Chromium', { timeout: 300_000 }, () => {
     const b = await built;
     releases = { relX1: b.relX1, fileX2: b.fileX2 };
 
-    const installX = spawnProc(
-      process.execPath,
-      [
-        join(root, 'packages/panel/bin/wispanel.mjs'),
-        'install-release',
-        b.relX.file,
-        '--install-dir',
-        install,
-      ],
-      process.env,
-    );
-    await waitFor(
-      async () => installX.child.exitCode === 0,
-      60_000,
-      () => `install-release failed: ${installX.output()}`,
-    );
-    const bin = join(install, 'current/bin/wispanel.mjs');
-    const panelInit = spawnProc(process.execPath, [bin, 'init', '--data-dir', data, '--json'], process.env);
-    const initOut = await waitFor(
-      async () => (panelInit.child.exitCode === 0 ? panelInit.output() : undefined),
-      60_000,
-      () => `panel init failed: ${panelInit.output()}`,
-    );
-    const initJson = JSON.parse(initOut.slice(initOut.indexOf('{'))) as Json;
-    adminPassword = initJson.admin.password;
-    const port = await freePort();
-    const env = {
-      ...process.env,
-      WISPANEL_PORTAL_URL: portal.url,
-      WISPANEL_PORTAL_KEYS: init.public_keys_file as string,
-      WISPANEL_LOG_LEVEL: 'warn',
-      WISPANEL_LICENSE_TICK: '0',
-      WISPANEL_RATE_LIMIT: '100000',
-    };
-    supervisor = spawnProc(
-      process.execPath,
-      [
-        bin,
-        'run',
-        '--install-dir',
-        install,
-        '--data-dir',
-        data,
-        '--host',
-        '127.0.0.1',
-        '--port',
-        String(port),
-        '--health-timeout',
-        '12',
-      ],
-      env,
-    );
+    const panel = await startInstalledPanel({
+      releaseFile: b.relX.file,
+      dir: join(dir.path, 'panel'),
+      portalUrl: portal.url,
+      publicKeysFile: init.public_keys_file as string,
+    });
+    supervisor = panel.supervisor;
     cleanups.push(() => supervisor.stop());
-    base = `https://127.0.0.1:${port}`;
-    api = panelApi(base, initJson.api_key);
-    await waitFor(
-      async () => (await api.call('GET', '/version/info')).status === 200,
-      60_000,
-      () => `panel did not come up: ${supervisor.output()}`,
-    );
+    base = panel.base;
+    api = panel.api;
+    adminPassword = panel.adminPassword;
     admin = await newContext();
     page = await admin.newPage();
   }, 240_000);

@@ -131,7 +131,11 @@ export function spawnProc(cmd: string, args: string[], env: NodeJS.ProcessEnv, c
   };
 }
 
-export async function startPortal(dataDir: string): Promise<{ url: string; proc: Proc }> {
+/** `wispanel-portal start --port 0` on `dataDir`; `args` adds flags (`--database-url`, `--rate-limit`…). */
+export async function startPortal(
+  dataDir: string,
+  args: string[] = [],
+): Promise<{ url: string; proc: Proc }> {
   const proc = spawnProc(
     process.execPath,
     [
@@ -142,6 +146,7 @@ export async function startPortal(dataDir: string): Promise<{ url: string; proc:
       '--port',
       '0',
       '--json',
+      ...args,
     ],
     { ...process.env, WISPANEL_PORTAL_LOG_LEVEL: 'warn' },
   );
@@ -244,6 +249,7 @@ export async function publishRelease(
   adminKey: string,
   file: string,
   version: string,
+  options: { changelog?: string; critical?: boolean } = {},
 ): Promise<Json> {
   const headers = { 'x-admin-key': adminKey };
   const post = async (path: string, body?: unknown) => {
@@ -259,7 +265,8 @@ export async function publishRelease(
   await post('', {
     version,
     channel: 'stable',
-    changelog: `## WisPanel ${version}\n\n- change in ${version}\n`,
+    changelog: options.changelog ?? `## WisPanel ${version}\n\n- change in ${version}\n`,
+    ...(options.critical ? { critical: true } : {}),
   });
   const up = await request(`${portalUrl}/api/v1/admin/versions/${version}/artifact`, {
     method: 'PUT',
@@ -269,6 +276,115 @@ export async function publishRelease(
   const upJson = await up.body.text();
   if (up.statusCode >= 300) throw new Error(`upload ${version}: ${up.statusCode} ${upJson}`);
   return post(`/${version}/publish`);
+}
+
+export interface InstalledPanel {
+  /** `https://127.0.0.1:<port>` */
+  base: string;
+  api: PanelApi;
+  apiKey: string;
+  adminPassword: string;
+  installDir: string;
+  dataDir: string;
+  hardwareId: string;
+  /** The `wispanel run` supervisor (its panel restarts under it on an update). */
+  supervisor: Proc;
+}
+
+/**
+ * A panel as an operator runs it: `install-release FILE` into `<dir>/install`, `init` of `<dir>/data`, then
+ * `wispanel run` (the supervisor) on a free port, talking to the portal at `portalUrl` (trusting the keys in
+ * `publicKeysFile`); resolves once `/version/info` answers. `hardwareId` replaces the computed one (several
+ * panels on one test machine would otherwise all be the same server); `env` and `runArgs` add settings.
+ */
+export async function startInstalledPanel(options: {
+  releaseFile: string;
+  dir: string;
+  portalUrl: string;
+  publicKeysFile: string;
+  hardwareId?: string;
+  env?: NodeJS.ProcessEnv;
+  runArgs?: string[];
+}): Promise<InstalledPanel> {
+  const installDir = join(options.dir, 'install');
+  const dataDir = join(options.dir, 'data');
+  const install = spawnProc(
+    process.execPath,
+    [
+      join(root, 'packages/panel/bin/wispanel.mjs'),
+      'install-release',
+      options.releaseFile,
+      '--install-dir',
+      installDir,
+    ],
+    process.env,
+  );
+  await waitFor(
+    async () => install.child.exitCode === 0,
+    60_000,
+    () => `install-release failed: ${install.output()}`,
+  );
+  const bin = join(installDir, 'current/bin/wispanel.mjs');
+  const init = spawnProc(process.execPath, [bin, 'init', '--data-dir', dataDir, '--json'], process.env);
+  const initOut = await waitFor(
+    async () => (init.child.exitCode === 0 ? init.output() : undefined),
+    60_000,
+    () => `panel init failed: ${init.output()}`,
+  );
+  const initJson = JSON.parse(initOut.slice(initOut.indexOf('{'))) as Json;
+  if (options.hardwareId)
+    writeFileSync(join(dataDir, 'hardware-id'), `${options.hardwareId}\n`, { mode: 0o600 });
+  const hardwareId = readFileSync(join(dataDir, 'hardware-id'), 'utf8').trim();
+  const port = await freePort();
+  const supervisor = spawnProc(
+    process.execPath,
+    [
+      bin,
+      'run',
+      '--install-dir',
+      installDir,
+      '--data-dir',
+      dataDir,
+      '--host',
+      '127.0.0.1',
+      '--port',
+      String(port),
+      '--health-timeout',
+      '12',
+      ...(options.runArgs ?? []),
+    ],
+    {
+      ...process.env,
+      WISPANEL_PORTAL_URL: options.portalUrl,
+      WISPANEL_PORTAL_KEYS: options.publicKeysFile,
+      WISPANEL_LOG_LEVEL: 'warn',
+      WISPANEL_LICENSE_TICK: '0',
+      WISPANEL_RATE_LIMIT: '100000',
+      ...options.env,
+    },
+  );
+  const base = `https://127.0.0.1:${port}`;
+  const api = panelApi(base, initJson.api_key);
+  try {
+    await waitFor(
+      async () => (await api.call('GET', '/version/info')).status === 200,
+      60_000,
+      () => `panel did not come up: ${supervisor.output()}`,
+    );
+  } catch (err) {
+    await supervisor.stop('SIGKILL');
+    throw err;
+  }
+  return {
+    base,
+    api,
+    apiKey: initJson.api_key,
+    adminPassword: initJson.admin.password,
+    installDir,
+    dataDir,
+    hardwareId,
+    supervisor,
+  };
 }
 
 /** First lines of a release's `bin/wispanel.mjs` (as scripts/release.mjs writes it). */

@@ -1,5 +1,5 @@
 import '@mantine/charts/styles.css';
-import { LineChart } from '@mantine/charts';
+import { BarChart, LineChart } from '@mantine/charts';
 import {
   Alert,
   Badge,
@@ -274,18 +274,31 @@ function TimelineCard({ version }: { version: string }) {
       <ErrorAlert error={q.error} />
       {t ? (
         <>
-          <LineChart
-            h={240}
-            data={data}
-            dataKey="at"
-            curveType={cumulative ? 'stepAfter' : 'linear'}
-            withDots={data.length <= 48}
-            yAxisProps={{ allowDecimals: false }}
-            series={SERIES}
-            withLegend
-            legendProps={{ verticalAlign: 'bottom' }}
-            valueFormatter={(v) => String(v)}
-          />
+          {cumulative ? (
+            // Running totals: lines (a step each time a server moves on).
+            <LineChart
+              h={240}
+              data={data}
+              dataKey="at"
+              curveType="stepAfter"
+              withDots={false}
+              yAxisProps={{ allowDecimals: false }}
+              series={SERIES}
+              withLegend
+              legendProps={{ verticalAlign: 'bottom' }}
+            />
+          ) : (
+            // Per bucket: grouped bars, so outcomes of the same hour stand side by side, none hidden.
+            <BarChart
+              h={240}
+              data={data}
+              dataKey="at"
+              yAxisProps={{ allowDecimals: false }}
+              series={SERIES}
+              withLegend
+              legendProps={{ verticalAlign: 'bottom' }}
+            />
+          )}
           <Text size="xs" c="dimmed" mt="xs" data-testid="rollout-timeline-totals">
             {fmtDate(t.since)} – {fmtDate(t.until)}: offered {t.totals.offered}, started {t.totals.started},
             succeeded {t.totals.succeeded}, failed {t.totals.failed}, rolled back {t.totals.rolled_back}
