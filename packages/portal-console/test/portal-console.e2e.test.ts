@@ -143,7 +143,11 @@ describe.each(dialects)('portal web console in a browser on %s', (dialect) => {
   let api: ReturnType<typeof portalApi>;
   let adminKey = '';
   // Screenshots come from the SQLite run (the pages are the same).
-  const shootHere = (page: Page, name: string) => (dialect === 'sqlite' ? shoot(page, name) : undefined);
+  // Screenshots and axe come from the SQLite run (the pages are the same); the PostgreSQL run walks the core
+  // flow (everything but the tier form, whose validation is the schema's, not the database's).
+  const full = dialect === 'sqlite';
+  const shootHere = (page: Page, name: string) => (full ? shoot(page, name) : undefined);
+  const checkA11y = (page: Page, name: string) => (full ? expectAccessible(page, name) : undefined);
 
   beforeAll(async () => {
     portal = await startTestPortal(dialect, `wispanel-portal-console-e2e-${dialect}-`);
@@ -164,7 +168,7 @@ describe.each(dialects)('portal web console in a browser on %s', (dialect) => {
     // Sign-in: a wrong key is refused with the API's message; the right one opens the console.
     await page.goto(portal.url);
     await expect.poll(() => page.getByLabel('Admin key').count()).toBe(1);
-    await expectAccessible(page, 'sign-in');
+    await checkA11y(page, 'sign-in');
     await shootHere(page, 'sign-in');
     await page.getByLabel('Admin key').fill(`wpa_${'0'.repeat(64)}`);
     await page.getByRole('button', { name: 'Sign in' }).click();
@@ -207,7 +211,7 @@ describe.each(dialects)('portal web console in a browser on %s', (dialect) => {
       .click();
     await page.getByText('2 of 2').waitFor();
     await expect.poll(() => page.getByText(`${servers[0]!.slice(0, 16)}…`).count()).toBe(1);
-    await expectAccessible(page, 'license detail');
+    await checkA11y(page, 'license detail');
 
     // Suspend, through the confirmation that says what running panels will do.
     await page.getByRole('button', { name: 'Suspend' }).click();
@@ -226,17 +230,19 @@ describe.each(dialects)('portal web console in a browser on %s', (dialect) => {
     await page.getByText('active', { exact: true }).first().waitFor();
 
     // Tiers: the API's validation is shown per field (the same schema as the CLI).
-    await nav(page, 'Tiers');
-    await page.getByRole('button', { name: 'Edit tier pro' }).click();
-    await page.getByLabel('Lease days (1–365)').fill('5000');
-    await page.getByRole('button', { name: 'Save' }).click();
-    await page
-      .getByText(/lease days field must not be greater than 365/i)
-      .first()
-      .waitFor();
-    await expectAccessible(page, 'tiers');
-    await page.getByRole('button', { name: 'Cancel' }).click();
-    await shootHere(page, 'tiers');
+    if (full) {
+      await nav(page, 'Tiers');
+      await page.getByRole('button', { name: 'Edit tier pro' }).click();
+      await page.getByLabel('Lease days (1–365)').fill('5000');
+      await page.getByRole('button', { name: 'Save' }).click();
+      await page
+        .getByText(/lease days field must not be greater than 365/i)
+        .first()
+        .waitFor();
+      await checkA11y(page, 'tiers');
+      await page.getByRole('button', { name: 'Cancel' }).click();
+      await shootHere(page, 'tiers');
+    }
 
     // Releases: a draft with a hostile changelog (its preview runs nothing), artifact upload, publish.
     await nav(page, 'Releases');
@@ -263,7 +269,7 @@ describe.each(dialects)('portal web console in a browser on %s', (dialect) => {
     await page.getByRole('dialog').getByRole('button', { name: 'Publish' }).click();
     await page.getByText('published', { exact: true }).waitFor();
     expect(await page.evaluate<unknown>('window.__pwned')).toBeUndefined();
-    await expectAccessible(page, 'releases');
+    await checkA11y(page, 'releases');
     await shootHere(page, 'releases');
 
     // Rollout: everyone at once, halt at 2 failing servers; two servers report a failure → halted on the page.
@@ -303,17 +309,17 @@ describe.each(dialects)('portal web console in a browser on %s', (dialect) => {
       .toMatch(/rolled back 2$/);
     for (const series of ['Offered', 'Started', 'Succeeded', 'Failed', 'Rolled back'])
       await page.getByTestId('rollout-timeline').getByText(series, { exact: true }).waitFor();
-    await expectAccessible(page, 'rollout');
+    await checkA11y(page, 'rollout');
 
-    // Fleet and events.
+    // Fleet, events and admin keys.
     await nav(page, 'Fleet');
     await page.getByRole('heading', { name: 'Fleet' }).waitFor();
-    await expectAccessible(page, 'fleet');
+    await checkA11y(page, 'fleet');
     await shootHere(page, 'fleet');
     await nav(page, 'Events');
     await page.getByLabel('Action').fill('release.halted');
     await page.getByText('release.halted', { exact: true }).first().waitFor();
-    await expectAccessible(page, 'events');
+    await checkA11y(page, 'events');
     await shootHere(page, 'events');
 
     // Admin keys: create (shown once) and revoke.
@@ -322,7 +328,7 @@ describe.each(dialects)('portal web console in a browser on %s', (dialect) => {
     await page.getByRole('button', { name: 'Create key' }).click();
     const newKey = await page.getByRole('textbox', { name: 'Admin key' }).inputValue();
     expect(newKey).toMatch(/^wpa_[0-9a-f]{64}$/);
-    await expectAccessible(page, 'admin keys');
+    await checkA11y(page, 'admin keys');
     await shootHere(page, 'admin-keys');
     expect((await api('GET', '/api/v1/admin/admin-keys')).body.admin_keys).toHaveLength(2);
 
