@@ -151,6 +151,29 @@ describe.each(dialects)('webhook outbox on %s', (dialect) => {
     expect(row.state).toBe('failed');
   });
 
+  it('a row queued long before any instance could send it is given up unsent (no late news)', async () => {
+    const hook = await receiver(() => 204);
+    const queuer = new WebhookOutbox({
+      db: portal.services.db as unknown as Kysely<WebhookOutboxTables>,
+      dialect: portal.services.database.dialect,
+      now: clock,
+      target: null,
+      version: 'test',
+    });
+    const fresh = await queuer.enqueue('release.halted', '6.0.0', {});
+    now += 2 * 60_000;
+    const late = await queuer.enqueue('release.halted', '6.0.1', {});
+    const o = outbox(hook.url, portal.services.db, { maxAgeMs: 90_000 });
+    await o.drain();
+    expect(hook.got.map((g) => g.headers['x-wispanel-delivery'])).toEqual([late]);
+    const byId = new Map((await rows()).map((r) => [r.id, r]));
+    expect(byId.get(fresh)).toMatchObject({ state: 'failed', last_error: 'expired before it could be sent' });
+    expect(byId.get(late)).toMatchObject({ state: 'delivered' });
+    const failed = await portal.services.events.list({ action: 'webhook.failed' });
+    expect(failed.some((e) => e.data?.delivery === fresh && e.result_code === 'EXPIRED')).toBe(true);
+    await hook.close();
+  });
+
   it('queued inside the decision’s transaction: a rolled-back decision leaves no webhook', async () => {
     const o = outbox('http://127.0.0.1:9/never', portal.services.db);
     await expect(

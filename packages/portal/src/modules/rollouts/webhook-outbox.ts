@@ -217,6 +217,12 @@ export class WebhookOutbox {
   }
 
   private async attempt(row: OutboxRow, target: { url: string; secret: string }): Promise<void> {
+    const maxAge = this.o.maxAgeMs ?? DEFAULT_MAX_AGE_MS;
+    if (this.o.now().getTime() - Date.parse(row.created_at) >= maxAge) {
+      // Queued long ago (e.g. while no instance had a webhook configured): news that late is not sent.
+      await this.giveUp(row, 'expired before it could be sent', 0);
+      return;
+    }
     const fields = JSON.parse(row.payload) as Record<string, unknown>;
     const body = JSON.stringify({
       event: row.event,
@@ -244,7 +250,8 @@ export class WebhookOutbox {
         body,
       });
       status = res.status;
-      await res.arrayBuffer().catch(() => undefined);
+      // The answer's body is not needed: never read it (a receiver could send without end).
+      await res.body?.cancel().catch(() => undefined);
       if (status < 200 || status >= 300) error = `HTTP ${status}`;
     } catch (err) {
       error = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message;
@@ -268,21 +275,9 @@ export class WebhookOutbox {
       });
       return;
     }
-    const tooOld = now.getTime() - Date.parse(row.created_at) >= (this.o.maxAgeMs ?? DEFAULT_MAX_AGE_MS);
+    const tooOld = now.getTime() - Date.parse(row.created_at) >= maxAge;
     if ((status && !retryable(status)) || tooOld) {
-      await mine(this.update({ state: 'failed', locked_until: null, last_error: error }));
-      this.o.warn?.('webhook given up', {
-        delivery: row.id,
-        event: row.event,
-        error,
-        attempts: row.attempts,
-      });
-      await this.o.recordEvent?.({
-        action: 'webhook.failed',
-        actor: systemActor,
-        resultCode: status ? `HTTP_${status}` : 'UNREACHABLE',
-        data: { delivery: row.id, event: row.event, subject: row.subject, attempts: row.attempts, error },
-      });
+      await this.giveUp(row, error, status);
       return;
     }
     const delays = this.o.retryDelaysMs ?? DEFAULT_RETRY_DELAYS_MS;
@@ -296,6 +291,20 @@ export class WebhookOutbox {
         last_error: error,
       }),
     );
+  }
+
+  private async giveUp(row: OutboxRow, error: string, status: number): Promise<void> {
+    await this.update({ state: 'failed', locked_until: null, last_error: error })
+      .where('id', '=', row.id)
+      .where('locked_until', '=', row.locked_until)
+      .executeTakeFirst();
+    this.o.warn?.('webhook given up', { delivery: row.id, event: row.event, error, attempts: row.attempts });
+    await this.o.recordEvent?.({
+      action: 'webhook.failed',
+      actor: systemActor,
+      resultCode: status ? `HTTP_${status}` : error.startsWith('expired') ? 'EXPIRED' : 'UNREACHABLE',
+      data: { delivery: row.id, event: row.event, subject: row.subject, attempts: row.attempts, error },
+    });
   }
 
   private update(changes: Partial<WebhookOutboxTable>) {
