@@ -66,6 +66,10 @@ export async function buildCli(name, options = {}) {
     chunkNames: 'chunk-[hash]',
     splitting: true,
     bundle: true,
+    // Whitespace and syntax only (names stay readable in stack traces): a third less code to parse and keep in
+    // memory, and ASCII-only (a source string with one non-ASCII character in a comment is held as UTF-16).
+    minifyWhitespace: true,
+    minifySyntax: true,
     platform: 'node',
     format: 'esm',
     target: 'node20',

@@ -1,7 +1,6 @@
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { generate } from 'selfsigned';
 
 export interface TlsFiles {
   key: string;
@@ -18,6 +17,9 @@ export async function ensureSelfSignedCertificate(dir: string): Promise<TlsFiles
   let generated = false;
   if (!existsSync(keyPath) || !existsSync(certPath)) {
     const host = hostname();
+    // Loaded only to make a certificate (selfsigned + @peculiar/x509: ~0.4 MB of code a running server never uses).
+    // A CommonJS package: its functions are on the default export (node and a split esbuild bundle alike).
+    const { generate } = (await import('selfsigned')).default;
     const pems = await generate([{ name: 'commonName', value: host }], {
       keySize: 2048,
       algorithm: 'sha256',

@@ -20,7 +20,11 @@ export const COMMANDS: LazyCommand[] = [
     term: 'start [options]',
     description:
       'Serve https://HOST:PORT/api/v1 (initialises the data dir on first start and prints the admin key once)',
-    load: async () => (await import('./commands/start.cli')).startCommand,
+    load: async () => {
+      // Before the server's code is loaded: its evaluation is most of the start-up garbage.
+      (await import('./lib/startup-nursery')).smallNurseryWhileStarting();
+      return (await import('./commands/start.cli')).startCommand;
+    },
   },
   {
     name: 'run',

@@ -1,6 +1,7 @@
 import { assertPortFree } from '@wispanel/kit';
 import type { Command } from 'commander';
 import { loadPanelConfig } from '../config';
+import { nurseryCanGrow } from '../lib/startup-nursery';
 import { startPanel } from '../main';
 import { addLicenseOptions } from '../modules/license/license.cli';
 import { initializeDataDir } from '../setup';
@@ -32,6 +33,7 @@ export function startCommand(program: Command): void {
         const init = await initializeDataDir(config);
         if (init.created) printInit(init, opts.json === true);
         const panel = await startPanel(config);
+        nurseryCanGrow();
         if (opts.json)
           process.stdout.write(
             `${JSON.stringify({ event: 'listening', url: panel.url, port: panel.port })}\n`,

@@ -12,7 +12,6 @@ import type {
 import semver from 'semver';
 import type { InstallLayout } from './install-layout';
 import type { PortalDownloads } from './portal-downloads';
-import { unpackRelease } from './release-archive';
 import { diskErrno, errorCodeOf, UpdateError } from './update-error';
 import {
   isActive,
@@ -506,6 +505,8 @@ export class UpdatePipeline {
     check();
     this.step(jobId, 'installing', `unpacking into releases/${release.version}`);
     await this.hook('installing');
+    // Loaded when an update unpacks (tar is not needed by a panel that is not updating).
+    const { unpackRelease } = await import('./release-archive');
     const { manifest } = await unpackRelease(file, layout, release.version);
     try {
       check();
