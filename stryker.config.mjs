@@ -128,6 +128,62 @@ export const explained = [
     line: 'body.match(/.{1,64}/g) ?? []',
     why: 'EQUIVALENT (unreachable): the base64 of a signed document is never empty, so match() never returns null.',
   },
+  // --- license ---
+  {
+    file: 'packages/panel/src/modules/license/portal-exchange.ts',
+    mutator: 'ConditionalExpression',
+    line: 'const floor = expect.signedFloor === null ? Number.NaN : Date.parse(expect.signedFloor);',
+    replacement: 'false',
+    why: 'EQUIVALENT: Date.parse(null) is NaN too, so a missing floor disables the check either way.',
+  },
+  {
+    file: 'packages/panel/src/modules/license/trusted-clock.ts',
+    mutator: 'ArrayDeclaration',
+    line: 'extra: Array<string | null | undefined> = [],',
+    why: "EQUIVALENT: the default list only ever holds the mutant's text, which is not a date and is skipped.",
+  },
+  {
+    file: 'packages/panel/src/modules/license/trusted-clock.ts',
+    mutator: 'ConditionalExpression',
+    line: 'if (!t) continue;',
+    replacement: 'false',
+    why: 'EQUIVALENT: Date.parse() of null, undefined and "" is NaN, which the Number.isFinite check skips anyway.',
+  },
+  {
+    file: 'packages/panel/src/modules/license/trusted-clock.ts',
+    mutator: 'EqualityOperator',
+    line: 'if (Number.isFinite(ms) && (floor === null || ms > floor)) floor = ms;',
+    replacement: 'ms >= floor',
+    why: 'EQUIVALENT: replacing the floor by an equal time changes nothing.',
+  },
+  {
+    file: 'packages/panel/src/modules/license/trusted-clock.ts',
+    mutator: 'EqualityOperator',
+    line: 'if (mono > this.mono) {',
+    replacement: 'mono >= this.mono',
+    why: 'EQUIVALENT: with equal monotonic readings the block adds 0 ms.',
+  },
+  {
+    file: 'packages/panel/src/modules/license/trusted-clock.ts',
+    mutator: 'EqualityOperator',
+    line: 'if (offset >= 0 && offset <= this.src.toleranceMs) {',
+    replacement: 'offset > 0',
+    why: 'EQUIVALENT: at offset 0 the first branch adds 0 ms and clears `ahead`; the mutant falls to the last branch, which also only clears `ahead`.',
+  },
+  {
+    file: 'packages/panel/src/modules/license/trusted-clock.ts',
+    mutator: 'EqualityOperator',
+    line: '} else if (offset > this.src.toleranceMs) {',
+    replacement: 'offset >= this.src.toleranceMs',
+    why: 'EQUIVALENT: an offset equal to the tolerance was taken by the first branch (0 <= offset <= tolerance).',
+  },
+  {
+    file: 'packages/panel/src/modules/license/license-state.ts',
+    mutator: 'ConditionalExpression',
+    line: 'const behindMs = input.trustedFloor === null ? 0 : Math.max(0, input.trustedFloor - input.systemNow);',
+    replacement: 'false',
+    why: 'EQUIVALENT: null - systemNow is -systemNow, and Math.max(0, -systemNow) is 0 for every system time after 1970.',
+  },
   // --- updates ---
   {
     file: 'packages/panel/src/modules/updates/verify.ts',

@@ -160,6 +160,8 @@ describe('trusted floor record', () => {
       T0 + MIN,
     );
     expect(trustedFloor({ signed_time: null, observed_time: null }, [iso(T0 - MIN), iso(T0)])).toBe(T0);
+    // The epoch itself (0 ms) is a time, not "no floor".
+    expect(trustedFloor({ signed_time: iso(0), observed_time: null })).toBe(0);
   });
 
   it('replaces the record with a valid signed time and ignores an invalid one', () => {
