@@ -11,6 +11,7 @@ import { DownloadsService } from './modules/downloads/downloads.service';
 import { EventLog } from './modules/events/event-log';
 import { CheckRepository } from './modules/license-api/check.repository';
 import { LicenseApiService } from './modules/license-api/license-api.service';
+import { LicenseRepository } from './modules/licenses/license.repository';
 import { LicenseService } from './modules/licenses/licenses.service';
 import { ArtifactStore } from './modules/releases/artifact-store';
 import { ReleasesRepository, type ReleaseTables } from './modules/releases/releases.repository';
@@ -94,10 +95,11 @@ export function createPortalServices(deps: PortalDeps): PortalServices {
     lifetimeHours: 12,
   });
   const tiers = new TierService(db, events, clock);
-  const licenses = new LicenseService(db, database.dialect, hasher, tiers, events, clock);
+  // One data layer for the licenses and activations tables, shared by the admin API and the license API.
+  const licenseRows = new LicenseRepository(db, database.dialect);
+  const licenses = new LicenseService(licenseRows, hasher, tiers, events, clock);
   const licenseApi = new LicenseApiService(
-    db,
-    database.dialect,
+    licenseRows,
     hasher,
     signing,
     events,

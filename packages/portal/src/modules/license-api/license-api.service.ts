@@ -11,14 +11,12 @@ import {
   signDocument,
   signLicenseFile,
 } from '@wispanel/contract';
-import type { Dialect } from '@wispanel/kit';
 import type { Kysely } from 'kysely';
 import type { LicensesTable, PortalTables } from '../../db';
 import type { Actor, EventInput, EventLog } from '../events/event-log';
-import { effectiveStatus, withLicenseLock } from '../licenses/license-store';
-import { newActivationId } from '../licenses/licenses.service';
+import { effectiveStatus, type LicenseRepository } from '../licenses/license.repository';
 import type { LicenseKeyHasher, SigningService } from '../signing/signing-keys';
-import { type Tier, tierFromRow } from '../tiers/tiers.service';
+import type { Tier } from '../tiers/tiers.service';
 import type { CheckRepository } from './check.repository';
 
 const DAY = 86_400_000;
@@ -41,19 +39,13 @@ export interface LicenseApiResult {
 /** The public license API: activate, verify, refresh, deactivate. Never sees HTTP; takes the caller's IP. */
 export class LicenseApiService {
   constructor(
-    private readonly db: Kysely<PortalTables>,
-    private readonly dialect: Dialect,
+    private readonly repo: LicenseRepository,
     private readonly hasher: LicenseKeyHasher,
     private readonly signing: SigningService,
     private readonly events: EventLog,
     private readonly clock: () => Date,
     private readonly checks: CheckRepository,
   ) {}
-
-  private async tierOf(trx: Kysely<PortalTables>, name: string): Promise<Tier> {
-    const row = await trx.selectFrom('tiers').selectAll().where('name', '=', name).executeTakeFirstOrThrow();
-    return tierFromRow(row);
-  }
 
   private info(row: LicensesTable, tier: Tier, used: number, now: Date): LicenseInfo {
     return {
@@ -170,38 +162,14 @@ export class LicenseApiService {
     const actor: Actor = { kind: 'panel', id: req.hardware_id.slice(0, 12), ip };
     const keyHash = this.hasher.hash(req.key);
     if (action === 'activate' || action === 'deactivate') {
-      return withLicenseLock(this.db, this.dialect, { keyHash }, (trx, row) =>
+      return this.repo.withLock({ keyHash }, (trx, row) =>
         action === 'activate' ? this.activate(trx, actor, req, row) : this.deactivate(trx, actor, req, row),
       );
     }
     // verify and refresh, the hot path: one read (license, tier, activations), a group-committed write.
     const joined = await this.checks.license(keyHash, req.hardware_id);
     if (!joined) return this.check(action, actor, req, undefined);
-    const {
-      max_users,
-      max_domains,
-      max_databases,
-      features,
-      lease_days,
-      grace_days,
-      tier_created_at,
-      tier_updated_at,
-      activations_used,
-      activation_id,
-      ...row
-    } = joined;
-    const tier = tierFromRow({
-      name: row.tier,
-      max_users,
-      max_domains,
-      max_databases,
-      features,
-      lease_days,
-      grace_days,
-      created_at: tier_created_at,
-      updated_at: tier_updated_at,
-    });
-    return this.check(action, actor, req, { row, tier, used: Number(activations_used), mine: activation_id });
+    return this.check(action, actor, req, this.repo.fromCheckRow(joined));
   }
 
   private async activate(
@@ -215,12 +183,8 @@ export class LicenseApiService {
       await this.log(trx, 'activate', actor, req, null, 'NOT_FOUND');
       return this.answer('activate', 'NOT_FOUND', req, now);
     }
-    const tier = await this.tierOf(trx, row.tier);
-    const bindings = await trx
-      .selectFrom('activations')
-      .selectAll()
-      .where('license_id', '=', row.id)
-      .execute();
+    const tier = await this.repo.tier(trx, row.tier);
+    const bindings = await this.repo.activations(row.id, trx);
     const refusal = this.refusalFor(row, now);
     if (refusal) {
       await this.log(trx, 'activate', actor, req, row.id, refusal);
@@ -238,7 +202,7 @@ export class LicenseApiService {
     };
     let used = bindings.length;
     if (mine) {
-      await trx.updateTable('activations').set(seen).where('id', '=', mine.id).execute();
+      await this.repo.touch(trx, mine.id, seen);
     } else if (bindings.length >= row.max_activations) {
       await this.log(trx, 'activate', actor, req, row.id, 'ACTIVATION_LIMIT');
       return this.answer('activate', 'ACTIVATION_LIMIT', req, now, {
@@ -246,16 +210,7 @@ export class LicenseApiService {
         license: this.info(row, tier, used, now),
       });
     } else {
-      await trx
-        .insertInto('activations')
-        .values({
-          id: newActivationId(),
-          license_id: row.id,
-          hardware_id: req.hardware_id,
-          activated_at: now.toISOString(),
-          ...seen,
-        })
-        .execute();
+      await this.repo.bind(trx, row.id, req.hardware_id, now.toISOString(), seen);
       used += 1;
     }
     await this.log(trx, 'activate', actor, req, row.id, 'VALID');
@@ -279,12 +234,7 @@ export class LicenseApiService {
       await this.log(trx, 'deactivate', actor, req, null, 'NOT_FOUND');
       return this.answer('deactivate', 'NOT_FOUND', req, now);
     }
-    const res = await trx
-      .deleteFrom('activations')
-      .where('license_id', '=', row.id)
-      .where('hardware_id', '=', req.hardware_id)
-      .executeTakeFirst();
-    const removed = Number(res.numDeletedRows) > 0;
+    const removed = await this.repo.unbind(trx, row.id, { hardwareId: req.hardware_id });
     await this.log(trx, 'deactivate', actor, req, row.id, 'DEACTIVATED');
     return this.answer('deactivate', 'DEACTIVATED', req, now, {
       licenseId: row.id,

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import type {
   PortalActivation,
   PortalLicense,
@@ -6,14 +5,13 @@ import type {
   PortalLicenseStatus,
 } from '@wispanel/contract';
 import { LICENSE_KEY_PATTERN, maskLicenseKey } from '@wispanel/contract';
-import { AppError, type Dialect, isUniqueViolation } from '@wispanel/kit';
-import { type Kysely, sql } from 'kysely';
-import type { ActivationsTable, LicensesTable, PortalTables } from '../../db';
+import { AppError, isUniqueViolation } from '@wispanel/kit';
+import type { ActivationsTable, LicensesTable } from '../../db';
 import type { Actor, EventLog } from '../events/event-log';
 import type { LicenseKeyHasher } from '../signing/signing-keys';
 import type { TierService } from '../tiers/tiers.service';
+import { effectiveStatus, type LicenseRepository } from './license.repository';
 import { generateLicenseKey, newLicenseId } from './license-keys';
-import { effectiveStatus, withLicenseLock } from './license-store';
 
 export type LicenseStatus = PortalLicenseStatus;
 
@@ -79,8 +77,7 @@ export function activationFromRow(a: ActivationsTable): ActivationView {
 
 export class LicenseService {
   constructor(
-    private readonly db: Kysely<PortalTables>,
-    private readonly dialect: Dialect,
+    private readonly repo: LicenseRepository,
     private readonly hasher: LicenseKeyHasher,
     private readonly tiers: TierService,
     private readonly events: EventLog,
@@ -104,17 +101,6 @@ export class LicenseService {
       created_at: row.created_at,
       updated_at: row.updated_at,
     };
-  }
-
-  private async countActivations(ids: string[]): Promise<Map<string, number>> {
-    if (ids.length === 0) return new Map();
-    const rows = await this.db
-      .selectFrom('activations')
-      .select(['license_id', (eb) => eb.fn.countAll<number>().as('n')])
-      .where('license_id', 'in', ids)
-      .groupBy('license_id')
-      .execute();
-    return new Map(rows.map((r) => [r.license_id, Number(r.n)]));
   }
 
   private futureDate(field: string, value: string): string {
@@ -174,8 +160,8 @@ export class LicenseService {
         updated_at: now.toISOString(),
       };
       try {
-        await this.db.transaction().execute(async (trx) => {
-          await trx.insertInto('licenses').values(row).execute();
+        await this.repo.transaction(async (trx) => {
+          await this.repo.insert(trx, row);
           await this.events.append(
             {
               licenseId: row.id,
@@ -197,22 +183,16 @@ export class LicenseService {
 
   /** Finds a license by id (`lic_…`) or by its full key. */
   private async findRow(idOrKey: string): Promise<LicensesTable> {
-    const q = this.db.selectFrom('licenses').selectAll();
     const row = LICENSE_KEY_PATTERN.test(idOrKey.toUpperCase())
-      ? await q.where('key_hash', '=', this.hasher.hash(idOrKey)).executeTakeFirst()
-      : await q.where('id', '=', idOrKey).executeTakeFirst();
+      ? await this.repo.byKeyHash(this.hasher.hash(idOrKey))
+      : await this.repo.byId(idOrKey);
     if (!row) throw new AppError('NOT_FOUND', 'License not found');
     return row;
   }
 
   async get(idOrKey: string): Promise<LicenseDetail> {
     const row = await this.findRow(idOrKey);
-    const activations = await this.db
-      .selectFrom('activations')
-      .selectAll()
-      .where('license_id', '=', row.id)
-      .orderBy('activated_at')
-      .execute();
+    const activations = await this.repo.activations(row.id);
     const recent = await this.events.list({ licenseId: row.id, limit: 20 });
     return {
       ...this.view(row, activations.length),
@@ -224,46 +204,11 @@ export class LicenseService {
   async list(filter: ListFilter): Promise<{ licenses: LicenseView[]; pagination: Pagination }> {
     const page = filter.page ?? 1;
     const perPage = filter.per_page ?? 25;
-    const now = this.clock().toISOString();
-    let q = this.db.selectFrom('licenses');
-    if (filter.tier) q = q.where('tier', '=', filter.tier);
-    if (filter.status === 'expired') {
-      q = q.where('status', '=', 'active').where('expires_at', 'is not', null).where('expires_at', '<=', now);
-    } else if (filter.status === 'active') {
-      q = q
-        .where('status', '=', 'active')
-        .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)]));
-    } else if (filter.status) {
-      q = q.where('status', '=', filter.status);
-    }
-    if (filter.q) {
-      const needle = `%${filter.q.toLowerCase().replace(/[%_\\]/g, (c) => `\\${c}`)}%`;
-      const last4 = filter.q.toUpperCase().replace(/^WISP-\*{4}/, '');
-      q = q.where((eb) =>
-        eb.or([
-          sql<boolean>`lower(customer_name) LIKE ${needle} ESCAPE '\\'`,
-          sql<boolean>`lower(customer_email) LIKE ${needle} ESCAPE '\\'`,
-          eb('key_last4', '=', last4),
-          eb('id', '=', filter.q!),
-        ]),
-      );
-    }
-    if (filter.hardware_id) {
-      const hw = filter.hardware_id;
-      q = q.where('id', 'in', (eb) =>
-        eb.selectFrom('activations').select('license_id').where('hardware_id', '=', hw),
-      );
-    }
-    const totalRow = await q.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
-    const total = Number(totalRow.n);
-    const rows = await q
-      .selectAll()
-      .orderBy('created_at', 'desc')
-      .orderBy('id', 'desc')
-      .limit(perPage)
-      .offset((page - 1) * perPage)
-      .execute();
-    const counts = await this.countActivations(rows.map((r) => r.id));
+    const { rows, total } = await this.repo.list(
+      { ...filter, page, per_page: perPage },
+      this.clock().toISOString(),
+    );
+    const counts = await this.repo.activationCounts(rows.map((r) => r.id));
     return {
       licenses: rows.map((r) => this.view(r, counts.get(r.id) ?? 0)),
       pagination: { page, per_page: perPage, total, total_pages: Math.max(1, Math.ceil(total / perPage)) },
@@ -279,16 +224,10 @@ export class LicenseService {
     data: (row: LicensesTable) => Record<string, unknown> = () => ({}),
   ): Promise<LicenseDetail> {
     const found = await this.findRow(idOrKey);
-    await withLicenseLock(this.db, this.dialect, { id: found.id }, async (trx, row) => {
+    await this.repo.withLock({ id: found.id }, async (trx, row) => {
       if (!row) throw new AppError('NOT_FOUND', 'License not found');
       const set = apply(row);
-      if (set) {
-        await trx
-          .updateTable('licenses')
-          .set({ ...set, updated_at: this.clock().toISOString() })
-          .where('id', '=', row.id)
-          .execute();
-      }
+      if (set) await this.repo.update(trx, row.id, { ...set, updated_at: this.clock().toISOString() });
       await this.events.append(
         { licenseId: row.id, action, actor, resultCode: set ? 'OK' : 'UNCHANGED', data: data(row) },
         trx,
@@ -386,13 +325,9 @@ export class LicenseService {
   /** Removes a binding (by hardware id or activation id) so the slot is free again. */
   async resetActivation(actor: Actor, idOrKey: string, activation: string): Promise<LicenseDetail> {
     const found = await this.findRow(idOrKey);
-    await withLicenseLock(this.db, this.dialect, { id: found.id }, async (trx) => {
-      const res = await trx
-        .deleteFrom('activations')
-        .where('license_id', '=', found.id)
-        .where((eb) => eb.or([eb('hardware_id', '=', activation), eb('id', '=', activation)]))
-        .executeTakeFirst();
-      if (Number(res.numDeletedRows) === 0) throw new AppError('NOT_FOUND', 'Activation not found');
+    await this.repo.withLock({ id: found.id }, async (trx) => {
+      const removed = await this.repo.unbind(trx, found.id, { hardwareIdOrId: activation });
+      if (!removed) throw new AppError('NOT_FOUND', 'Activation not found');
       await this.events.append(
         {
           licenseId: found.id,
@@ -416,36 +351,20 @@ export class LicenseService {
    * The status of a license (by id) for a hardware id still activated on it, null when it is not (anymore):
    * what a download token is re-checked against when its artifact is fetched.
    */
+  /** Licenses by stored status (metrics). */
+  countByStatus(): Promise<Map<string, number>> {
+    return this.repo.countByStatus();
+  }
+
   async statusForActivation(licenseId: string, hardwareId: string): Promise<string | null> {
-    const row = await this.db
-      .selectFrom('licenses')
-      .innerJoin('activations', 'activations.license_id', 'licenses.id')
-      .select(['licenses.status', 'licenses.expires_at'])
-      .where('licenses.id', '=', licenseId)
-      .where('activations.hardware_id', '=', hardwareId)
-      .executeTakeFirst();
+    const row = await this.repo.activeFor(licenseId, hardwareId);
     return row ? effectiveStatus(row, this.clock()) : null;
   }
 
   async findActivated(key: string, hardwareId: string): Promise<ActivatedLicense | null> {
     if (typeof key !== 'string' || !LICENSE_KEY_PATTERN.test(key) || !/^[0-9a-f]{64}$/.test(hardwareId))
       return null;
-    const row = await this.db
-      .selectFrom('licenses')
-      .innerJoin('activations', 'activations.license_id', 'licenses.id')
-      .select([
-        'licenses.id',
-        'licenses.tier',
-        'licenses.status',
-        'licenses.issued_at',
-        'licenses.expires_at',
-        'activations.hardware_id',
-        'activations.activated_at',
-        'activations.last_seen_at',
-      ])
-      .where('licenses.key_hash', '=', this.hasher.hash(key))
-      .where('activations.hardware_id', '=', hardwareId)
-      .executeTakeFirst();
+    const row = await this.repo.activatedByKeyHash(this.hasher.hash(key), hardwareId);
     if (!row) return null;
     return {
       id: row.id,
@@ -461,5 +380,3 @@ export class LicenseService {
     };
   }
 }
-
-export const newActivationId = () => `act_${randomBytes(8).toString('hex')}`;

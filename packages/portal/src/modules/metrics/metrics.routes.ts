@@ -61,12 +61,7 @@ export function metricsRoutes(app: App, s: PortalServices): void {
     registers: [registry],
     async collect() {
       this.reset();
-      const rows = await s.db
-        .selectFrom('licenses')
-        .select(['status', (eb) => eb.fn.countAll<string | number>().as('n')])
-        .groupBy('status')
-        .execute();
-      for (const r of rows) this.set({ status: r.status }, Number(r.n));
+      for (const [status, n] of await s.licenses.countByStatus()) this.set({ status }, n);
     },
   });
   app.get(
