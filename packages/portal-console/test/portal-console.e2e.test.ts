@@ -492,11 +492,20 @@ describe('portal web console with real panels', () => {
     await publishRelease(portal.url, portal.adminKey, badRelease, X1, {
       changelog: `## WisPanel ${X1}\n\n- does not start (test release)\n`,
     });
+    // A staged plan: stage 1 offers it to canaries only (this license), everyone a day later.
     const plan = await api('PUT', `/api/v1/admin/versions/${X1}/rollout`, {
-      stages: 100,
+      stages: [
+        { percent: 0, after_hours: 0 },
+        { percent: 100, after_hours: 24 },
+      ],
       halt_policy: { min_failures: 2, failure_rate: 0.5 },
     });
     expect(plan.status, JSON.stringify(plan.body)).toBe(200);
+    const license = await api('GET', `/api/v1/admin/licenses?q=${licenseKey.slice(-4)}`);
+    const canary = await api('PUT', `/api/v1/admin/licenses/${license.body.licenses[0].id}/canary`, {
+      canary: true,
+    });
+    expect(canary.status, JSON.stringify(canary.body)).toBe(200);
     const ends = await Promise.all(
       panels.map(async (p) => {
         const started = await p.api.call('POST', '/version/update');
@@ -521,6 +530,7 @@ describe('portal web console with real panels', () => {
     await page.getByRole('button', { name: X1, exact: true }).click();
     await page.getByRole('heading', { name: `Release ${X1}` }).waitFor();
     await page.getByText(/^Halted /).waitFor({ timeout: 60_000 });
+    await page.getByText(/^Stage 1 of 2: 0 % of the fleet/).waitFor();
     const failures = page.getByRole('table', { name: 'Failures by step and error code' });
     const row = failures.getByRole('row').filter({ hasText: 'UPDATE_START_FAILED' });
     await row.waitFor();
