@@ -2,7 +2,7 @@ import { Badge, Button, Group, Modal, Select, Stack } from '@mantine/core';
 import { notifications } from '@mantine/notifications';
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { type Column, ConfirmButton, DataTable, ErrorAlert, PageHeader } from '@wispanel/ui';
-import { type FormEvent, type ReactNode, useState } from 'react';
+import { type FormEvent, type ReactNode, useEffect, useState } from 'react';
 import { api } from './api';
 import type { PanelPagination } from './types';
 import { useDebouncedSearch, useUrlParams } from './url-state';
@@ -65,6 +65,11 @@ export function ResourcePage<T extends ResourceState>(p: ResourcePageProps<T>) {
     placeholderData: keepPreviousData,
   });
   const setPage = (n: number) => setParams({ page: n === 1 ? null : n });
+  // A page past the end (the last row of the last page deleted, or an old link): go to the last page.
+  const totalPages = list.isPlaceholderData ? undefined : list.data?.pagination.total_pages;
+  useEffect(() => {
+    if (totalPages && page > totalPages) setParams({ page: totalPages === 1 ? null : totalPages });
+  }, [totalPages, page, setParams]);
   const refresh = () => qc.invalidateQueries({ queryKey: [p.field] });
   const act = useMutation({
     mutationFn: ({ id, action }: { id: string; action: 'suspend' | 'unsuspend' }) =>

@@ -402,11 +402,16 @@ suite('panel web console in Chromium', { timeout: 300_000 }, () => {
     expect(policy.status, JSON.stringify(policy.body)).toBe(200);
     await goto(page, '/updates', 'Updates');
     const reason = page.getByTestId('update-why').getByTestId('auto-update-reason');
+    // The page still shows the answer from before the policy changed: "Check now" asks again.
+    let seenReason: string | null = null;
     await waitFor(
-      async () =>
-        (await reason.getAttribute('data-reason', { timeout: 3000 }).catch(() => null)) === 'outside_window',
+      async () => {
+        await page.getByRole('button', { name: 'Check now' }).click();
+        seenReason = await reason.getAttribute('data-reason', { timeout: 3000 }).catch(() => null);
+        return seenReason === 'outside_window';
+      },
       30_000,
-      () => 'the policy decision never showed outside_window',
+      () => `the policy decision never showed outside_window (last seen: ${seenReason})`,
       500,
     );
     expect(await reason.textContent()).toMatch(/maintenance window, which opens/);
@@ -556,7 +561,7 @@ suite('panel web console in Chromium', { timeout: 300_000 }, () => {
     // The state filter combines with the search (shop.example was suspended above).
     await box.fill('shop');
     await table.getByRole('cell', { name: 'shop.example', exact: true }).waitFor();
-    await page.getByLabel('Filter domains by state').click();
+    await page.getByRole('combobox', { name: 'Filter domains by state' }).click();
     await page.getByRole('option', { name: 'Active', exact: true }).click();
     await page.getByText('No domains match.').waitFor();
     expect(new URL(page.url()).searchParams.get('status')).toBe('active');
@@ -565,7 +570,7 @@ suite('panel web console in Chromium', { timeout: 300_000 }, () => {
     await goto(page, '/license', 'License');
     const audit = page.getByRole('table', { name: 'License audit log, newest first' });
     await audit.getByRole('cell', { name: 'activate', exact: true }).first().waitFor();
-    await page.getByLabel('Action', { exact: true }).click();
+    await page.getByRole('combobox', { name: 'Action', exact: true }).click();
     await page.getByRole('option', { name: 'enforce', exact: true }).click();
     const summary = page.getByTestId('table-summary').filter({ hasText: /matching entr/ });
     await summary.waitFor();
