@@ -4,13 +4,11 @@ import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tansta
 import { type Column, ConfirmButton, DataTable, ErrorAlert, PageHeader } from '@wispanel/ui';
 import { type FormEvent, type ReactNode, useEffect, useState } from 'react';
 import { api } from './api';
-import type { PanelPagination } from './types';
+import type { DomainListQuery, PanelDomain, PanelPagination } from './types';
 import { useDebouncedSearch, useUrlParams } from './url-state';
 
-export interface ResourceState {
-  status: string;
-  disabled_by_license: boolean;
-}
+/** The admin state and license mark every account, domain and database carries (the contract's shape). */
+export type ResourceState = Pick<PanelDomain, 'status' | 'disabled_by_license'>;
 
 export function StateBadge({ row }: { row: ResourceState }) {
   if (row.disabled_by_license) return <Badge color="red">disabled by license</Badge>;
@@ -55,13 +53,16 @@ export function ResourcePage<T extends ResourceState>(p: ResourcePageProps<T>) {
   const [creating, setCreating] = useState(false);
   const list = useQuery({
     queryKey: [p.field, page, params.q, params.status],
-    queryFn: () =>
-      api.get<Record<string, unknown> & { pagination: PanelPagination }>(p.path, {
+    queryFn: () => {
+      // The query every list takes (the contract's; accounts add `role`, domains and databases `owner`).
+      const query: Pick<DomainListQuery, 'page' | 'per_page' | 'q' | 'status'> = {
         page,
         per_page: PER_PAGE,
-        q: params.q,
-        status: params.status,
-      }),
+        q: params.q || undefined,
+        status: (params.status || undefined) as DomainListQuery['status'],
+      };
+      return api.get<Record<string, unknown> & { pagination: PanelPagination }>(p.path, query);
+    },
     placeholderData: keepPreviousData,
   });
   const setPage = (n: number) => setParams({ page: n === 1 ? null : n });

@@ -7,6 +7,7 @@ import type {
   ApiKeyIssuedAnswer,
   DisabledResourcesAnswer,
   LicenseAuditAnswer,
+  OkMessage,
   PanelLoginAnswer,
   VersionChangelog,
   VersionCheck,
@@ -37,9 +38,14 @@ export type AutoUpdateExplanation = NonNullable<VersionCheck['auto_update']>;
 export type { LicenseLimits, LicenseOverview, LicenseSummary } from '@wispanel/contract';
 export type DisabledResources = DisabledResourcesAnswer;
 export type AuditEntry = LicenseAuditAnswer['entries'][number];
-export type { LicenseAuditAnswer };
 
-export interface ActionAnswer {
-  success: boolean;
-  message: string;
-}
+export type {
+  DatabaseListQuery,
+  DomainListQuery,
+  LicenseActivateAnswer,
+  LicenseAuditQuery,
+  UserListQuery,
+} from '@wispanel/contract';
+export type { LicenseAuditAnswer };
+/** What every license action answers besides its own fields (verify, refresh, enforce, re-enable). */
+export type ActionAnswer = OkMessage;

@@ -19,7 +19,9 @@ import { api, fmtDate } from '../api';
 import type {
   ActionAnswer,
   DisabledResources,
+  LicenseActivateAnswer,
   LicenseAuditAnswer,
+  LicenseAuditQuery,
   LicenseLimits,
   LicenseOverview,
   LicenseSummary,
@@ -39,7 +41,7 @@ function ActivateForm() {
   const [key, setKey] = useState('');
   const invalidate = useInvalidateLicense();
   const activate = useMutation({
-    mutationFn: (k: string) => api.post<ActionAnswer>('/license/activate', { key: k }),
+    mutationFn: (k: string) => api.post<LicenseActivateAnswer>('/license/activate', { key: k }),
     onSuccess: (a) => {
       notifications.show({ color: 'teal.9', title: 'License activated', message: a.message });
       setKey('');
@@ -218,7 +220,7 @@ function AuditLog() {
     if (v !== f.actor) filter({ actor: v });
   });
   const before = cursors[cursors.length - 1];
-  const query = {
+  const query: LicenseAuditQuery = {
     limit: PER_PAGE,
     before,
     action: f.action,
