@@ -119,6 +119,11 @@ describe('GET /domains?q=', () => {
     const mine = await walk('/api/v1/domains?q=shop', 'domains', 5, reseller.key);
     expect(mine.names).toEqual(['resellershop.example']);
     expect(mine.total).toBe(1);
+    // Naming another owner does not widen what it sees; neither does a role filter on accounts.
+    const others = await ok(h.call('GET', '/api/v1/domains?owner=admin', { key: reseller.key }), 200);
+    expect(others).toMatchObject({ domains: [], pagination: { total: 0 } });
+    const admins = await ok(h.call('GET', '/api/v1/users?role=admin', { key: reseller.key }), 200);
+    expect(admins).toMatchObject({ users: [], pagination: { total: 0 } });
   });
 
   it('status and owner filters combine with q; the totals follow', async () => {
