@@ -228,6 +228,12 @@ export default function UpdatesPage() {
           queryFn: () => api.get<VersionCheck>('/version/check'),
           staleTime: 0,
         }),
+        // The policy and window may have changed elsewhere (API, another tab).
+        qc.fetchQuery({
+          queryKey: ['version', 'settings'],
+          queryFn: () => api.get<UpdateSettings>('/version/settings'),
+          staleTime: 0,
+        }),
       ]),
   });
   if (info.isPending) return <Loading />;
