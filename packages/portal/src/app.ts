@@ -2,6 +2,10 @@ import swagger from '@fastify/swagger';
 import { type App, createApp, createLogger } from '@wispanel/kit';
 import type { FastifyBaseLogger, FastifyReply, FastifyRequest } from 'fastify';
 import { createPortalServices, type PortalDeps, type PortalServices } from './context';
+import { DOCUMENTED_BODY } from './http/responses';
+
+type OptionalBody = { required?: boolean; content?: Record<string, { schema?: Record<string, unknown> }> };
+
 import { portalErrorStatus, renderPortalError } from './http/errors';
 import { rejectNulCharacters } from './http/hooks';
 import { adminKeysRoutes } from './modules/admin-keys/admin-keys.routes';
@@ -122,6 +126,11 @@ export async function buildPortalApp(deps: BuildPortalAppDeps): Promise<App> {
     },
     transform: ({ schema, url }) => {
       const s = { ...(schema as Record<string, unknown>) };
+      // A body the route reads itself (a streamed artifact, an action without fields): documented, not validated.
+      if (s[DOCUMENTED_BODY]) {
+        s.body = s[DOCUMENTED_BODY];
+        delete s[DOCUMENTED_BODY];
+      }
       // Admin routes need X-Admin-Key; a route elsewhere that does (e.g. /metrics) declares it itself.
       s.security ??= url.startsWith('/api/v1/admin/') ? [{ adminKey: [] }] : [];
       const response = (s.response ?? {}) as Record<string, unknown>;
@@ -133,6 +142,18 @@ export async function buildPortalApp(deps: BuildPortalAppDeps): Promise<App> {
         };
       }
       return { schema: s as never, url };
+    },
+    // fastify-swagger marks every documented body required; a body marked `x-optional` (see documentedBody) is not.
+    transformObject: (documents) => {
+      const openapiObject = (documents as unknown as { openapiObject: { paths?: Record<string, unknown> } })
+        .openapiObject;
+      for (const ops of Object.values(openapiObject.paths ?? {}))
+        for (const op of Object.values(ops as Record<string, { requestBody?: OptionalBody }>)) {
+          const body = op?.requestBody;
+          if (body && Object.values(body.content ?? {}).some((m) => m.schema?.['x-optional']))
+            body.required = false;
+        }
+      return openapiObject as never;
     },
   });
   for (const register of portalModules) await register(app, services);

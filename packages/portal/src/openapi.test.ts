@@ -49,12 +49,11 @@ describe('committed OpenAPI document', () => {
         } else {
           expect(op.security, where).toEqual([]);
         }
-        if (
-          ['post', 'patch', 'put'].includes(method) &&
-          !path.endsWith('/artifact') &&
-          !/publish$/.test(path)
-        )
+        if (['post', 'patch', 'put'].includes(method)) {
           expect(op.requestBody, where).toBeDefined();
+          for (const [type, media] of Object.entries<any>(op.requestBody.content))
+            expect(media.schema, `${where} ${type}`).toBeDefined();
+        }
       }
     }
     for (const action of ['activate', 'verify', 'refresh', 'deactivate']) {

@@ -50,3 +50,20 @@ export function downloadResponses(ok: Responses, errors: Record<number, string> 
     ...errors,
   });
 }
+
+/**
+ * Documents a request body the route reads itself (OpenAPI only; fastify does not validate it): the streamed
+ * artifact (`application/octet-stream`), or an action that takes no fields (`optional`: an empty body or `{}`).
+ */
+export const DOCUMENTED_BODY = 'x-documented-body';
+export function documentedBody(
+  schema: Record<string, unknown>,
+  options: { contentType?: string; optional?: boolean } = {},
+): Record<string, unknown> {
+  const documented = options.optional ? { ...schema, 'x-optional': true } : schema;
+  return {
+    [DOCUMENTED_BODY]: options.contentType
+      ? { content: { [options.contentType]: { schema: documented } } }
+      : documented,
+  };
+}

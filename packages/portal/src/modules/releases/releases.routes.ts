@@ -13,7 +13,7 @@ import type { App } from '@wispanel/kit';
 import { AppError } from '@wispanel/kit';
 import { Type } from 'typebox';
 import type { PortalServices } from '../../context';
-import { adminResponses } from '../../http/responses';
+import { adminResponses, documentedBody } from '../../http/responses';
 
 /** How long an artifact upload may take to arrive (the body deadline of this one route). */
 export const ARTIFACT_UPLOAD_TIMEOUT_MS = 30 * 60_000;
@@ -113,6 +113,10 @@ export function releasesRoutes(app: App, s: PortalServices): void {
         tags,
         summary: 'Publish a release (needs its artifact)',
         params: ReleaseVersionParam,
+        ...documentedBody(
+          { type: 'object', additionalProperties: false, description: 'No fields: send no body (or {})' },
+          { optional: true },
+        ),
         response: adminResponses(
           { 200: ReleaseAnswer },
           { ...NOT_FOUND, 409: 'CONFLICT: no artifact, or yanked' },
@@ -160,6 +164,10 @@ export function releasesRoutes(app: App, s: PortalServices): void {
             'Replaces an earlier upload while the release is a draft.',
           params: ReleaseVersionParam,
           querystring: ArtifactUploadQuery,
+          ...documentedBody(
+            { type: 'string', format: 'binary', description: 'The release tarball, streamed' },
+            { contentType: 'application/octet-stream' },
+          ),
           response: adminResponses(
             { 200: ReleaseAnswer },
             {
