@@ -77,7 +77,7 @@ export const rolloutCommands: CliRegistration = (program: Command) => {
   if (!release) throw new Error('release commands must be registered before rollout commands');
   const rollout = release
     .command('rollout')
-    .description('staged rollouts: plan, pause, resume, halt, promote, health, fleet');
+    .description('staged rollouts: plan, show (state and health), pause, resume, halt, promote, fleet');
 
   withCommonOptions(
     rollout.command('set <version>').description('set the rollout plan (restarts at stage 0)'),

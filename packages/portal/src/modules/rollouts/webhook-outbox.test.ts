@@ -185,6 +185,82 @@ describe.each(dialects)('webhook outbox on %s', (dialect) => {
     expect(await rows()).toEqual([]);
   });
 
+  it('hostile receivers: a stall is cut at the timeout, an endless answer is not read, a redirect is not followed, stop() aborts at once', async () => {
+    const servers: Server[] = [];
+    const serve = async (handler: Parameters<typeof createServer>[1]) => {
+      const server = createServer(handler);
+      servers.push(server);
+      await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+      const a = server.address();
+      return `http://127.0.0.1:${typeof a === 'object' && a ? a.port : 0}/hook`;
+    };
+    const drips: NodeJS.Timeout[] = [];
+    const drip = (write: () => void) => drips.push(setInterval(write, 1000));
+    let elsewhere = 0;
+    const other = await serve((req, res) => {
+      elsewhere++;
+      req.resume();
+      res.writeHead(204).end();
+    });
+    const row = async (subject: string) => (await rows()).find((r) => r.subject === subject)!;
+    const timed = async (url: string, subject: string) => {
+      const o = outbox(url, portal.services.db, { timeoutMs: 1_500 });
+      await o.enqueue('release.halted', subject, { version: subject });
+      const t0 = Date.now();
+      await o.pass();
+      return { ms: Date.now() - t0, row: await row(subject) };
+    };
+
+    // The status line, then one header byte a second, never the end of the headers: cut at the deadline.
+    const stall = await serve((req, res) => {
+      req.resume();
+      res.socket?.write('HTTP/1.1 200 OK\r\nX-Slow: ');
+      drip(() => res.socket?.write('x'));
+    });
+    const stalled = await timed(stall, '7.0.0');
+    expect(stalled.ms).toBeGreaterThanOrEqual(1_400);
+    expect(stalled.ms).toBeLessThan(15_000);
+    expect(stalled.row).toMatchObject({ state: 'pending' });
+    expect(stalled.row.last_error).toMatch(/timeout|abort/i);
+
+    // 2xx headers, then a body of a byte a second without end: delivered without reading it.
+    const endless = await serve((req, res) => {
+      req.resume();
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.write('x');
+      drip(() => res.write('x'));
+    });
+    const answered = await timed(endless, '7.0.1');
+    expect(answered.ms).toBeLessThan(1_400);
+    expect(answered.row).toMatchObject({ state: 'delivered' });
+
+    // A redirect to another host: the signed body never goes there; the 3xx is an error, retried later.
+    const redirect = await serve((req, res) => {
+      req.resume();
+      res.writeHead(307, { location: other }).end();
+    });
+    const moved = await timed(redirect, '7.0.2');
+    expect(moved.row).toMatchObject({ state: 'pending', last_error: 'HTTP 307' });
+    expect(elsewhere).toBe(0);
+
+    // Shutting down while a receiver never answers: stop() returns at once, not at the deadline.
+    const silent = await serve((req) => req.resume());
+    const o = outbox(silent, portal.services.db, { timeoutMs: 60_000 });
+    await o.enqueue('release.halted', '7.0.3', { version: '7.0.3' });
+    o.start();
+    await expect.poll(async () => Number((await row('7.0.3')).attempts), { timeout: 10_000 }).toBe(1);
+    const t0 = Date.now();
+    await o.stop();
+    expect(Date.now() - t0).toBeLessThan(5_000);
+    expect(await row('7.0.3')).toMatchObject({ state: 'pending' });
+
+    for (const d of drips) clearInterval(d);
+    for (const s of servers) {
+      s.closeAllConnections();
+      await new Promise((r) => s.close(r));
+    }
+  }, 60_000);
+
   it('an instance without a webhook configured only queues (the CLI, a portal without the setting)', async () => {
     const hook = await receiver(() => 204);
     const o = new WebhookOutbox({
