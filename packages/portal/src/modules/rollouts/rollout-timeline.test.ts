@@ -180,6 +180,15 @@ describe.each(dialects)('rollout timeline on %s', (dialect) => {
     await bad('?since=2026-03-01T02:00:00Z&until=2026-03-01T02:00:00Z', 'since', /before until/);
     await bad('?since=2025-01-01T00:00:00Z&until=2026-03-01T00:00:00Z', 'since', /at most 744 hours/);
     await bad('?since=2020-01-01T00:00:00Z&bucket=day', 'since', /at most 744 days/);
+    // A window whose buckets would print outside years 0000-9999 (not an RFC 3339 date-time any more).
+    await bad('?until=9999-12-31T23:59:59Z', 'until', /years 0000 to 9999/);
+    await bad('?until=9999-12-31T23:59:59Z&bucket=day', 'until', /years 0000 to 9999/);
+    await bad('?until=0000-01-01T05:00:00Z', 'until', /years 0000 to 9999/);
+    await bad(
+      `?since=${encodeURIComponent('0000-01-01T00:30:00+01:00')}&until=0000-01-01T05:00:00Z`,
+      'since',
+      /years 0000 to 9999/,
+    );
     const missing = await admin('/api/v1/admin/versions/9.9.9/timeline');
     expect(missing.statusCode).toBe(404);
     const garbage = await admin('/api/v1/admin/versions/not..a..version/timeline');

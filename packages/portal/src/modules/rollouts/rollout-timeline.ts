@@ -17,6 +17,10 @@ import type { RolloutTables } from './rollouts.repository';
  * the same `substr` works on SQLite and PostgreSQL and the indexes on the columns still apply to the range.
  */
 
+/** The first and the end of the last instant whose ISO form has a four-digit year. */
+const FIRST_PRINTABLE_MS = Date.parse('0000-01-01T00:00:00.000Z');
+const LAST_PRINTABLE_MS = Date.parse('9999-12-31T23:59:59.999Z');
+
 /** A default window is never shorter than this many buckets (a chart of one point says nothing). */
 const TIMELINE_MIN_DEFAULT_POINTS = 24;
 const BUCKET_MS: Record<TimelineBucket, number> = { hour: 3_600_000, day: 86_400_000 };
@@ -117,8 +121,14 @@ export async function rolloutTimeline(
       end - TIMELINE_MAX_POINTS * width,
     );
   }
-  if (Object.keys(problems).length) throw validationError('Validation failed', problems);
   if (start >= end) start = end - width;
+  // Every bound the answer prints must stay an RFC 3339 date-time (four-digit year): toISOString writes
+  // "+010000-…" or "-000001-…" outside years 0000-9999, which no client of the contract can parse.
+  if (!problems.since && (start < FIRST_PRINTABLE_MS || end > LAST_PRINTABLE_MS)) {
+    const field = query.since && start < FIRST_PRINTABLE_MS ? 'since' : 'until';
+    problems[field] = [`The window must lie within the years 0000 to 9999 (whole ${bucket}s).`];
+  }
+  if (Object.keys(problems).length) throw validationError('Validation failed', problems);
 
   const since = new Date(start).toISOString();
   const until = new Date(end).toISOString();
