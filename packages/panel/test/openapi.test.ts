@@ -17,6 +17,31 @@ describe('OpenAPI', () => {
     expect(committed).toBe(serializeOpenApi(await generateOpenApiDocument()));
   });
 
+  it('every example in the committed document is a real recorded answer that validates against its schema', () => {
+    // biome-ignore lint/suspicious/noExplicitAny: walking a JSON document
+    const doc = JSON.parse(readFileSync(new URL('../openapi.json', import.meta.url), 'utf8')) as any;
+    const recorded = JSON.parse(readFileSync(new URL('../openapi-examples.json', import.meta.url), 'utf8'));
+    const ajv = new Ajv({ strict: false, allErrors: true });
+    addFormats(ajv);
+    let checked = 0;
+    for (const [path, ops] of Object.entries<Record<string, any>>(doc.paths)) {
+      for (const [method, op] of Object.entries<any>(ops)) {
+        for (const [status, response] of Object.entries<any>(op.responses ?? {})) {
+          const media = response.content?.['application/json'];
+          if (!media || media.example === undefined) continue;
+          const where = `${method.toUpperCase()} ${path} ${status}`;
+          expect(media.example, where).toEqual(recorded[`${method.toUpperCase()} ${path}`]?.[status]);
+          const validate = ajv.compile(media.schema);
+          expect(validate(media.example) ? [] : validate.errors, where).toEqual([]);
+          checked += 1;
+        }
+      }
+    }
+    // The recorded tour covers accounts, keys, domains, databases, license and version answers.
+    expect(checked).toBeGreaterThanOrEqual(Object.values<object>(recorded).flatMap(Object.keys).length);
+    expect(checked).toBeGreaterThanOrEqual(20);
+  });
+
   it('is served without auth and lists every non-hidden route of the route table', async () => {
     const res = await h.call('GET', '/api/v1/openapi.json', { key: null });
     expect(res.statusCode).toBe(200);
