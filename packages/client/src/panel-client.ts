@@ -18,6 +18,7 @@ import type {
   DomainMessageAnswer,
   DomainUpdateBody,
   OkMessage,
+  PanelHealth,
   PanelLoginAnswer,
   PanelMe,
   UpdateAccepted,
@@ -170,10 +171,7 @@ export class PanelClient {
   }
 
   health() {
-    return this.request<{ status: string; version: string; uptime_seconds: number; database: string }>(
-      'GET',
-      '/health',
-    );
+    return this.request<PanelHealth>('GET', '/health');
   }
 
   /** UI login; the session token is used for later calls of this client. */

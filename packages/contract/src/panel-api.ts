@@ -63,6 +63,15 @@ export const ResourceState = {
   license_disabled_reason: Type.Union([Type.String(), Type.Null()]),
 };
 
+/** `GET /health` (no auth): 200 when the database answers, 503 with the same shape when it does not. */
+export const PanelHealth = Type.Object({
+  status: Type.String(),
+  version: Type.String(),
+  uptime_seconds: Type.Integer(),
+  database: Type.String(),
+});
+export type PanelHealth = Static<typeof PanelHealth>;
+
 /** An account's role, as every answer carries it (admin, reseller, user). */
 export const PanelRole = Type.Unsafe<Role>(Type.String({ enum: [...ROLES] }));
 export type PanelRole = Static<typeof PanelRole>;

@@ -1,5 +1,5 @@
+import { PanelHealth } from '@wispanel/contract';
 import { sql } from 'kysely';
-import { Type } from 'typebox';
 import type { PanelPlugin } from '../../http/plugin';
 import { buildInfo } from '../../version';
 
@@ -13,20 +13,7 @@ export const healthRoutes: PanelPlugin = async (app, { ctx }) => {
         tags: ['health'],
         summary: 'Liveness and database check for supervisors and load balancers (no auth)',
         security: [],
-        response: {
-          200: Type.Object({
-            status: Type.String(),
-            version: Type.String(),
-            uptime_seconds: Type.Integer(),
-            database: Type.String(),
-          }),
-          503: Type.Object({
-            status: Type.String(),
-            version: Type.String(),
-            uptime_seconds: Type.Integer(),
-            database: Type.String(),
-          }),
-        },
+        response: { 200: PanelHealth, 503: PanelHealth },
       },
     },
     async (_req, reply) => {
