@@ -301,6 +301,8 @@ describe.each(dialects)('portal web console in a browser on %s', (dialect) => {
       expect(res.status).toBe(200);
     }
     await page.getByText(/^Halted /).waitFor({ timeout: 20_000 });
+    // Who halted it and what became of the vendor webhook (this portal has no webhook URL: queued only).
+    await page.getByText(/^By the halt policy \(automatic\) · webhook queued, not sent yet/).waitFor();
     await page.getByText('health_check', { exact: true }).waitFor();
     await page.getByRole('cell', { name: 'HEALTH_CHECK_FAILED', exact: true }).waitFor();
     // The chart over time: the two rollbacks land in the current hour (the totals under the chart).

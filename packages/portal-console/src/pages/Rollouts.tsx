@@ -122,8 +122,15 @@ function RolloutDetail({ version, navigate }: { version: string; navigate: (p: s
       />
       {r.state === 'halted' ? (
         <Alert color="red" title={`Halted ${fmtDate(r.halted_at)}`} mb="md" role="alert">
-          {r.reason ?? 'Halted.'} No server that has not started it is offered this release. Servers that run
-          it keep it. Resume only after the cause is understood.
+          {r.reason ? (/[.!?]$/.test(r.reason) ? r.reason : `${r.reason}.`) : 'Halted.'} No server that has
+          not started it is offered this release. Servers that run it keep it. Resume only after the cause is
+          understood.
+          {h.halt ? <HaltFacts halt={h.halt} /> : null}
+        </Alert>
+      ) : h.halt ? (
+        <Alert color="gray" title={`Halted ${fmtDate(h.halt.at)}, resumed since`} mb="md">
+          {h.halt.reason ?? 'No reason was given.'}
+          <HaltFacts halt={h.halt} />
         </Alert>
       ) : null}
       <SimpleGrid cols={{ base: 2, sm: 4 }} mb="md">
@@ -384,5 +391,25 @@ function PlanEditor({ version, rollout }: { version: string; rollout: RolloutVie
         </Stack>
       </form>
     </Card>
+  );
+}
+
+/** Who halted a release, how, and whether the vendor's release.halted webhook got it. */
+function HaltFacts({ halt }: { halt: NonNullable<ReleaseHealth['halt']> }) {
+  const w = halt.webhook;
+  const by = halt.trigger === 'automatic' ? 'the halt policy (automatic)' : (halt.by ?? 'an administrator');
+  const webhook = !w
+    ? 'no webhook event (halted before the outbox existed)'
+    : w.state === 'delivered'
+      ? `webhook delivered ${fmtDate(w.delivered_at)} (delivery ${w.delivery})`
+      : w.state === 'failed'
+        ? `webhook given up after ${w.attempts} attempts${w.last_error ? `: ${w.last_error}` : ''}`
+        : w.attempts === 0
+          ? 'webhook queued, not sent yet (a portal started with a release webhook URL sends it)'
+          : `webhook pending, ${w.attempts} attempts so far${w.next_attempt_at ? `, next ${fmtDate(w.next_attempt_at)}` : ''}${w.last_error ? ` (last: ${w.last_error})` : ''}`;
+  return (
+    <Text size="sm" mt={4} c="dimmed">
+      By {by} · {webhook}
+    </Text>
   );
 }
