@@ -103,7 +103,14 @@ try {
 
   await app.close();
   await database.close();
-  writeFileSync(target, `${JSON.stringify(examples, null, 2)}\n`);
+  // The recorded secret of the issued key is real (of a panel that no longer exists) but looks live to a
+  // secret scanner and to a reader: the examples carry an obvious placeholder of the same shape instead.
+  const secret = issued.secret_key as string;
+  const placeholder = `wsp_${'0123456789abcdef'.repeat(3)}`;
+  const text = JSON.stringify(examples, null, 2)
+    .replaceAll(secret, placeholder)
+    .replaceAll(secret.slice(0, 12), placeholder.slice(0, 12));
+  writeFileSync(target, `${text}\n`);
   console.log(`wrote ${Object.keys(examples).length} operations' examples to ${target}`);
 } finally {
   rmSync(dir, { recursive: true, force: true });
