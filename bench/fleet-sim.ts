@@ -74,6 +74,7 @@ async function main() {
       headers: { 'x-admin-key': init.admin_key, 'content-type': type },
       body: body === undefined ? undefined : body instanceof Buffer ? body : JSON.stringify(body),
     });
+    // biome-ignore lint/suspicious/noExplicitAny: JSON answers of the admin API, read by the simulation
     return (await res.json()) as Record<string, any>;
   };
   console.log(`portal ${url} (pid ${child.pid}); creating ${PANELS} licensed panels…`);

@@ -5,6 +5,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateOpenApiDocument, serializeOpenApi } from '../src/openapi-document';
 import { createPanelHarness, type PanelHarness } from './harness';
 
+// biome-ignore lint/suspicious/noExplicitAny: a parsed OpenAPI document, walked by the assertions
+type OpenApiNode = any;
+
 let h: PanelHarness;
 beforeAll(async () => {
   h = await createPanelHarness();
@@ -24,9 +27,9 @@ describe('OpenAPI', () => {
     const ajv = new Ajv({ strict: false, allErrors: true });
     addFormats(ajv);
     let checked = 0;
-    for (const [path, ops] of Object.entries<Record<string, any>>(doc.paths)) {
-      for (const [method, op] of Object.entries<any>(ops)) {
-        for (const [status, response] of Object.entries<any>(op.responses ?? {})) {
+    for (const [path, ops] of Object.entries<Record<string, OpenApiNode>>(doc.paths)) {
+      for (const [method, op] of Object.entries<OpenApiNode>(ops)) {
+        for (const [status, response] of Object.entries<OpenApiNode>(op.responses ?? {})) {
           const media = response.content?.['application/json'];
           if (!media || media.example === undefined) continue;
           const where = `${method.toUpperCase()} ${path} ${status}`;
@@ -80,7 +83,7 @@ describe('OpenAPI', () => {
     const doc = (await h.call('GET', '/api/v1/openapi.json', { key: null })).json();
     const text = JSON.stringify(doc);
     expect(text).not.toMatch(/SPEC [AB]\d|docs\/[\w-]+\.md|packages\//);
-    for (const [path, ops] of Object.entries<Record<string, Record<string, any>>>(doc.paths)) {
+    for (const [path, ops] of Object.entries<Record<string, Record<string, OpenApiNode>>>(doc.paths)) {
       for (const [method, op] of Object.entries(ops)) {
         const where = `${method.toUpperCase()} ${path}`;
         const statuses = Object.keys(op.responses);

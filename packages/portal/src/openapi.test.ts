@@ -2,6 +2,9 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { renderOpenApi } from './server.cli';
 
+// biome-ignore lint/suspicious/noExplicitAny: a parsed OpenAPI document, walked by the assertions
+type OpenApiNode = any;
+
 describe('committed OpenAPI document', () => {
   it('is current (regenerate: npx wispanel-portal openapi --write packages/portal/openapi.json)', async () => {
     const committed = readFileSync(new URL('../openapi.json', import.meta.url), 'utf8');
@@ -26,8 +29,8 @@ describe('committed OpenAPI document', () => {
     // biome-ignore lint/suspicious/noExplicitAny: walking a JSON document
     const doc = JSON.parse(await renderOpenApi()) as any;
     expect(JSON.stringify(doc)).not.toMatch(/SPEC [AB]\d|docs\/[\w-]+\.md|packages\//);
-    for (const [path, ops] of Object.entries<Record<string, any>>(doc.paths)) {
-      for (const [method, op] of Object.entries<any>(ops)) {
+    for (const [path, ops] of Object.entries<Record<string, OpenApiNode>>(doc.paths)) {
+      for (const [method, op] of Object.entries<OpenApiNode>(ops)) {
         const where = `${method.toUpperCase()} ${path}`;
         const statuses = Object.keys(op.responses);
         expect(
@@ -51,7 +54,7 @@ describe('committed OpenAPI document', () => {
         }
         if (['post', 'patch', 'put'].includes(method)) {
           expect(op.requestBody, where).toBeDefined();
-          for (const [type, media] of Object.entries<any>(op.requestBody.content))
+          for (const [type, media] of Object.entries<OpenApiNode>(op.requestBody.content))
             expect(media.schema, `${where} ${type}`).toBeDefined();
         }
       }
