@@ -128,6 +128,40 @@ export const explained = [
     line: 'body.match(/.{1,64}/g) ?? []',
     why: 'EQUIVALENT (unreachable): the base64 of a signed document is never empty, so match() never returns null.',
   },
+  // --- auth-rules ---
+  {
+    file: 'packages/panel/src/modules/auth/ip-whitelist.ts',
+    mutator: 'StringLiteral',
+    line: "const [address = '', prefixText, ...rest] = entry.trim().split('/');",
+    why: 'EQUIVALENT (unreachable): split() always returns at least one element, so the default is never used.',
+  },
+  {
+    file: 'packages/panel/src/modules/auth/ip-whitelist.ts',
+    mutator: 'StringLiteral',
+    line: "const [head = '', rest] = text.split('::');",
+    why: 'EQUIVALENT (unreachable): split() always returns at least one element, so the default is never used.',
+  },
+  {
+    file: 'packages/panel/src/modules/auth/ip-whitelist.ts',
+    mutator: 'StringLiteral',
+    line: "if (text.endsWith(':') && !text.endsWith('::')) text = text.slice(0, -1);",
+    replacement: '""',
+    why: "EQUIVALENT: once the dotted IPv4 tail is cut off, a valid IPv6 text always ends with ':', so endsWith('') and endsWith(':') agree.",
+  },
+  {
+    file: 'packages/panel/src/modules/auth/ip-whitelist.ts',
+    mutator: 'ConditionalExpression',
+    line: 'if (all.length !== 8) return null;',
+    replacement: 'false',
+    why: 'DEFENCE-IN-DEPTH (unreachable): the address passed net.isIP() as IPv6, so it always has 8 groups once :: is filled.',
+  },
+  {
+    file: 'packages/panel/src/modules/auth/ip-whitelist.ts',
+    mutator: 'ConditionalExpression',
+    line: 'if (bits === null) return null;',
+    replacement: 'false',
+    why: 'DEFENCE-IN-DEPTH (unreachable): parseIpEntry() already accepted the address as IPv4 or IPv6, for which addressBits() never returns null.',
+  },
   // --- license ---
   {
     file: 'packages/panel/src/modules/license/portal-exchange.ts',

@@ -107,6 +107,9 @@ describe('ipAllowed', () => {
 describe('cidrWithin (edges)', () => {
   it.each([
     ['::ffff:10.0.0.1', '10.0.0.0/8', true],
+    ['::ffff:10.0.0.10', '10.0.0.0/24', true], // a dotted tail whose last octet has several digits
+    ['::ffff:10.0.1.255', '10.0.0.0/24', false],
+    ['10.0.0.10', '::ffff:10.0.0.0/120', true],
     ['::ffff:a00:1', '10.0.0.0/8', true],
     ['0:0:0:0:0:ffff:10.0.0.1', '10.0.0.0/8', true],
     ['10.0.0.0/8', '::ffff:0.0.0.0/96', true],
