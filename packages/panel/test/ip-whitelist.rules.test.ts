@@ -61,6 +61,7 @@ describe('normalizeIp', () => {
     expect(normalizeIp('x::ffff:203.0.113.9')).toBe('x::ffff:203.0.113.9');
     expect(normalizeIp('::ffff:203.0.113.9x')).toBe('::ffff:203.0.113.9x');
     expect(normalizeIp('::ffff:1:2')).toBe('::ffff:1:2');
+    expect(normalizeIp('::ffff:10.20.30.40')).toBe('10.20.30.40'); // several digits in every octet
   });
 });
 
@@ -93,6 +94,11 @@ describe('ipAllowed', () => {
     expect(ipAllowed(['nonsense'], '10.0.0.1')).toBe(false);
   });
 
+  it('never answers one list from the cache of another whose entries run together', () => {
+    expect(ipAllowed(['1.2.3.4', '5.6.7.8'], '1.2.3.4')).toBe(true);
+    expect(ipAllowed(['1.2.3.45.6.7.8'], '1.2.3.4')).toBe(false);
+  });
+
   it('keeps answering correctly for many different lists (bounded cache)', () => {
     for (let i = 0; i < 1100; i++) {
       const entry = `10.${Math.floor(i / 256)}.${i % 256}.1`;
@@ -108,6 +114,9 @@ describe('cidrWithin (edges)', () => {
   it.each([
     ['::ffff:10.0.0.1', '10.0.0.0/8', true],
     ['::ffff:10.0.0.10', '10.0.0.0/24', true], // a dotted tail whose last octet has several digits
+    ['::ffff:10.20.30.40', '10.20.0.0/16', true],
+    ['::1.2.3.4', '::/96', true], // IPv4-compatible: the dotted tail right after ::
+    ['::1.2.3.4', '::ffff:0.0.0.0/96', false],
     ['::ffff:10.0.1.255', '10.0.0.0/24', false],
     ['10.0.0.10', '::ffff:10.0.0.0/120', true],
     ['::ffff:a00:1', '10.0.0.0/8', true],
