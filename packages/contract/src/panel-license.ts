@@ -274,3 +274,9 @@ export const LicenseReenableAnswer = Type.Object({
   }),
 });
 export { Affected as LicenseAffectedResource };
+
+/** The body of the license actions that take none (refresh, verify, …). */
+export const LicenseNoBody = Type.Object(
+  {},
+  { additionalProperties: false, description: 'No body (or an empty JSON object)' },
+);

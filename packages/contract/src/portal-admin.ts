@@ -264,3 +264,10 @@ export const PortalAdminError = Type.Object({
   code: Type.String({ examples: ['VALIDATION_ERROR'] }),
   details: Type.Optional(Details),
 });
+
+/** Liveness answer of `GET /api/v1/health`. */
+export const PortalHealthSchema = Type.Object({
+  status: Type.Literal('ok'),
+  database: Type.Enum(['sqlite', 'postgres'], { description: 'The database dialect in use' }),
+  time: Type.String({ format: 'date-time' }),
+});

@@ -82,6 +82,8 @@ export const ArtifactUploadQuery = Type.Object(
   },
   { additionalProperties: false },
 );
+/** `DELETE /admin/versions/{version}` (a draft): what was deleted. */
+export const ReleaseDeletedAnswer = Success({ message: Type.String() });
 export const ReleaseYankBody = Body({ reason: Type.Optional(Type.String({ maxLength: 500 })) });
 
 /** A release as admins see it. */

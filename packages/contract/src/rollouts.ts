@@ -323,3 +323,36 @@ export const InstallReportAnswer = Type.Object({
   nonce: Type.String({ description: 'The nonce of the request, echoed' }),
 });
 export type InstallReportResponse = Static<typeof InstallReportAnswer>;
+
+// Request parts of the rollout admin routes (path parameters, small bodies, the fleet query).
+export const RolloutVersionParam = Type.Object({ version: Type.String({ maxLength: 64 }) });
+export const RolloutReasonBody = Type.Object(
+  { reason: Type.Optional(Type.String({ maxLength: 500 })) },
+  { additionalProperties: false },
+);
+export const RolloutPromoteBody = Type.Object(
+  {
+    to_stage: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        maximum: 19,
+        description: 'Stage index to jump to (default: the next one)',
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+export const FleetQuerySchema = Type.Object(
+  {
+    active_days: Type.Optional(
+      Type.Integer({ minimum: 1, maximum: 365, description: 'Seen within this many days (default 7)' }),
+    ),
+  },
+  { additionalProperties: false },
+);
+export const RolloutEmptyBody = Type.Object(
+  {},
+  { additionalProperties: false, description: 'No fields (may be omitted)' },
+);
+export const CanaryLicenseParam = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
+export const CanaryBodySchema = Type.Object({ canary: Type.Boolean() }, { additionalProperties: false });

@@ -7,6 +7,7 @@ import {
   LicenseAuditQuery,
   LicenseEnforceAnswer,
   LicenseLimits,
+  LicenseNoBody,
   LicenseOverview,
   LicenseReenableAnswer,
   LicenseRefreshAnswer,
@@ -15,17 +16,12 @@ import {
 } from '@wispanel/contract';
 import { AppError } from '@wispanel/kit';
 import type { TSchema } from 'typebox';
-import { Type } from 'typebox';
 import type { PanelPlugin } from '../../http/plugin';
 import { documentedBody, errorResponses, sentAsBuilt } from '../../http/schemas';
 import type { Actor } from '../auth/actor';
 
 const auth = { resource: 'license', roles: ['admin'] } as const;
 const tags = ['license'];
-const NO_BODY = Type.Object(
-  {},
-  { additionalProperties: false, description: 'No body (or an empty JSON object)' },
-);
 
 /** The activation body is checked by hand so an empty body answers exactly the documented 400. */
 function licenseKeyFrom(body: unknown): string {
@@ -176,7 +172,7 @@ export const licenseRoutes: PanelPlugin = async (app, { ctx }) => {
         schema: {
           tags,
           summary,
-          ...documentedBody(NO_BODY),
+          ...documentedBody(LicenseNoBody),
           response: {
             200: response,
             ...errorResponses({ 400: 'VALIDATION_ERROR: a body was sent', ...errors }),

@@ -1,14 +1,6 @@
-import { PublicKeySet } from '@wispanel/contract';
+import { PortalHealthSchema, PublicKeySet } from '@wispanel/contract';
 import type { App } from '@wispanel/kit';
-import { Type } from 'typebox';
 import type { PortalServices } from '../../context';
-
-/** Liveness answer of `GET /api/v1/health`. */
-const Health = Type.Object({
-  status: Type.Literal('ok'),
-  database: Type.Enum(['sqlite', 'postgres'], { description: 'The database dialect in use' }),
-  time: Type.String({ format: 'date-time' }),
-});
 
 /**
  * The portal's public, unauthenticated routes that are not a feature API: `GET /api/v1/keys` (public keys,
@@ -32,7 +24,7 @@ export function keysRoutes(app: App, services: PortalServices): void {
       schema: {
         tags: ['health'],
         summary: 'Liveness and database check',
-        response: { 200: Health },
+        response: { 200: PortalHealthSchema },
       },
     },
     async () => {

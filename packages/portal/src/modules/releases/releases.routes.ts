@@ -2,16 +2,15 @@ import {
   ArtifactUploadQuery,
   ReleaseAnswer,
   ReleaseCreateBody,
+  ReleaseDeletedAnswer,
   ReleaseListAnswer,
   ReleaseListQuery,
   ReleaseUpdateBody,
   ReleaseVersionParam,
   ReleaseYankBody,
-  Success,
 } from '@wispanel/contract';
 import type { App } from '@wispanel/kit';
 import { AppError } from '@wispanel/kit';
-import { Type } from 'typebox';
 import type { PortalServices } from '../../context';
 import { adminResponses, documentedBody } from '../../http/responses';
 
@@ -95,7 +94,7 @@ export function releasesRoutes(app: App, s: PortalServices): void {
         summary: 'Delete a draft release',
         params: ReleaseVersionParam,
         response: adminResponses(
-          { 200: Success({ message: Type.String() }) },
+          { 200: ReleaseDeletedAnswer },
           { ...NOT_FOUND, 409: 'CONFLICT: not a draft' },
         ),
       },

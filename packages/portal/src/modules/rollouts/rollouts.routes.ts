@@ -1,18 +1,24 @@
 import {
   CanaryAnswer,
+  CanaryBodySchema,
+  CanaryLicenseParam,
   CanaryListAnswer,
   FleetAnswer,
+  FleetQuerySchema,
   InstallReportAnswer,
   InstallReportBodySchema,
   ReleaseHealthAnswer,
   RolloutAnswer,
+  RolloutEmptyBody,
   RolloutListAnswer,
   RolloutPlanBodySchema,
+  RolloutPromoteBody,
+  RolloutReasonBody,
   RolloutTimelineAnswer,
   RolloutTimelineQuerySchema,
+  RolloutVersionParam,
 } from '@wispanel/contract';
 import type { App } from '@wispanel/kit';
-import { Type } from 'typebox';
 import type { PortalServices } from '../../context';
 import { adminResponses, downloadResponses } from '../../http/responses';
 import type { RolloutsService } from './rollouts.service';
@@ -32,35 +38,6 @@ export function rolloutsServiceOf(s: PortalServices): RolloutsService {
 export function releaseWebhookOf(s: PortalServices): WebhookOutbox {
   return s.webhooks;
 }
-
-const VersionParam = Type.Object({ version: Type.String({ maxLength: 64 }) });
-const ReasonBody = Type.Object(
-  { reason: Type.Optional(Type.String({ maxLength: 500 })) },
-  { additionalProperties: false },
-);
-const PromoteBody = Type.Object(
-  {
-    to_stage: Type.Optional(
-      Type.Integer({
-        minimum: 0,
-        maximum: 19,
-        description: 'Stage index to jump to (default: the next one)',
-      }),
-    ),
-  },
-  { additionalProperties: false },
-);
-const FleetQuery = Type.Object(
-  {
-    active_days: Type.Optional(
-      Type.Integer({ minimum: 1, maximum: 365, description: 'Seen within this many days (default 7)' }),
-    ),
-  },
-  { additionalProperties: false },
-);
-const EmptyBody = Type.Object({}, { additionalProperties: false, description: 'No fields (may be omitted)' });
-const LicenseParam = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
-const CanaryBody = Type.Object({ canary: Type.Boolean() }, { additionalProperties: false });
 
 /**
  * Rollouts: `/api/v1/admin/versions/{version}/rollout…`, `…/health`, `/api/v1/admin/fleet`,
@@ -91,7 +68,7 @@ export function rolloutsRoutes(app: App, s: PortalServices): void {
       schema: {
         tags,
         summary: 'The rollout of a release',
-        params: VersionParam,
+        params: RolloutVersionParam,
         response: adminResponses({ 200: RolloutAnswer }, { 404: 'NOT_FOUND: no such version' }),
       },
     },
@@ -107,7 +84,7 @@ export function rolloutsRoutes(app: App, s: PortalServices): void {
         description:
           'Without `stages` the default plan applies: 1 % → 10 % (+24 h) → 50 % (+24 h) → 100 % (+24 h). ' +
           '`stages` may also be a plain percent. Default halt policy: 3 failures and 5 %.',
-        params: VersionParam,
+        params: RolloutVersionParam,
         body: RolloutPlanBodySchema,
         response: adminResponses(
           { 200: RolloutAnswer },
@@ -127,8 +104,8 @@ export function rolloutsRoutes(app: App, s: PortalServices): void {
       schema: {
         tags,
         summary: 'Stop offering the release to new servers',
-        params: VersionParam,
-        body: ReasonBody,
+        params: RolloutVersionParam,
+        body: RolloutReasonBody,
         response: adminResponses(
           { 200: RolloutAnswer },
           {
@@ -150,8 +127,8 @@ export function rolloutsRoutes(app: App, s: PortalServices): void {
       schema: {
         tags,
         summary: 'Resume a paused or halted rollout (counters start afresh)',
-        params: VersionParam,
-        body: EmptyBody,
+        params: RolloutVersionParam,
+        body: RolloutEmptyBody,
         response: adminResponses(
           { 200: RolloutAnswer },
           { 404: 'NOT_FOUND: no such version', 409: 'CONFLICT: yanked, or changed meanwhile' },
@@ -167,8 +144,8 @@ export function rolloutsRoutes(app: App, s: PortalServices): void {
       schema: {
         tags,
         summary: 'Halt the rollout now (webhook release.halted)',
-        params: VersionParam,
-        body: ReasonBody,
+        params: RolloutVersionParam,
+        body: RolloutReasonBody,
         response: adminResponses(
           { 200: RolloutAnswer },
           {
@@ -190,8 +167,8 @@ export function rolloutsRoutes(app: App, s: PortalServices): void {
       schema: {
         tags,
         summary: 'Go to the next stage (or to_stage) now',
-        params: VersionParam,
-        body: PromoteBody,
+        params: RolloutVersionParam,
+        body: RolloutPromoteBody,
         response: adminResponses(
           { 200: RolloutAnswer },
           {
@@ -218,7 +195,7 @@ export function rolloutsRoutes(app: App, s: PortalServices): void {
           '`rollout.state` with `rollout.reason`, `rollout.halted_at` and `rollout.halted_by` say whether and why ' +
           'it is halted; `halt` is the last halt (also after a resume) with the delivery of its `release.halted` ' +
           'webhook (pending, delivered or failed, attempts, last error).',
-        params: VersionParam,
+        params: RolloutVersionParam,
         response: adminResponses({ 200: ReleaseHealthAnswer }, { 404: 'NOT_FOUND: no such version' }),
       },
     },
@@ -234,7 +211,7 @@ export function rolloutsRoutes(app: App, s: PortalServices): void {
         description:
           'Every bucket from `since` to `until` (rounded out to whole buckets), zeros included, at most 744. ' +
           'Outcomes count servers whose report arrived in the bucket (once per bucket and outcome).',
-        params: VersionParam,
+        params: RolloutVersionParam,
         querystring: RolloutTimelineQuerySchema,
         response: adminResponses({ 200: RolloutTimelineAnswer }, { 404: 'Unknown version (NOT_FOUND)' }),
       },
@@ -248,7 +225,7 @@ export function rolloutsRoutes(app: App, s: PortalServices): void {
       schema: {
         tags,
         summary: 'Active servers by version and channel, last seen, licenses by tier',
-        querystring: FleetQuery,
+        querystring: FleetQuerySchema,
         response: adminResponses({ 200: FleetAnswer }),
       },
     },
@@ -273,8 +250,8 @@ export function rolloutsRoutes(app: App, s: PortalServices): void {
       schema: {
         tags,
         summary: 'Mark a license as a canary (offered staged releases from stage 0) or clear it',
-        params: LicenseParam,
-        body: CanaryBody,
+        params: CanaryLicenseParam,
+        body: CanaryBodySchema,
         response: adminResponses({ 200: CanaryAnswer }, { 404: 'NOT_FOUND: no such license' }),
       },
     },
