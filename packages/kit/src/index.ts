@@ -5,6 +5,7 @@ export * from './database';
 export * from './errors';
 export * from './logger';
 export * from './metrics';
+export * from './openapi-examples';
 export * from './rate-limit';
 export * from './server-limits';
 export * from './static-site';

@@ -1,4 +1,6 @@
 import { readFileSync } from 'node:fs';
+import Ajv from 'ajv';
+import addFormats from 'ajv-formats';
 import { describe, expect, it } from 'vitest';
 import { renderOpenApi } from './server.cli';
 
@@ -23,6 +25,30 @@ describe('committed OpenAPI document', () => {
     ]) {
       expect(doc.paths).toHaveProperty([path]);
     }
+  });
+
+  it('every example is a real recorded answer (scripts/record-examples.ts) that validates against its schema', async () => {
+    const doc = JSON.parse(await renderOpenApi()) as OpenApiNode;
+    const recorded = JSON.parse(readFileSync(new URL('../openapi-examples.json', import.meta.url), 'utf8'));
+    const ajv = new Ajv({ strict: false, allErrors: true });
+    addFormats(ajv);
+    let checked = 0;
+    for (const [path, ops] of Object.entries<Record<string, OpenApiNode>>(doc.paths)) {
+      for (const [method, op] of Object.entries<OpenApiNode>(ops)) {
+        for (const [status, response] of Object.entries<OpenApiNode>(op.responses ?? {})) {
+          const media = response.content?.['application/json'];
+          if (!media || media.example === undefined) continue;
+          const where = `${method.toUpperCase()} ${path} ${status}`;
+          expect(media.example, where).toEqual(recorded[`${method.toUpperCase()} ${path}`]?.[status]);
+          const validate = ajv.compile(media.schema);
+          expect(validate(media.example) ? [] : validate.errors, where).toEqual([]);
+          checked += 1;
+        }
+      }
+    }
+    // The tour covers licenses (issue, activate, verify), releases, rollouts, health, fleet and events.
+    expect(checked).toBe(Object.values<object>(recorded).flatMap(Object.keys).length);
+    expect(checked).toBeGreaterThanOrEqual(25);
   });
 
   it('is complete: a success schema and an error envelope per error status on every operation, request bodies, security, no internal references', async () => {
