@@ -29,3 +29,32 @@ describe('ConfigReader', () => {
     expect(problems[2]).toContain('quiet, normal');
   });
 });
+
+describe('assertPortFree', () => {
+  it('fails at once on a busy port; with waitMs it waits for a predecessor that is still stopping', async () => {
+    const { createServer } = await import('node:net');
+    const { assertPortFree } = await import('./config');
+    const holder = createServer();
+    await new Promise<void>((r) => holder.listen(0, '127.0.0.1', () => r()));
+    const port = (holder.address() as { port: number }).port;
+    const busy = await assertPortFree('127.0.0.1', port).catch((e) => e);
+    expect(busy).toBeInstanceOf(ConfigError);
+    expect(busy.problems[0]).toMatch(new RegExp(`port ${port} on 127.0.0.1 is in use`));
+    // A supervised panel started while the previous one (of a killed supervisor) still shuts down: freed in 0.4 s.
+    setTimeout(() => holder.close(), 400);
+    const started = Date.now();
+    await assertPortFree('127.0.0.1', port, { waitMs: 10_000 });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(300);
+    // Still busy when the wait is over: the same refusal, after the wait.
+    const again = createServer();
+    await new Promise<void>((r) => again.listen(port, '127.0.0.1', () => r()));
+    try {
+      const t0 = Date.now();
+      const late = await assertPortFree('127.0.0.1', port, { waitMs: 600 }).catch((e) => e);
+      expect(late).toBeInstanceOf(ConfigError);
+      expect(Date.now() - t0).toBeGreaterThanOrEqual(500);
+    } finally {
+      again.close();
+    }
+  });
+});

@@ -125,20 +125,34 @@ export function withoutCredentials(url: string): string {
  * `wispanel start` and `wispanel-portal start` check the listen address before anything else: on a busy (or forbidden) port it fails
  * naming it, before a data dir or database is initialised and before any secret is printed. Port 0 is always free.
  * (Another process may still take the port between this check and the listen; then start fails there.)
+ * `waitMs`: keep asking that long while the port is in use — a supervised panel started by a restarted
+ * supervisor may find the panel of the killed one still stopping (it exits when the IPC channel closes).
  */
-export async function assertPortFree(host: string, port: number): Promise<void> {
+export async function assertPortFree(
+  host: string,
+  port: number,
+  options: { waitMs?: number } = {},
+): Promise<void> {
   if (port === 0) return;
-  await new Promise<void>((resolvePromise, reject) => {
-    const probe = createServer();
-    probe.once('error', (err: NodeJS.ErrnoException) => {
-      const why =
-        err.code === 'EADDRINUSE'
-          ? 'is in use (another process listens there)'
-          : err.code === 'EACCES'
-            ? 'needs more privileges'
-            : `cannot be used (${err.code ?? err.message})`;
-      reject(new ConfigError([`port ${port} on ${host} ${why}: nothing was initialised or started`]));
+  const deadline = Date.now() + (options.waitMs ?? 0);
+  for (;;) {
+    const err = await new Promise<NodeJS.ErrnoException | null>((resolvePromise) => {
+      const probe = createServer();
+      probe.once('error', (e: NodeJS.ErrnoException) => resolvePromise(e));
+      probe.listen({ host, port, exclusive: true }, () => probe.close(() => resolvePromise(null)));
     });
-    probe.listen({ host, port, exclusive: true }, () => probe.close(() => resolvePromise()));
-  });
+    if (!err) return;
+    // A busy port may be a predecessor still stopping (waitMs): ask again until the deadline.
+    if (err.code === 'EADDRINUSE' && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 200));
+      continue;
+    }
+    const why =
+      err.code === 'EADDRINUSE'
+        ? 'is in use (another process listens there)'
+        : err.code === 'EACCES'
+          ? 'needs more privileges'
+          : `cannot be used (${err.code ?? err.message})`;
+    throw new ConfigError([`port ${port} on ${host} ${why}: nothing was initialised or started`]);
+  }
 }

@@ -102,6 +102,62 @@ describe('wispanel start on a busy port', () => {
   }, 60_000);
 });
 
+describe('a supervised wispanel start while the previous panel still holds the port', () => {
+  it('waits for the port instead of failing the start (the panel of a killed supervisor is still stopping)', async () => {
+    const { spawn } = await import('node:child_process');
+    const holder = createServer();
+    await new Promise<void>((r) => holder.listen(0, '127.0.0.1', () => r()));
+    const port = (holder.address() as { port: number }).port;
+    const child = spawn(
+      process.execPath,
+      [
+        join(root, 'packages/panel/bin/wispanel.mjs'),
+        'start',
+        '--data-dir',
+        join(dir.path, 'supervised'),
+        '--host',
+        '127.0.0.1',
+        '--port',
+        String(port),
+        '--json',
+      ],
+      {
+        cwd: root,
+        env: {
+          ...process.env,
+          WISPANEL_SUPERVISED: '1',
+          WISPANEL_TLS_DISABLED: '1',
+          WISPANEL_LOG_LEVEL: 'silent',
+        },
+      },
+    );
+    let out = '';
+    child.stdout.on('data', (c: Buffer) => {
+      out += c.toString();
+    });
+    child.stderr.on('data', (c: Buffer) => {
+      out += c.toString();
+    });
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    try {
+      // The predecessor lets go of the port 6 s later (a graceful stop); the new panel must come up, not exit 2.
+      setTimeout(() => holder.close(), 6_000);
+      const listening = await Promise.race([
+        (async () => {
+          while (!out.includes('"event":"listening"')) await new Promise((r) => setTimeout(r, 100));
+          return 'listening';
+        })(),
+        exited.then((code) => `exited ${code}: ${out}`),
+      ]);
+      expect(listening).toBe('listening');
+    } finally {
+      child.kill('SIGTERM');
+      await exited;
+      holder.close();
+    }
+  }, 60_000);
+});
+
 describe('wispanel-portal start on a busy port', () => {
   let blocker: Server | undefined;
   afterAll(() => blocker?.close());

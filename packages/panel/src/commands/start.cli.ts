@@ -29,7 +29,9 @@ export function startCommand(program: Command): void {
         // Pre-warmed by a supervisor for an update: code loaded, nothing opened until the switch is done.
         if (isStandby()) await waitForGo();
         const config = loadPanelConfig(opts);
-        await assertPortFree(config.host, config.port);
+        // Under a supervisor the port may still be held by the panel of a supervisor that was killed: that one
+        // exits when its IPC channel closes, so wait for it (bounded) instead of failing the start.
+        await assertPortFree(config.host, config.port, { waitMs: config.supervised ? 15_000 : 0 });
         const init = await initializeDataDir(config);
         if (init.created) printInit(init, opts.json === true);
         const panel = await startPanel(config);
