@@ -149,9 +149,12 @@ export function ResourcePage<T extends ResourceState>(p: ResourcePageProps<T>) {
           total: list.data?.pagination.total,
         }}
         summary={
-          filtered && list.data
-            ? `${list.data.pagination.total} ${p.noun}${list.data.pagination.total === 1 ? '' : 's'} found`
-            : undefined
+          // While the previous answer stays on screen for a new search, its count is not this search's.
+          filtered && list.isPlaceholderData
+            ? 'Searching…'
+            : filtered && list.data
+              ? `${list.data.pagination.total} ${p.noun}${list.data.pagination.total === 1 ? '' : 's'} found`
+              : undefined
         }
         empty={list.isPending ? 'Loading…' : filtered ? `No ${p.noun}s match.` : `No ${p.noun}s.`}
       />

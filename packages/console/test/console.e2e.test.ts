@@ -582,7 +582,16 @@ suite('panel web console in Chromium', { timeout: 300_000 }, () => {
       10_000,
       () => 'the audit table still shows other actions',
     );
-    expect(await audit.locator('tbody tr').count()).toBe(Math.min(matching, 20));
+    // The count shown is this filter's (never the previous answer's total while the new one loads).
+    let rows = 0;
+    await waitFor(
+      async () => {
+        rows = await audit.locator('tbody tr').count();
+        return rows === Math.min(matching, 20);
+      },
+      10_000,
+      () => `${rows} rows for ${matching} matching entries`,
+    );
     expect(new URL(page.url()).searchParams.get('action')).toBe('enforce');
   });
 

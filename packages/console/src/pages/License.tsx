@@ -286,9 +286,12 @@ function AuditLog() {
         rows={entries}
         rowKey={(e) => e.id}
         summary={
-          q.data?.total !== undefined
-            ? `${q.data.total} ${filtered ? 'matching ' : ''}entr${q.data.total === 1 ? 'y' : 'ies'}`
-            : undefined
+          // While the previous answer stays on screen for a new filter, its total is not this filter's.
+          q.isPlaceholderData
+            ? 'Searching…'
+            : q.data?.total !== undefined
+              ? `${q.data.total} ${filtered ? 'matching ' : ''}entr${q.data.total === 1 ? 'y' : 'ies'}`
+              : undefined
         }
         empty={filtered ? 'No entries match.' : 'No entries.'}
         columns={[
