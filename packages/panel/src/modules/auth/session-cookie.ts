@@ -11,66 +11,38 @@
  * - A cookie request with an `Origin` header from another origin is refused as well (defence in depth
  *   beside SameSite=Strict).
  */
-import { AppError } from '@wispanel/kit';
+import {
+  assertCsrf as assertCsrfFor,
+  csrfTokenFor as csrfTokenUnder,
+  readCookie,
+  sessionCookieHeader,
+} from '@wispanel/kit';
 import type { FastifyRequest } from 'fastify';
-import { digestsEqual, SESSION_TOKEN_PATTERN, sha256Hex } from './tokens';
+import { SESSION_TOKEN_PATTERN } from './tokens';
 
+// The cookie syntax, CSRF derivation and same-origin rule are kit's (shared with the portal console);
+// this file names the panel's cookie and CSRF label.
 export const SESSION_COOKIE = '__Host-wispanel_session';
-export const CSRF_HEADER = 'x-csrf-token';
+export { assertSameOrigin, CSRF_HEADER } from '@wispanel/kit';
+
+const CSRF_LABEL = 'wispanel-csrf';
 
 /** The session token from the Cookie header, or undefined (no cookie, or not a well-formed token). */
 export function sessionFromCookie(header: string | undefined): string | undefined {
-  if (!header) return undefined;
-  for (const part of header.split(';')) {
-    const eq = part.indexOf('=');
-    if (eq < 0) continue;
-    if (part.slice(0, eq).trim() !== SESSION_COOKIE) continue;
-    const value = part.slice(eq + 1).trim();
-    return SESSION_TOKEN_PATTERN.test(value) ? value : undefined;
-  }
-  return undefined;
+  return readCookie(header, SESSION_COOKIE, SESSION_TOKEN_PATTERN);
 }
 
 export function csrfTokenFor(sessionToken: string): string {
-  return sha256Hex(`wispanel-csrf\0${sessionToken}`);
+  return csrfTokenUnder(sessionToken, CSRF_LABEL);
 }
 
 export function sessionCookie(token: string, maxAgeSeconds: number): string {
-  return `${SESSION_COOKIE}=${token}; Path=/; Max-Age=${Math.max(0, Math.floor(maxAgeSeconds))}; HttpOnly; Secure; SameSite=Strict`;
+  return sessionCookieHeader(SESSION_COOKIE, token, maxAgeSeconds);
 }
 
-export const CLEARED_SESSION_COOKIE = `${SESSION_COOKIE}=; Path=/; Max-Age=0; HttpOnly; Secure; SameSite=Strict`;
-
-const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
-
-/** Host of an Origin header value, or null when it cannot be parsed (`null` origins included). */
-function originHost(origin: string): string | null {
-  try {
-    return new URL(origin).host.toLowerCase();
-  } catch {
-    return null;
-  }
-}
-
-/** Refuses a cross-origin request (Origin present and not this Host). */
-export function assertSameOrigin(request: FastifyRequest): void {
-  const origin = request.headers.origin;
-  if (origin === undefined) return;
-  const host = request.headers.host?.toLowerCase();
-  if (!host || originHost(origin) !== host) {
-    throw new AppError('FORBIDDEN', 'Cross-origin request refused');
-  }
-}
+export const CLEARED_SESSION_COOKIE = sessionCookieHeader(SESSION_COOKIE, '', 0);
 
 /** The CSRF rule for a request authenticated by the session cookie. Throws 403 FORBIDDEN. */
 export function assertCsrf(request: FastifyRequest, sessionToken: string): void {
-  assertSameOrigin(request);
-  if (SAFE_METHODS.has(request.method)) return;
-  const sent = request.headers[CSRF_HEADER];
-  if (typeof sent !== 'string' || !/^[0-9a-f]{64}$/.test(sent)) {
-    throw new AppError('FORBIDDEN', 'CSRF token missing: send the X-CSRF-Token header from the login answer');
-  }
-  if (!digestsEqual(sent, csrfTokenFor(sessionToken))) {
-    throw new AppError('FORBIDDEN', 'CSRF token does not match this session');
-  }
+  assertCsrfFor(request, sessionToken, CSRF_LABEL);
 }
