@@ -13,13 +13,14 @@
  * about as much CPU per request as the bare server, so with it the bare row measures the load generator and
  * the ratios are flattered. Rounds are interleaved (every target once per round) so the machine's noise hits
  * every target alike; the table shows medians and the ratio against the bare server of the same run.
- * Server CPU µs/request (read from the server process) is steadier than req/s on a busy machine.
+ * Server CPU µs/request (read from the server process) is steadier than req/s on a busy machine; `loop µs` is
+ * the main thread's share (the event loop: what bounds one process's throughput).
  *
  * Profiling one target: `node --cpu-prof --import tsx bench/portal-license-verify.ts --serve sqlite` prints
  * `{ port, bodies }` on stderr; drive it with wrk (see `wrkScript`), stop it with Ctrl-C to write the profile.
  */
 import { type ChildProcess, execFile, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -118,7 +119,7 @@ async function serve(kind: Kind): Promise<void> {
   const bodiesFile = join(dir, 'bodies.txt');
   writeFileSync(bodiesFile, `${bodies.join('\n')}\n`);
   process.on('message', (m) => {
-    if (m === 'cpu') process.send?.({ cpu: process.cpuUsage() });
+    if (m === 'cpu') process.send?.({ cpu: process.cpuUsage(), main: mainThreadCpuUs() });
   });
   const ready = { port, bodies: bodiesFile };
   if (process.send) process.send(ready);
@@ -145,13 +146,24 @@ async function startTarget(kind: Kind, pgUrl?: string): Promise<Target> {
 }
 
 /** Server CPU time (user + system, µs) used so far. */
-function serverCpu(t: Target): Promise<number> {
+/** CPU time of this process's main thread (the event loop) in µs, from /proc (Linux); NaN elsewhere. */
+function mainThreadCpuUs(): number {
+  try {
+    const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1e6) / 100; // utime + stime, in clock ticks (100 Hz)
+  } catch {
+    return Number.NaN;
+  }
+}
+
+function serverCpu(t: Target): Promise<{ all: number; main: number }> {
   return new Promise((resolve) => {
     const onMessage = (m: unknown) => {
-      const cpu = (m as { cpu?: { user: number; system: number } }).cpu;
+      const { cpu, main } = m as { cpu?: { user: number; system: number }; main: number };
       if (!cpu) return;
       t.child.off('message', onMessage);
-      resolve(cpu.user + cpu.system);
+      resolve({ all: cpu.user + cpu.system, main });
     };
     t.child.on('message', onMessage);
     t.child.send('cpu');
@@ -191,6 +203,8 @@ interface Row {
   p50: number;
   p99: number;
   cpuUs: number;
+  /** CPU of the main thread alone (the event loop; without V8's helper threads and libuv's pool). */
+  loopUs: number;
   errors: number;
 }
 
@@ -241,8 +255,16 @@ async function load(t: Target, seconds: number, connections: number, loader: str
     p99 = r.p99;
     errors = r.errors;
   }
-  const cpu = (await serverCpu(t)) - cpu0;
-  return { rps: requests / elapsed, p50, p99, cpuUs: cpu / Math.max(1, requests), errors };
+  const cpu = await serverCpu(t);
+  const n = Math.max(1, requests);
+  return {
+    rps: requests / elapsed,
+    p50,
+    p99,
+    cpuUs: (cpu.all - cpu0.all) / n,
+    loopUs: (cpu.main - cpu0.main) / n,
+    errors,
+  };
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
@@ -295,7 +317,7 @@ async function main(): Promise<void> {
     );
     console.log('(PostgreSQL runs in its own processes: its CPU time is not in the cpu column)\n');
     console.log(
-      `server                        req/s   p50 ms   p99 ms   cpu µs/req   req/s vs ${base.padEnd(6)}   cpu vs ${base.padEnd(6)}   errors   rounds (req/s)`,
+      `server                        req/s   p50 ms   p99 ms   cpu µs/req  loop µs   req/s vs ${base.padEnd(6)}   cpu vs ${base.padEnd(6)}   errors   rounds (req/s)`,
     );
     for (const t of targets) {
       const k = t.kind;
@@ -315,6 +337,9 @@ async function main(): Promise<void> {
           med(k, (r) => r.cpuUs)
             .toFixed(0)
             .padStart(12),
+          med(k, (r) => r.loopUs)
+            .toFixed(0)
+            .padStart(9),
           `${(med(k, (r) => r.rps) / med(base, (r) => r.rps)).toFixed(3)}x`.padStart(17),
           `${(med(k, (r) => r.cpuUs) / med(base, (r) => r.cpuUs)).toFixed(1)}x`.padStart(15),
           String(all.reduce((a, r) => a + r.errors, 0)).padStart(8),
