@@ -23,6 +23,9 @@ import {
 } from './server-limits';
 import { validationAppError, validatorCompiler } from './validation';
 
+/** The query schema of an API route without query parameters: none allowed. */
+const NO_QUERY = { type: 'object', properties: {}, additionalProperties: false } as const;
+
 export type App = FastifyInstance<
   RawServerDefault,
   IncomingMessage,
@@ -403,6 +406,12 @@ export function createApp(options: AppOptions): App {
 
   const routes: Array<{ methods: string[]; pattern: RegExp }> = [];
   app.addHook('onRoute', (route) => {
+    // An API route that declares no query parameters takes none: `?bogus=1` (or a typo of a parameter another
+    // route has, e.g. `?status=` on a list without filters) is a validation error naming it, never ignored.
+    const schema = route.schema as Record<string, unknown> | undefined;
+    if (route.url.startsWith('/api/') && !schema?.querystring && !schema?.hide) {
+      route.schema = { ...schema, querystring: NO_QUERY };
+    }
     const methods = Array.isArray(route.method) ? route.method : [route.method];
     routes.push({ methods: methods.map((m) => m.toUpperCase()), pattern: patternOf(route.url) });
   });

@@ -23,7 +23,11 @@ export async function generateOpenApiDocument(): Promise<Record<string, unknown>
     });
     const doc = app.swagger() as unknown as Record<string, unknown>;
     await app.close();
-    return withRecordedExamples(JSON.parse(JSON.stringify(doc)) as Record<string, unknown>, EXAMPLES, 'panel');
+    return withRecordedExamples(
+      JSON.parse(JSON.stringify(doc)) as Record<string, unknown>,
+      EXAMPLES,
+      'panel',
+    );
   } finally {
     await database.close();
     rmSync(dir, { recursive: true, force: true });

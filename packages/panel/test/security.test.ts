@@ -240,6 +240,16 @@ describe('every authenticated route', () => {
     ).toBe(200);
   });
 
+  it('refuses an unknown query parameter on every GET, naming it (never silently ignored)', async () => {
+    const gets = authed().filter((r) => r.method === 'GET' && r.url.startsWith('/api/'));
+    expect(gets.length).toBeGreaterThan(10);
+    for (const r of gets) {
+      const res = await h.call('GET', `${urlOf(r)}?bogus=1`);
+      expectEnvelope(res, 400, 'VALIDATION_ERROR');
+      expect(Object.keys((res.json() as { details?: object }).details ?? {}), label(r)).toContain('bogus');
+    }
+  });
+
   it('rate-limits every route per token (429 RATE_LIMITED + Retry-After)', async () => {
     const limited = await createPanelHarness({ flags: { rateLimit: 2 } });
     try {

@@ -164,6 +164,26 @@ describe('bad input never causes a 500', () => {
     }
   });
 
+  it('an unknown query parameter is refused on every API route, naming it (not silently ignored)', async () => {
+    const path = (p: string) =>
+      p.replace(/\/x(?=\/|$)/g, (_m, at: number) => (p.slice(0, at).endsWith('versions') ? '/1.0.0' : '/x'));
+    const checked: string[] = [];
+    for (const r of routes.filter((x) => x.method === 'GET' && x.path.startsWith('/api/'))) {
+      // The artifact download needs its token first (a missing required parameter is reported before).
+      const extra = r.path.startsWith('/api/v1/download/artifact/') ? 'token=abc&' : '';
+      const url = `${path(r.path)}?${extra}bogus=1`;
+      const res = await t.app.inject({ method: 'GET', url, headers: { 'x-admin-key': t.adminKey } });
+      expectEnvelope(url, res.statusCode, res.json());
+      if (res.statusCode === 404) continue; // a path parameter that names nothing is found missing first
+      expect(res.statusCode, url).toBe(422);
+      expect(Object.keys(res.json().details ?? {}), url).toContain('bogus');
+      checked.push(r.path);
+    }
+    expect(checked).toEqual(
+      expect.arrayContaining(['/api/v1/keys', '/api/v1/admin/tiers', '/api/v1/health']),
+    );
+  });
+
   it('the documented license validation shape', async () => {
     const res = await t.app.inject({
       method: 'POST',
