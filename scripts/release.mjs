@@ -100,6 +100,7 @@ function treeHash() {
   // Only what the panel bundle is made of (the portal is never bundled into the panel).
   for (const pkg of ['contract', 'kit', 'client', 'panel']) walk(join(root, 'packages', pkg, 'src'));
   walk(join(root, 'packages/panel/bin'));
+  h.update(readFileSync(join(root, 'packages/panel/openapi-examples.json'))); // imported by the API reference
   walk(join(root, 'packages/panel/launcher'));
   if (existsSync(join(root, 'packages/panel/systemd'))) walk(join(root, 'packages/panel/systemd'));
   h.update(readFileSync(join(root, 'package-lock.json')));

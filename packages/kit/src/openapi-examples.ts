@@ -1,18 +1,15 @@
-import { existsSync, readFileSync } from 'node:fs';
-
 /**
  * Real answers recorded from a running service (each service's `scripts/record-examples.ts` →
  * `openapi-examples.json`, keyed `"<METHOD> <path template>" → { "<status>": answer }`), each put into its
- * operation as the JSON `example` of that status. Without the file (a release bundle) the document is unchanged.
+ * operation as the JSON `example` of that status. Both services serve their document this way
+ * (`/api/v1/openapi.json`) and commit it (`openapi.json`); the examples are imported as JSON, so a bundle has them.
  * Each service's openapi test validates every example against its schema.
  */
 export function withRecordedExamples(
   doc: Record<string, unknown>,
-  examplesFile: URL | string,
+  examples: Record<string, Record<string, unknown>>,
   service: string,
 ): Record<string, unknown> {
-  if (!existsSync(examplesFile)) return doc;
-  const examples = JSON.parse(readFileSync(examplesFile, 'utf8')) as Record<string, Record<string, unknown>>;
   // biome-ignore lint/suspicious/noExplicitAny: walking a JSON document
   const paths = doc.paths as Record<string, Record<string, any>>;
   for (const [operation, byStatus] of Object.entries(examples)) {

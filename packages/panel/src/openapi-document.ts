@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createLogger, migrate, openDatabase, withRecordedExamples } from '@wispanel/kit';
+import { createLogger, migrate, openDatabase } from '@wispanel/kit';
 import { buildPanelApp } from './app';
 import { loadPanelConfig } from './config';
 import type { PanelDB } from './db/schema';
@@ -21,13 +21,10 @@ export async function generateOpenApiDocument(): Promise<Record<string, unknown>
       logger: createLogger({ level: 'silent' }),
       hardwareId: '0'.repeat(64),
     });
-    const doc = app.swagger() as unknown as Record<string, unknown>;
+    // Exactly what a running panel serves (examples included).
+    const res = await app.inject({ method: 'GET', url: '/api/v1/openapi.json' });
     await app.close();
-    return withRecordedExamples(
-      JSON.parse(JSON.stringify(doc)) as Record<string, unknown>,
-      EXAMPLES,
-      'panel',
-    );
+    return res.json() as Record<string, unknown>;
   } finally {
     await database.close();
     rmSync(dir, { recursive: true, force: true });
@@ -35,5 +32,3 @@ export async function generateOpenApiDocument(): Promise<Record<string, unknown>
 }
 
 export const serializeOpenApi = (doc: unknown) => `${JSON.stringify(doc, null, 2)}\n`;
-
-const EXAMPLES = new URL('../openapi-examples.json', import.meta.url);

@@ -1,11 +1,12 @@
 import swagger from '@fastify/swagger';
-import { type App, createApp, createLogger } from '@wispanel/kit';
+import { type App, createApp, createLogger, withRecordedExamples } from '@wispanel/kit';
 import type { FastifyBaseLogger, FastifyReply, FastifyRequest } from 'fastify';
 import { createPortalServices, type PortalDeps, type PortalServices } from './context';
 import { DOCUMENTED_BODY } from './http/responses';
 
 type OptionalBody = { required?: boolean; content?: Record<string, { schema?: Record<string, unknown> }> };
 
+import EXAMPLES from '../openapi-examples.json' with { type: 'json' };
 import { portalErrorStatus, renderPortalError } from './http/errors';
 import { rejectNulCharacters } from './http/hooks';
 import { adminKeysRoutes } from './modules/admin-keys/admin-keys.routes';
@@ -158,6 +159,15 @@ export async function buildPortalApp(deps: BuildPortalAppDeps): Promise<App> {
   });
   for (const register of portalModules) await register(app, services);
   consoleFallback = portalConsoleRoutes(app, deps.consoleDir === undefined ? undefined : deps.consoleDir);
-  app.get('/api/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  // The document with the recorded example answers (scripts/record-examples.ts), made once.
+  let served: Record<string, unknown> | undefined;
+  app.get('/api/v1/openapi.json', { schema: { hide: true } }, async () => {
+    served ??= withRecordedExamples(
+      structuredClone(app.swagger()) as Record<string, unknown>,
+      EXAMPLES,
+      'portal',
+    );
+    return served;
+  });
   return app;
 }

@@ -1,16 +1,12 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { withRecordedExamples } from '@wispanel/kit';
 import { buildPortalApp } from './app';
 import { loadPortalConfig } from './config';
 import { initKeyStore } from './modules/signing/signing-keys';
 import { openPortalDatabase } from './store';
 
-/** Real answers of a running portal (scripts/record-examples.ts), put into the document as examples. */
-const EXAMPLES = new URL('../openapi-examples.json', import.meta.url);
-
-/** Builds the app over a throwaway SQLite database and returns its OpenAPI document, with recorded examples. */
+/** Builds the app over a throwaway SQLite database and returns the OpenAPI document it serves (with examples). */
 export async function openApiDocument(): Promise<unknown> {
   const dir = mkdtempSync(join(tmpdir(), 'wispanel-openapi-'));
   try {
@@ -19,11 +15,8 @@ export async function openApiDocument(): Promise<unknown> {
     const database = await openPortalDatabase(config);
     const app = await buildPortalApp({ config, database });
     await app.ready();
-    const doc = withRecordedExamples(
-      JSON.parse(JSON.stringify(app.swagger())) as Record<string, unknown>,
-      EXAMPLES,
-      'portal',
-    );
+    // Exactly what a running portal serves (examples included).
+    const doc = (await app.inject({ method: 'GET', url: '/api/v1/openapi.json' })).json();
     await app.close();
     await database.close();
     return doc;
