@@ -70,7 +70,12 @@ export interface WebhookOutboxOptions {
   warn?: (message: string, fields: Record<string, unknown>) => void;
 }
 
-const retryable = (status: number) => !(status >= 400 && status < 500) || status === 408 || status === 429;
+/**
+ * Whether another attempt could succeed: a 5xx or 408/429 can; any other 4xx cannot, nor can a 3xx (redirects
+ * are never followed, so the signed body only goes to the configured URL: a redirect means that URL is wrong).
+ */
+const retryable = (status: number) =>
+  status >= 500 || status === 408 || status === 429 || (status >= 200 && status < 300);
 const systemActor = { kind: 'system' as const, id: 'portal', ip: null };
 
 export class WebhookOutbox {
@@ -252,7 +257,9 @@ export class WebhookOutbox {
       status = res.status;
       // The answer's body is not needed: never read it (a receiver could send without end).
       await res.body?.cancel().catch(() => undefined);
-      if (status < 200 || status >= 300) error = `HTTP ${status}`;
+      if (status >= 300 && status < 400)
+        error = `HTTP ${status}: redirects are not followed (set the webhook URL to the final address)`;
+      else if (status < 200 || status >= 300) error = `HTTP ${status}`;
     } catch (err) {
       error = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message;
     } finally {
