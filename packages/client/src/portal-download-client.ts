@@ -65,6 +65,13 @@ export interface DownloadOptions {
    * Called once when the portal refuses the token (expired, or signing key rotated): return a fresh token
    * for the same version and the download continues from the bytes on disk.
    */
+  /**
+   * Every byte of the file in order from byte 0, as it is hashed (on a resume the prefix already on disk is
+   * read back first), e.g. to unpack while downloading. A returned promise holds the download until it
+   * settles (back-pressure). Only the caller's check of the result's size and SHA-256 makes these bytes
+   * trustworthy; a call that fails has fed a prefix only.
+   */
+  onBytes?: (chunk: Buffer) => void | Promise<void>;
   renewToken?: () => Promise<
     Pick<DownloadTokenResponse, 'url'> & Partial<Pick<DownloadTokenResponse, 'size' | 'sha256'>>
   >;
@@ -72,8 +79,15 @@ export interface DownloadOptions {
 
 const CONTENT_RANGE = /^bytes (\d+)-(\d+)\/(\d+)$/;
 
-async function hashFile(path: string, hash: ReturnType<typeof createHash>): Promise<void> {
-  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+async function hashFile(
+  path: string,
+  hash: ReturnType<typeof createHash>,
+  onBytes?: (chunk: Buffer) => void | Promise<void>,
+): Promise<void> {
+  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) {
+    hash.update(chunk as Buffer);
+    await onBytes?.(chunk as Buffer);
+  }
 }
 
 async function sizeOf(path: string): Promise<number> {
@@ -246,7 +260,7 @@ export class PortalDownloadClient {
       const total = /^bytes \*\/(\d+)$/.exec(String(res.headers['content-range'] ?? ''));
       if (total && Number(total[1]) === have) {
         const hash = createHash('sha256');
-        await hashFile(destination, hash);
+        await hashFile(destination, hash, options.onBytes);
         return {
           path: destination,
           size: have,
@@ -270,10 +284,10 @@ export class PortalDownloadClient {
     const total =
       expected ?? (res.headers['content-length'] ? start + Number(res.headers['content-length']) : null);
     const hash = createHash('sha256');
-    if (start > 0) await hashFile(destination, hash);
+    if (start > 0) await hashFile(destination, hash, options.onBytes);
     else await truncate(destination, 0).catch(() => undefined);
     let received = start;
-    const onProgress = options.onProgress;
+    const { onProgress, onBytes } = options;
     const meter = new Transform({
       transform(chunk: Buffer, _enc, done) {
         received += chunk.length;
@@ -284,7 +298,9 @@ export class PortalDownloadClient {
         }
         hash.update(chunk);
         onProgress?.({ received, total });
-        done(null, chunk);
+        const held = onBytes?.(chunk);
+        if (held) held.then(() => done(null, chunk), done);
+        else done(null, chunk);
       },
     });
     await pipeline(res.body, meter, createWriteStream(destination, { flags: start > 0 ? 'a' : 'w' }), {

@@ -19,10 +19,23 @@ export interface PortalDownloads {
 export interface DownloadOptions {
   onProgress?: (bytes: number, total: number) => void;
   signal?: AbortSignal;
+  /**
+   * Called at the start of every attempt (a resumed one replays the bytes on disk from byte 0): returns the
+   * function that receives every byte of the artifact in order, as it is hashed (the streamed unpack,
+   * `StreamedUnpack.begin`). A portal without it only downloads; the pipeline then unpacks the verified file.
+   */
+  sink?: () => (chunk: Buffer) => void | Promise<void>;
 }
 
 function toUpdateError(err: unknown, during: string): unknown {
-  if (!(err instanceof PortalDownloadError)) return err;
+  if (!(err instanceof PortalDownloadError)) {
+    // The connection broke in the middle of the body (undici's own error): a download failure that resumes,
+    // not an install failure (disk errors and our own codes pass through).
+    if (during === 'download' && !(err instanceof UpdateError) && !diskErrno(err) && err instanceof Error) {
+      return new UpdateError('UPDATE_DOWNLOAD_FAILED', `artifact download: ${err.message}`);
+    }
+    return err;
+  }
   if (err.status === 0) return new UpdateError('PORTAL_UNREACHABLE', err.message);
   if (err.status === 401 && during !== 'download') {
     return new UpdateError('LICENSE_INVALID', `portal refused the license (${err.message})`);
@@ -69,6 +82,7 @@ export class ClientPortalDownloads implements PortalDownloads {
       try {
         const result = await this.client.downloadArtifact(token, part, {
           signal: options.signal,
+          onBytes: options.sink?.(),
           onProgress: (p) => options.onProgress?.(p.received, p.total ?? token.size),
         });
         renameSync(part, dest);

@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, readdirSync, rmSync, statfsSync, statSync } from
 import { join } from 'node:path';
 import type {
   CheckUpdateResponse,
+  DownloadTokenResponse,
   ReleaseChannel,
   ReleasePayload,
   SignedDocument,
@@ -12,6 +13,7 @@ import type {
 import semver from 'semver';
 import type { InstallLayout } from './install-layout';
 import type { PortalDownloads } from './portal-downloads';
+import type { StreamedUnpack, unpackRelease as UnpackRelease } from './release-archive';
 import { diskErrno, errorCodeOf, UpdateError } from './update-error';
 import {
   isActive,
@@ -425,7 +427,7 @@ export class UpdatePipeline {
     await this.hook('downloading');
     check();
     const { key, hardwareId } = await this.deps.credentials();
-    let token = await portal.token({ key, hardware_id: hardwareId, version: release.version });
+    const token = await portal.token({ key, hardware_id: hardwareId, version: release.version });
     if (token.size !== release.size || token.sha256 !== release.sha256) {
       throw new UpdateError(
         'UPDATE_METADATA_MISMATCH',
@@ -458,61 +460,27 @@ export class UpdatePipeline {
       }
     };
     meter(0, true);
-    let downloaded: { size: number; sha256: string } | undefined;
+    // Loaded when an update runs (tar is not needed by a panel that is not updating).
+    const { StreamedUnpack, unpackRelease } = await import('./release-archive');
+    // Unpacked while it downloads, into a private dir under staging/; believed only after the hash check below.
+    const streamed = new StreamedUnpack(layout, release.version, this.streamBudget(release.size));
     try {
-      for (let attempt = 0; !downloaded; attempt++) {
-        try {
+      await this.downloadVerifyUnpack(jobId, plan, file, token, {
+        streamed,
+        unpackRelease,
+        signal,
+        onProgress,
+        newAttempt: () => {
           lastBytes = -1;
-          downloaded = await portal.download(token, file, { onProgress, signal });
-        } catch (err) {
-          check();
-          if (!(err as { tokenRefused?: boolean }).tokenRefused || attempt >= 2) throw err;
-          this.deps.store.log('download token expired; requesting a new one and resuming');
-          token = await portal.token({ key, hardware_id: hardwareId, version: release.version });
-        }
-      }
+        },
+        meter,
+        check,
+        key,
+        hardwareId,
+      });
     } catch (err) {
-      check();
-      const errno = diskErrno(err);
-      if (errno) {
-        // Free what filled the disk before anything else (the status write below needs the space too).
-        rmSync(`${file}.part`, { force: true });
-        rmSync(file, { force: true });
-        throw new UpdateError(
-          'UPDATE_DISK_FULL',
-          `disk full while downloading into ${layout.stagingDir} (${errno}); the partial download was removed`,
-        );
-      }
-      throw err;
-    } finally {
-      meter(0, false);
-    }
-    check();
-    this.step(jobId, 'verifying', 'verifying size and SHA-256 against the signed metadata');
-    await this.hook('verifying');
-    // The client hashed the bytes as they arrived (resumed prefix included); no second pass over the file.
-    const actual = { size: downloaded.size, sha256: downloaded.sha256 };
-    try {
-      checkArtifact(actual, release);
-    } catch (err) {
-      rmSync(file, { force: true });
-      throw err;
-    }
-    this.ownedUpdate(jobId, (s) => ({
-      ...s,
-      progress: { bytes: actual.size, total: actual.size, percent: 100 },
-    }));
-    check();
-    this.step(jobId, 'installing', `unpacking into releases/${release.version}`);
-    await this.hook('installing');
-    // Loaded when an update unpacks (tar is not needed by a panel that is not updating).
-    const { unpackRelease } = await import('./release-archive');
-    const { manifest } = await unpackRelease(file, layout, release.version);
-    try {
-      check();
-      this.preflight(manifest.node_engine);
-    } catch (err) {
-      rmSync(layout.releaseDir(release.version), { recursive: true, force: true });
+      // Unverified bytes never stay: the streamed dir goes with any failure (hash mismatch, cancel, deadline…).
+      await streamed.discard();
       throw err;
     }
     await this.hook('unpacked');
@@ -533,6 +501,122 @@ export class UpdatePipeline {
       log: [...s.log, `${this.clock().toISOString()} asking the supervisor to switch to ${release.version}`],
     }));
     this.deps.requestSwitch();
+  }
+
+  /** Download (unpacking as the bytes arrive), compare size and SHA-256 with the signed metadata, install. */
+  private async downloadVerifyUnpack(
+    jobId: string,
+    plan: PlannedUpdate,
+    file: string,
+    firstToken: DownloadTokenResponse,
+    io: {
+      streamed: StreamedUnpack;
+      unpackRelease: typeof UnpackRelease;
+      signal: AbortSignal;
+      onProgress: (bytes: number, total: number) => void;
+      newAttempt: () => void;
+      meter: (bytes: number, downloading: boolean) => void;
+      check: () => void;
+      key: string;
+      hardwareId: string;
+    },
+  ): Promise<void> {
+    const { layout, portal } = this.deps;
+    const { release } = plan;
+    const { streamed, signal, onProgress, meter, check, key, hardwareId } = io;
+    let token = firstToken;
+    let downloaded: { size: number; sha256: string } | undefined;
+    try {
+      for (let attempt = 0; !downloaded; attempt++) {
+        try {
+          io.newAttempt();
+          downloaded = await portal.download(token, file, {
+            onProgress,
+            signal,
+            sink: () => streamed.begin(),
+          });
+        } catch (err) {
+          check();
+          if (!(err as { tokenRefused?: boolean }).tokenRefused || attempt >= 2) throw err;
+          this.deps.store.log('download token expired; requesting a new one and resuming');
+          token = await portal.token({ key, hardware_id: hardwareId, version: release.version });
+        }
+      }
+    } catch (err) {
+      check();
+      const errno = diskErrno(err);
+      if (errno) {
+        // Free what filled the disk before anything else (the status write below needs the space too).
+        await streamed.discard();
+        rmSync(`${file}.part`, { force: true });
+        rmSync(file, { force: true });
+        throw new UpdateError(
+          'UPDATE_DISK_FULL',
+          `disk full while downloading into ${layout.stagingDir} (${errno}); the partial download was removed`,
+        );
+      }
+      throw err;
+    } finally {
+      meter(0, false);
+    }
+    check();
+    this.step(jobId, 'verifying', 'verifying size and SHA-256 against the signed metadata');
+    await this.hook('verifying');
+    // The client hashed the bytes as they arrived (resumed prefix included); no second pass over the file.
+    const actual = { size: downloaded.size, sha256: downloaded.sha256 };
+    try {
+      checkArtifact(actual, release);
+    } catch (err) {
+      await streamed.discard();
+      rmSync(file, { force: true });
+      throw err;
+    }
+    this.ownedUpdate(jobId, (s) => ({
+      ...s,
+      progress: { bytes: actual.size, total: actual.size, percent: 100 },
+    }));
+    check();
+    this.step(jobId, 'installing', `unpacking into releases/${release.version}`);
+    await this.hook('installing');
+    check();
+    // The bytes unpacked while downloading are the ones just verified; when streaming was given up (or the
+    // portal cannot stream), the verified file is unpacked now.
+    let unpacked = await streamed.install();
+    if (unpacked) {
+      this.deps.store.log(`unpacked while downloading (verified: size, SHA-256, signature)`);
+    } else {
+      if (streamed.outcome !== 'not-started') {
+        this.deps.store.log(`unpacking the verified file (streamed unpack given up: ${streamed.outcome})`);
+      }
+      unpacked = await io.unpackRelease(file, layout, release.version);
+    }
+    try {
+      check();
+      this.preflight(unpacked.manifest.node_engine);
+    } catch (err) {
+      rmSync(layout.releaseDir(release.version), { recursive: true, force: true });
+      throw err;
+    }
+  }
+
+  /**
+   * What unverified bytes may take on disk while streaming: the free space less the reserve and the download
+   * itself, and at most 20× the artifact (64 MiB at least). Past it the stream is given up (a gzip bomb
+   * in a tampered download cannot fill the disk); a real release then unpacks after its hash check.
+   */
+  private streamBudget(artifactSize: number): number {
+    const reserve = this.deps.reserveBytes ?? 64 * 1024 * 1024;
+    let free = 0;
+    try {
+      const fs = statfsSync(this.deps.layout.stagingDir);
+      free = Number(fs.bavail) * Number(fs.bsize);
+    } catch {
+      return 0;
+    }
+    return Math.max(
+      0,
+      Math.min(free - reserve - artifactSize, Math.max(20 * artifactSize, 64 * 1024 * 1024)),
+    );
   }
 
   private preflight(engine: string | undefined): void {
