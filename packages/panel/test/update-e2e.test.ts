@@ -199,6 +199,8 @@ describe('self-update end to end', () => {
       error: null,
     });
     expect(done1.progress).toMatchObject({ total: relX1.size, bytes: relX1.size, percent: 100 });
+    // The real release came over HTTPS from the real portal and was unpacked while it downloaded (issue 14).
+    expect(done1.log.join('\n')).toContain('unpacked while downloading (verified: size, SHA-256, signature)');
     expect((await api.call('GET', '/version/info')).body).toMatchObject({
       version: X1,
       build_time: relX1.build_time,

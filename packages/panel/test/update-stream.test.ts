@@ -31,7 +31,7 @@ import {
   type DownloadOptions,
   type PortalDownloads,
 } from '../src/modules/updates/portal-downloads';
-import { StreamedUnpack } from '../src/modules/updates/release-archive';
+import { StreamedUnpack } from '../src/modules/updates/release-stream';
 import { type DownloadPolicy, UpdatePipeline } from '../src/modules/updates/update-pipeline';
 import { UpdateStateStore } from '../src/modules/updates/update-state';
 import { goodEntries, type RawEntry, rawTarball } from './raw-tarball';

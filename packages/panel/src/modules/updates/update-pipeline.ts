@@ -13,7 +13,8 @@ import type {
 import semver from 'semver';
 import type { InstallLayout } from './install-layout';
 import type { PortalDownloads } from './portal-downloads';
-import type { StreamedUnpack, unpackRelease as UnpackRelease } from './release-archive';
+import type { unpackRelease as UnpackRelease } from './release-archive';
+import type { StreamedUnpack } from './release-stream';
 import { diskErrno, errorCodeOf, UpdateError } from './update-error';
 import {
   isActive,
@@ -461,7 +462,10 @@ export class UpdatePipeline {
     };
     meter(0, true);
     // Loaded when an update runs (tar is not needed by a panel that is not updating).
-    const { StreamedUnpack, unpackRelease } = await import('./release-archive');
+    const [{ StreamedUnpack }, { unpackRelease }] = await Promise.all([
+      import('./release-stream'),
+      import('./release-archive'),
+    ]);
     // Unpacked while it downloads, into a private dir under staging/; believed only after the hash check below.
     const streamed = new StreamedUnpack(layout, release.version, this.streamBudget(release.size));
     try {
