@@ -26,21 +26,22 @@ export const groups = {
     ],
     testFiles: ['packages/panel/test/ip-whitelist*.test.ts', 'packages/panel/test/escalation*.test.ts'],
   },
-  // The auth hook, the credential lookup and key issuing, killed through HTTP (inject) by the panel's security
-  // suites: slow (each static mutant of the route registration reruns the whole suite; well over an hour on
-  // 2 busy cores), so not part of the default run: `npm run mutate -- auth`.
+  // The auth hook, the credential lookup and key issuing, killed by their own fast suites (*.rules.test.ts: the
+  // services against a real SQLite file, the hook on a small app through fastify inject). Those suites run the
+  // mutated code only inside tests (beforeAll opens the database and writes rows with plain SQL), so each mutant
+  // reruns only the tests that reach it. The panel's HTTP suites (auth*, api-keys*, security*, escalation*) also
+  // prove these files in `npm test`, but are not used here: they build a whole panel and create accounts and keys
+  // in beforeAll, which makes nearly every mutant "static" (rerun against every suite: well over an hour).
   auth: {
-    optional: true,
     mutate: [
       'packages/panel/src/modules/auth/auth.hook.ts',
       'packages/panel/src/modules/auth/auth.service.ts',
       'packages/panel/src/modules/api-keys/api-keys.service.ts',
     ],
     testFiles: [
-      'packages/panel/test/auth*.test.ts',
-      'packages/panel/test/api-keys*.test.ts',
-      'packages/panel/test/security*.test.ts',
-      'packages/panel/test/escalation*.test.ts',
+      'packages/panel/test/auth.hook.rules.test.ts',
+      'packages/panel/test/auth.service.rules.test.ts',
+      'packages/panel/test/api-keys.service.rules.test.ts',
     ],
   },
   license: {
@@ -215,6 +216,104 @@ export const explained = [
     line: 'const fill = rest === undefined ? [] : Array<bigint>(8 - left.length - right.length).fill(0n);',
     replacement: 'false',
     why: 'EQUIVALENT: without :: a valid IPv6 address already has 8 groups, so the fill is Array(0), the same as [].',
+  },
+  // --- auth ---
+  {
+    file: 'packages/panel/src/modules/auth/auth.service.ts',
+    mutator: 'ObjectLiteral',
+    line: 'return hash(password, { algorithm: ARGON2ID, memoryCost: 19_456, timeCost: 2, parallelism: 1 });',
+    replacement: '{}',
+    why: "EQUIVALENT (today): @node-rs/argon2 2.x defaults are exactly Argon2id, m=19456, t=2, p=1; the options are spelled out so a change of the library's defaults cannot weaken stored hashes (auth.service.rules.test.ts pins the PHC parameters).",
+  },
+  {
+    file: 'packages/panel/src/modules/auth/auth.service.ts',
+    mutator: 'ConditionalExpression',
+    line: 'if (grant.actor.keyIpWhitelist) Object.freeze(grant.actor.keyIpWhitelist);',
+    replacement: 'true',
+    why: 'EQUIVALENT: Object.freeze(undefined) returns undefined without throwing (a session grant has no key whitelist).',
+  },
+  {
+    file: 'packages/panel/src/modules/auth/auth.service.ts',
+    mutator: 'ConditionalExpression',
+    line: 'if (!digestsEqual(storedHash, tokenHash)) throw unauthorized(',
+    replacement: 'false',
+    why: 'DEFENCE-IN-DEPTH (unreachable): the row was found by `WHERE secret_hash = ?` / `token_hash = ?` with this very digest (an exact text match), so the constant-time comparison always agrees; it stays so a lookup that ever matched loosely could not grant.',
+  },
+  {
+    file: 'packages/panel/src/modules/auth/auth.service.ts',
+    mutator: 'StringLiteral',
+    line: 'if (!digestsEqual(storedHash, tokenHash)) throw unauthorized(',
+    replacement: '""',
+    why: 'DEFENCE-IN-DEPTH (unreachable, hence no coverage): the message of the check above, which never refuses.',
+  },
+  {
+    file: 'packages/panel/src/modules/auth/auth.service.ts',
+    mutator: 'StringLiteral',
+    line: "dummyHash ??= hashPassword('not a real password');",
+    replacement: '""',
+    why: 'EQUIVALENT: the dummy hash is verified only when the login name is unknown, and then the answer is 401 whatever the verification says (`!user || !ok`); it only makes both answers take as long.',
+  },
+  {
+    file: 'packages/panel/src/modules/auth/auth.service.ts',
+    mutator: 'ArrowFunction',
+    line: '.catch(() => false);',
+    replacement: '() => undefined',
+    why: 'EQUIVALENT: undefined is falsy like false (the `() => true` mutant is killed: "refuses every password for an account whose stored hash is unreadable").',
+  },
+  {
+    file: 'packages/panel/src/modules/api-keys/api-keys.service.ts',
+    mutator: 'EqualityOperator',
+    line: 'if (Date.parse(expiresAt) > Date.parse(ownExpiry)) expiresAt = ownExpiry;',
+    replacement: '>=',
+    why: "EQUIVALENT: at equal instants the new key gets the issuing key's expiry text instead of the computed one: the same instant and the same text, since every stored expires_at is written by issue() with toISOString() (the exact-day case is tested).",
+  },
+  {
+    file: 'packages/panel/src/modules/auth/auth.hook.ts',
+    mutator: 'ConditionalExpression',
+    line: 'else if (config.auth) {',
+    replacement: 'true',
+    why: 'EQUIVALENT: a route that is not public always has config.auth here (registration threw above otherwise).',
+  },
+  {
+    file: 'packages/panel/src/modules/auth/auth.hook.ts',
+    mutator: 'LogicalOperator',
+    line: 'if (config.public !== true && config.auth) {',
+    why: 'EQUIVALENT: a route with config.auth is never public (declaring both threw above), so config.auth alone decides; the mutants that drop config.auth or invert the public test are killed.',
+  },
+  {
+    file: 'packages/panel/src/modules/auth/auth.hook.ts',
+    mutator: 'ConditionalExpression',
+    line: 'if (config.public !== true && config.auth) {',
+    replacement: 'true',
+    why: 'EQUIVALENT: `true && config.auth`: a route with config.auth is never public (declaring both threw above).',
+  },
+  {
+    file: 'packages/panel/src/modules/auth/auth.hook.ts',
+    mutator: 'BooleanLiteral',
+    line: 'if (config.public !== true && config.auth) {',
+    replacement: 'false',
+    why: 'EQUIVALENT: `config.public !== false && config.auth`: a route with config.auth has public unset or false (declaring both threw above), so config.auth alone decides.',
+  },
+  {
+    file: 'packages/panel/src/modules/auth/auth.hook.ts',
+    mutator: 'ObjectLiteral',
+    line: "throw new AppError('RATE_LIMITED'",
+    replacement: '{}',
+    why: "EQUIVALENT: the same headers were set on the reply the line above (reply.headers(headers)), and kit's error handler keeps them; the 429 carries Limit/Remaining/Reset and Retry-After either way (tested).",
+  },
+  {
+    file: 'packages/panel/src/modules/auth/auth.hook.ts',
+    mutator: 'ConditionalExpression',
+    line: 'if (ipWhitelist.length > 0 && !ipAllowed(ipWhitelist, request.ip)) {',
+    replacement: 'true',
+    why: 'EQUIVALENT: ipAllowed() itself answers true for an empty list ("an empty list allows every address"); the length check only skips the call.',
+  },
+  {
+    file: 'packages/panel/src/modules/auth/auth.hook.ts',
+    mutator: 'EqualityOperator',
+    line: 'if (ipWhitelist.length > 0 && !ipAllowed(ipWhitelist, request.ip)) {',
+    replacement: '>= 0',
+    why: 'EQUIVALENT: as above, ipAllowed([], ip) is true.',
   },
   // --- license ---
   {

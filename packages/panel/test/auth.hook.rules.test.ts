@@ -179,6 +179,14 @@ describe('route registration (fails closed)', () => {
         async () => ({}),
       ),
     ).toThrow('Route GET /both declares both public and auth');
+    expect(() =>
+      app.route({
+        method: ['GET', 'POST'],
+        url: '/both2',
+        config: { public: true, auth: { resource: 'users', roles: ['admin'] } },
+        handler: async () => ({}),
+      }),
+    ).toThrow('Route GET,POST /both2 declares both public and auth');
     await app.close();
   });
 
@@ -229,6 +237,28 @@ describe('route registration (fails closed)', () => {
     // The HEAD twin exists and is authenticated like its GET.
     expect((await app.inject({ method: 'HEAD', url: '/g' })).statusCode).toBe(401);
     expect((await app.inject({ method: 'HEAD', url: '/open' })).statusCode).toBe(200);
+    await app.close();
+  });
+
+  it('skips only the automatic HEAD twin: other methods on a GET route’s URL and explicit HEAD routes are listed', async () => {
+    const need = { auth: { resource: null, roles: ['user'] } } as const;
+    const { app, table } = await appWith((a) => {
+      a.get('/x', { config: need }, async () => ({}));
+      a.post('/x', { config: need }, async () => ({}));
+      a.get('/m', { config: need, exposeHeadRoute: false }, async () => ({}));
+      a.route({ method: ['HEAD', 'PUT'], url: '/m', config: need, handler: async () => '' });
+      a.put('/n', { config: need }, async () => ({}));
+      a.head('/n', { config: need }, async () => '');
+    });
+    expect(table.map((r) => `${r.method} ${r.url}`)).toEqual([
+      'GET /x',
+      'POST /x',
+      'GET /m',
+      'HEAD /m',
+      'PUT /m',
+      'PUT /n',
+      'HEAD /n',
+    ]);
     await app.close();
   });
 
@@ -298,7 +328,11 @@ describe('route registration (fails closed)', () => {
         },
         async () => ({}),
       );
-      a.get('/open', { config: { public: true } }, async (request) => ({ actor: request.actor ?? null }));
+      a.get('/open', { config: { public: true } }, async (request) => ({
+        actor: request.actor,
+        profile: request.profile,
+        declared: 'actor' in request && 'profile' in request,
+      }));
     });
     expect(
       (await app.inject({ url: '/one', headers: { authorization: `Bearer ${key.secret}` } })).json(),
@@ -310,7 +344,8 @@ describe('route registration (fails closed)', () => {
     expect(seen).toEqual(['one', 'one', 'list1', 'list2']);
     const open = await app.inject({ url: '/open' });
     expect(open.statusCode).toBe(200);
-    expect(open.json()).toEqual({ actor: null });
+    // Declared on every request (null until the hook sets them), also where no hook runs.
+    expect(open.json()).toEqual({ actor: null, profile: null, declared: true });
     expect(open.headers['x-ratelimit-limit']).toBeUndefined();
     await app.close();
   });
@@ -430,6 +465,7 @@ describe('rate limit', () => {
     });
     expect(over.headers['x-ratelimit-limit']).toBe('2');
     expect(over.headers['x-ratelimit-remaining']).toBe('0');
+    expect(over.headers['x-ratelimit-reset']).toBe(first.headers['x-ratelimit-reset']);
     expect(Number(over.headers['retry-after'])).toBeGreaterThan(0);
     // Per token: another key has its own budget.
     expect((await call(app, { auth: `Bearer ${other.secret}` })).statusCode).toBe(200);

@@ -234,6 +234,25 @@ describe('AuthService.authenticate with an API key', () => {
       expectRefused(await refusal(() => auth.authenticate(bad)), 'UNAUTHORIZED', 401, 'Invalid credentials');
   });
 
+  it('refuses a text that is not a token whatever digest the caller passes with it', async () => {
+    const u = await addUser();
+    const key = await addKey(u.id);
+    const s = await addSession(u.id, T0, T0 + 60_000);
+    const { auth } = service();
+    for (const [text, digest] of [
+      ['not-a-token', key.hash],
+      ['not-a-token', s.hash],
+      [key.secret.slice(0, -1), key.hash],
+      [`${s.token}0`, s.hash],
+    ] as const)
+      expectRefused(
+        await refusal(() => auth.authenticate(text, digest)),
+        'UNAUTHORIZED',
+        401,
+        'Invalid credentials',
+      );
+  });
+
   it('refuses a disabled key (401) and does not record a use', async () => {
     const u = await addUser();
     const key = await addKey(u.id, { enabled: false });
@@ -538,6 +557,23 @@ describe('AuthService.login', () => {
       .where('user_id', '=', u.id)
       .executeTakeFirstOrThrow();
     expect(Number(count.n)).toBe(0);
+  });
+
+  it('refuses every password for an account whose stored hash is unreadable (no 500, no way in)', async () => {
+    const u = await addUser();
+    await db.db
+      .updateTable('users')
+      .set({ password_hash: 'not-an-argon2-hash' })
+      .where('id', '=', u.id)
+      .execute();
+    const { auth } = service();
+    for (const pw of [PASSWORD, 'not-an-argon2-hash', ''])
+      expectRefused(
+        await refusal(() => auth.login(u.username, pw, '::1')),
+        'UNAUTHORIZED',
+        401,
+        'Invalid credentials',
+      );
   });
 
   it('refuses a suspended or license-disabled account only after the password is right', async () => {
