@@ -1,7 +1,7 @@
-// Mutation testing of the security-critical code: `npm run mutate` (scripts/mutate.mjs), see docs/testing.md.
+// Mutation testing of the security-critical code: `npm run mutate` (scripts/mutate.mjs), see docs/mutation-testing.md.
 // Each group names the files it mutates and the test files allowed to kill their mutants; with perTest
 // coverage analysis each mutant then runs only the tests that reach it. `MUTATE_GROUPS=contract,auth`
-// narrows a run to some groups (CI runs the fast ones).
+// narrows a run to some groups (CI runs `contract`).
 //
 // Surviving mutants that are NOT killed are listed, with the reason, in `explained` below; scripts/mutate.mjs
 // fails when a file scores under 85 % or a survivor is neither killed nor explained.
