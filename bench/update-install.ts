@@ -9,13 +9,11 @@
  * serial (before): PortalDownloadClient (to disk, SHA-256 on the fly) → signature → size/SHA-256 check →
  *   unpackRelease of the verified file.
  * Baseline: `curl -sk -o F URL && sha256sum F && tar -xzf F -C DIR`. Medians of `rounds` interleaved runs
- * (baseline, serial, streamed, in turn). The HTTPS server runs in this process for all three (so it competes
- * with ours for the event loop, not with curl).
+ * (baseline, serial, streamed, in turn). The HTTPS server runs in a child process for all three.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:https';
+import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PortalDownloadClient } from '@wispanel/client';
 import {
@@ -79,16 +77,28 @@ const release: ReleasePayload = {
 };
 const releaseDoc = signDocument('release', release, loadSigningKey(keyPair.privateKeyPem));
 
-// One HTTPS server for both sides: streams the file (Range-capable is not needed for full downloads).
+// One HTTPS server for all three, in its own process (the portal is another machine: it must not compete with
+// the panel's event loop, nor ride on it for free while curl runs).
 mkdirSync(join(work.path, 'tls'), { recursive: true });
 const tls = await ensureSelfSignedCertificate(join(work.path, 'tls'));
-const server = createServer({ key: tls.key, cert: tls.cert }, (_req, res) => {
-  res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(size) });
-  createReadStream(artifact, { highWaterMark: 1 << 20 }).pipe(res);
+const SERVER = `
+const { createServer } = require('node:https');
+const { createReadStream, readFileSync } = require('node:fs');
+const [file, key, cert, size] = process.argv.slice(1);
+const server = createServer({ key: readFileSync(key), cert: readFileSync(cert) }, (_req, res) => {
+  res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': size });
+  createReadStream(file, { highWaterMark: 1 << 20 }).pipe(res);
 });
-await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-const addr = server.address();
-const port = typeof addr === 'object' && addr ? addr.port : 0;
+server.listen(0, '127.0.0.1', () => process.stdout.write(server.address().port + '\\n'));
+process.stdin.on('end', () => process.exit(0)).resume();
+`;
+const server = spawn(process.execPath, ['-e', SERVER, artifact, tls.keyPath, tls.certPath, String(size)], {
+  stdio: ['pipe', 'pipe', 'inherit'],
+});
+const port = await new Promise<number>((resolve, reject) => {
+  server.stdout.once('data', (d: Buffer) => resolve(Number(String(d).trim())));
+  server.once('exit', (code) => reject(new Error(`bench server exited ${code}`)));
+});
 const url = `https://127.0.0.1:${port}/api/v1/download/artifact/${VERSION}?token=bench`;
 const client = new PortalDownloadClient({ baseUrl: `https://127.0.0.1:${port}`, ca: tls.cert });
 
@@ -147,27 +157,42 @@ async function ours(round: number): Promise<number> {
   return t3 - t;
 }
 
-// The baseline's curl talks to this process's server, so it runs in a child while our event loop serves.
 async function baselineAsync(round: number): Promise<number> {
   const dir = join(work.path, `base-${round}`);
   mkdirSync(join(dir, 'out'), { recursive: true });
   const file = join(dir, 'a.tar.gz');
   const t = performance.now();
-  await new Promise<void>((resolve, reject) =>
+  // `times` (POSIX sh builtin): its second line is the user and system CPU of the shell's children.
+  const out = await new Promise<string>((resolve, reject) =>
     execFile(
       'sh',
       [
         '-c',
-        `curl -sk -o "${file}" "${url}" && sha256sum "${file}" >/dev/null && tar -xzf "${file}" -C "${dir}/out"`,
+        `curl -sk -o "${file}" "${url}" && sha256sum "${file}" >/dev/null && tar -xzf "${file}" -C "${dir}/out" && times`,
       ],
-      (err) => (err ? reject(err) : resolve()),
+      (err, stdout) => (err ? reject(err) : resolve(stdout)),
     ),
   );
   const ms = performance.now() - t;
+  const cpu = [...(out.trim().split('\n')[1] ?? '').matchAll(/(\d+)m([\d.]+)s/g)].reduce(
+    (sum, m) => sum + (Number(m[1]) * 60 + Number(m[2])) * 1000,
+    0,
+  );
+  cpuMs.baseline.push(cpu);
   rmSync(dir, { recursive: true, force: true });
   return ms;
 }
 
+/** CPU (user + system, all threads) of this process while `fn` runs; the server is another process. */
+async function withCpu(into: number[], fn: () => Promise<number>): Promise<number> {
+  const c0 = process.cpuUsage();
+  const ms = await fn();
+  const c = process.cpuUsage(c0);
+  into.push((c.user + c.system) / 1000);
+  return ms;
+}
+
+const cpuMs = { baseline: [] as number[], serial: [] as number[], streamed: [] as number[] };
 const oursMs: number[] = [];
 const baseMs: number[] = [];
 const streamMs: number[] = [];
@@ -175,10 +200,10 @@ await ours(-1); // warm-up (JIT, page cache)
 await streamed(-1);
 for (let i = 0; i < ROUNDS; i++) {
   baseMs.push(await baselineAsync(i));
-  oursMs.push(await ours(i));
-  streamMs.push(await streamed(i));
+  oursMs.push(await withCpu(cpuMs.serial, () => ours(i)));
+  streamMs.push(await withCpu(cpuMs.streamed, () => streamed(i)));
 }
-server.close();
+server.stdin.end();
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
 const o = median(oursMs);
 const b = median(baseMs);
@@ -205,3 +230,7 @@ console.log(
 );
 console.log(`ratio streamed/baseline: ${(st / b).toFixed(2)}x  (goal <= 1.00; lower is better)`);
 console.log(`ratio serial/baseline:   ${(o / b).toFixed(2)}x`);
+const cb = median(cpuMs.baseline);
+console.log(
+  `CPU (user+sys) medians: baseline ${cb.toFixed(0)} ms (curl+sha256sum+tar+gzip), streamed ${median(cpuMs.streamed).toFixed(0)} ms (${(median(cpuMs.streamed) / cb).toFixed(2)}x), serial ${median(cpuMs.serial).toFixed(0)} ms (${(median(cpuMs.serial) / cb).toFixed(2)}x); the server's CPU is in neither`,
+);

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { createGunzip, type Gunzip } from 'node:zlib';
 import * as tar from 'tar';
 import type { InstallLayout, ReleaseManifest } from './install-layout';
 import { extractOptions, installUnpacked, unsafeEntryReason } from './release-archive';
@@ -30,6 +31,7 @@ export class StreamedUnpack {
   private given: StreamFallbackReason | null = null;
   private used = 0;
   private waiter: (() => void) | null = null;
+  private gunzip: Gunzip | null = null;
   /** The entry node-tar is writing (ended by hand when the stream stops mid-entry, so its file is closed). */
   private entry: { end(): unknown } | null = null;
   /** How the last stream ended: 'streamed', or why it fell back (for the log and the tests). */
@@ -80,15 +82,27 @@ export class StreamedUnpack {
         resolve();
       });
     });
-    unpack.on('drain', () => this.wake());
     unpack.on('entry', (e: { end(): unknown }) => {
       if (this.unpack === unpack) this.entry = e;
     });
+    // Inflated by node's zlib on the thread pool (in large chunks), beside the hashing and TLS on the main
+    // thread; node-tar gets the plain tar stream. Each side holds the other back when it falls behind.
+    const gunzip = createGunzip({ chunkSize: 256 * 1024 });
+    this.gunzip = gunzip;
+    gunzip.on('data', (c: Buffer) => {
+      if (!unpack.write(c)) gunzip.pause();
+    });
+    unpack.on('drain', () => gunzip.resume());
+    gunzip.on('end', () => unpack.end());
+    gunzip.on('error', () => {
+      if (this.gunzip === gunzip) this.giveUp('archive');
+    });
     return (chunk: Buffer) => {
       if (this.unpack !== unpack || this.given !== null) return undefined;
-      if (unpack.write(chunk)) return undefined;
+      if (gunzip.write(chunk)) return undefined;
       return new Promise<void>((resolve) => {
         this.waiter = resolve;
+        gunzip.once('drain', () => this.wake());
       });
     };
   }
@@ -106,7 +120,7 @@ export class StreamedUnpack {
       await this.discard();
       return null;
     }
-    unpack.end();
+    this.gunzip?.end();
     await this.finished;
     if (this.given !== null) {
       this.outcome = this.given;
@@ -135,6 +149,7 @@ export class StreamedUnpack {
     this.given = reason;
     this.wake();
     // Stop at once: node-tar takes no more bytes (abort, safe inside its own callbacks), what it unpacked goes.
+    this.stopGunzip();
     this.unpack?.abort(new Error(`streamed unpack given up (${reason})`));
     this.closeEntry();
     if (this.dir) rmSync(this.dir, { recursive: true, force: true });
@@ -146,6 +161,7 @@ export class StreamedUnpack {
     this.finished = null;
     if (unpack && this.given === null) this.given = reason;
     this.wake();
+    this.stopGunzip();
     if (unpack) {
       unpack.removeAllListeners('drain');
       unpack.on('error', () => {}); // an interrupted archive ends in a truncation error: expected here
@@ -154,6 +170,16 @@ export class StreamedUnpack {
     this.closeEntry();
     if (this.dir) rmSync(this.dir, { recursive: true, force: true });
     this.dir = null;
+  }
+
+  private stopGunzip(): void {
+    const g = this.gunzip;
+    this.gunzip = null;
+    if (g) {
+      g.removeAllListeners('data');
+      g.on('error', () => {});
+      g.destroy();
+    }
   }
 
   /** An entry cut off mid-body never ends by itself: end it (after node-tar's current write) to close its file. */
