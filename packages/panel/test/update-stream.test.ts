@@ -333,6 +333,16 @@ describe('update download unpacks while the bytes arrive', () => {
     expect(readdirSync(layout.stagingDir)).toEqual([]);
   });
 
+  it('more bytes than signed: stopped mid-stream (UPDATE_SIZE_MISMATCH) with the unpack; nothing left anywhere', async () => {
+    serving = { bytes: Buffer.concat([genuine, randomBytes(MiB)]) };
+    const { p, layout, store } = pipeline();
+    const { done } = await p.start({ source: 'test' });
+    await done;
+    expect(store.read().error?.code).toBe('UPDATE_SIZE_MISMATCH');
+    expect(readdirSync(layout.releasesDir)).toEqual([]);
+    expect(readdirSync(layout.stagingDir)).toEqual([]);
+  });
+
   it('a dropped connection resumes with Range; the unpack restarts from the bytes on disk and the release installs', async () => {
     ranges.length = 0;
     serving = { bytes: genuine, dropAt: Math.floor(genuine.length * 0.4) };
