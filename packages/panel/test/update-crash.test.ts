@@ -1,4 +1,4 @@
-import { existsSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PortalAdminClient } from '@wispanel/client';
 import { tempDir } from '@wispanel/kit/testing';
@@ -200,6 +200,9 @@ describe('self-update crash safety', () => {
       } else {
         expect(running).toBe(before);
         expect(status.error?.code).toBe('UPDATE_INTERRUPTED');
+        // The release is unpacked while it downloads, unverified, in staging/.unpack-*: an interrupted job
+        // leaves none of it (only a resumable .part may stay).
+        expect(readdirSync(join(install, 'staging')).filter((n) => !n.endsWith('.part'))).toEqual([]);
       }
       expect(readlinkSync(join(install, 'current'))).toBe(join('releases', running));
       const domains = await api.call('GET', '/domains');
