@@ -457,4 +457,27 @@ describe('StreamedUnpack: what unverified bytes may take on disk', () => {
     expect(readdirSync(layout.releasesDir)).toEqual([]);
     expect(readdirSync(layout.stagingDir)).toEqual([]);
   });
+
+  it('a tampered archive cannot write through its own links while unverified (link chain out of the dir, then files "inside" it)', async () => {
+    const layout = new InstallLayout(join(dir.path, `links-${n++}`));
+    layout.ensure();
+    // Each link passes the lexical entry rule; together they lead to staging/ and to the install dir, and
+    // the files after them name paths through them (the last would be releases/<v>/bin/wispanel.mjs).
+    const evil = rawTarball([
+      ...goodEntries(V),
+      { name: `${TOP}/dot`, type: '2', link: '.' },
+      { name: `${TOP}/up`, type: '2', link: 'dot/..' },
+      { name: `${TOP}/up/escaped.txt`, body: 'x' },
+      { name: `${TOP}/up2`, type: '2', link: 'up/..' },
+      { name: `${TOP}/up2/releases/${V}/bin/wispanel.mjs`, body: 'evil' },
+    ]);
+    const s = new StreamedUnpack(layout, V, 64 * MiB);
+    const sink = s.begin();
+    for (let i = 0; i < evil.length; i += 512) await sink(evil.subarray(i, i + 512));
+    expect(await s.install()).toBeNull(); // node-tar refuses to write through a link: the stream gives up
+    expect(s.outcome).toBe('archive');
+    expect(readdirSync(layout.stagingDir)).toEqual([]);
+    expect(readdirSync(layout.releasesDir)).toEqual([]);
+    expect(existsSync(join(layout.root, 'escaped.txt'))).toBe(false);
+  });
 });
