@@ -1,4 +1,4 @@
-import { Badge, Button, Group, Modal, Select, Stack } from '@mantine/core';
+import { Badge, Button, CloseButton, Group, Modal, Select, Stack, Text, TextInput } from '@mantine/core';
 import { notifications } from '@mantine/notifications';
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { type Column, ConfirmButton, DataTable, ErrorAlert, PageHeader } from '@wispanel/ui';
@@ -26,6 +26,11 @@ export interface ResourcePageProps<T extends ResourceState> {
   columns: Column<T>[];
   /** What the search box matches on the server (`q`), e.g. "username or e-mail". */
   searchHint: string;
+  /**
+   * One more filter the list takes: accounts by `role` (a choice), domains and databases by `owner` (an exact user
+   * name, typed). Kept in the address like the others.
+   */
+  filter?: { param: 'role' | 'owner'; label: string; options?: Array<{ value: string; label: string }> };
   /** The create form's fields; returns the body to POST, or throws to show a message. */
   createForm?: (close: () => void, submit: (body: unknown) => Promise<void>) => ReactNode;
 }
@@ -45,21 +50,28 @@ const STATUSES = [
  */
 export function ResourcePage<T extends ResourceState>(p: ResourcePageProps<T>) {
   const qc = useQueryClient();
-  const [params, setParams] = useUrlParams(['q', 'status', 'page'] as const);
+  const [params, setParams] = useUrlParams(['q', 'status', 'page', 'role', 'owner'] as const);
   const page = Math.max(1, Number.parseInt(params.page, 10) || 1);
   const [search, setSearch] = useDebouncedSearch(params.q, (q) => {
     if (q !== params.q) setParams({ q, page: null });
   });
+  const extra = p.filter ? params[p.filter.param] : '';
+  const [extraText, setExtraText] = useDebouncedSearch(extra, (v) => {
+    if (p.filter && !p.filter.options && v !== extra) setParams({ [p.filter.param]: v, page: null });
+  });
   const [creating, setCreating] = useState(false);
   const list = useQuery({
-    queryKey: [p.field, page, params.q, params.status],
+    queryKey: [p.field, page, params.q, params.status, extra],
     queryFn: () => {
-      // The query every list takes (the contract's; accounts add `role`, domains and databases `owner`).
-      const query: Pick<DomainListQuery, 'page' | 'per_page' | 'q' | 'status'> = {
+      // The query every list takes (the contract's), with the page's own filter (accounts `role`, domains and
+      // databases `owner`).
+      const query: Pick<DomainListQuery, 'page' | 'per_page' | 'q' | 'status'> &
+        Record<string, string | number | undefined> = {
         page,
         per_page: PER_PAGE,
         q: params.q || undefined,
         status: (params.status || undefined) as DomainListQuery['status'],
+        ...(p.filter && extra ? { [p.filter.param]: extra } : {}),
       };
       return api.get<Record<string, unknown> & { pagination: PanelPagination }>(p.path, query);
     },
@@ -81,7 +93,7 @@ export function ResourcePage<T extends ResourceState>(p: ResourcePageProps<T>) {
     },
   });
   const rows = (list.data?.[p.field] as T[] | undefined) ?? [];
-  const filtered = Boolean(params.q || params.status);
+  const filtered = Boolean(params.q || params.status || extra);
   const columns: Column<T>[] = [
     ...p.columns,
     { key: 'state', label: 'State', render: (r) => <StateBadge row={r} /> },
@@ -89,7 +101,8 @@ export function ResourcePage<T extends ResourceState>(p: ResourcePageProps<T>) {
       key: 'actions',
       label: 'Actions',
       render: (r) => (
-        <Group gap={4} wrap="nowrap">
+        // Wraps rather than clipping its labels in a narrow card (390 px).
+        <Group gap={4} wrap="wrap">
           <Button
             size="xs"
             variant="default"
@@ -132,15 +145,52 @@ export function ResourcePage<T extends ResourceState>(p: ResourcePageProps<T>) {
         rowKey={p.idOf}
         search={{ value: search, onChange: setSearch, placeholder: `Search by ${p.searchHint}` }}
         toolbar={
-          <Select
-            aria-label={`Filter ${p.title.toLowerCase()} by state`}
-            placeholder="Any state"
-            data={STATUSES}
-            value={params.status || null}
-            onChange={(v) => setParams({ status: v, page: null })}
-            clearable
-            w={200}
-          />
+          <Group gap="xs" wrap="wrap">
+            <Select
+              aria-label={`Filter ${p.title.toLowerCase()} by state`}
+              placeholder="Any state"
+              data={STATUSES}
+              value={params.status || null}
+              onChange={(v) => setParams({ status: v, page: null })}
+              clearable
+              w={200}
+            />
+            {p.filter?.options ? (
+              <Select
+                aria-label={`Filter ${p.title.toLowerCase()} by ${p.filter.label}`}
+                placeholder={`Any ${p.filter.label}`}
+                data={p.filter.options}
+                value={extra || null}
+                onChange={(v) => setParams({ [p.filter!.param]: v, page: null })}
+                clearable
+                w={160}
+              />
+            ) : p.filter ? (
+              <TextInput
+                aria-label={`Filter ${p.title.toLowerCase()} by ${p.filter.label} (exact user name)`}
+                placeholder="exact user name"
+                // The field says what it filters also once filled in (the placeholder is gone then).
+                leftSection={
+                  <Text size="xs" c="dimmed" aria-hidden>
+                    {p.filter.label}
+                  </Text>
+                }
+                leftSectionWidth={56}
+                rightSection={
+                  extraText ? (
+                    <CloseButton
+                      size="sm"
+                      aria-label={`Clear the ${p.filter.label} filter`}
+                      onClick={() => setExtraText('')}
+                    />
+                  ) : null
+                }
+                value={extraText}
+                onChange={(e) => setExtraText(e.currentTarget.value)}
+                w={240}
+              />
+            ) : null}
+          </Group>
         }
         pagination={{
           page,

@@ -566,6 +566,48 @@ suite('panel web console in Chromium', { timeout: 300_000 }, () => {
     await page.getByText('No domains match.').waitFor();
     expect(new URL(page.url()).searchParams.get('status')).toBe('active');
 
+    // The owner filter (an exact user name, typed; only for admins and resellers) combines the same way.
+    await goto(page, '/accounts', 'Accounts');
+    await goto(page, '/domains', 'Domains');
+    await table.getByRole('cell', { name: 'site-01.example', exact: true }).waitFor();
+    const owner = page.getByRole('textbox', { name: 'Filter domains by owner (exact user name)' });
+    await owner.fill('nobody-here');
+    await page.getByText('No domains match.').waitFor();
+    expect(new URL(page.url()).searchParams.get('owner')).toBe('nobody-here');
+    await owner.fill('admin');
+    // (The summary still says "0 domains found" for the previous owner until the typing pause is over.)
+    await table.getByRole('cell', { name: 'site-01.example', exact: true }).waitFor();
+    expect(new URL(page.url()).searchParams.get('owner')).toBe('admin');
+    await page
+      .getByTestId('table-summary')
+      .getByText(/^[1-9]\d* domains found$/)
+      .waitFor();
+    const owners = await table.locator('tbody tr td:nth-child(2)').allTextContents();
+    expect(owners.length).toBe(20);
+    expect(new Set(owners)).toEqual(new Set(['admin']));
+    await check(page, 'domains-owner', '/domains?owner=admin', 'text=site-01.example');
+
+    // Accounts by role.
+    await goto(page, '/accounts', 'Accounts');
+    const accounts = page.getByRole('table', { name: 'Accounts' });
+    await accounts.getByRole('cell', { name: 'admin', exact: true }).first().waitFor();
+    await page.getByRole('combobox', { name: 'Filter accounts by role' }).click();
+    await page.getByRole('option', { name: 'Admin', exact: true }).click();
+    await page
+      .getByTestId('table-summary')
+      .getByText(/^\d+ accounts? found$/)
+      .waitFor();
+    expect(new URL(page.url()).searchParams.get('role')).toBe('admin');
+    await waitFor(
+      async () => {
+        const roles = await accounts.locator('tbody tr td:nth-child(3)').allTextContents();
+        return roles.length > 0 && roles.every((r) => r === 'admin');
+      },
+      10_000,
+      () => 'the accounts table still shows other roles',
+    );
+    await check(page, 'accounts-role', '/accounts?role=admin', 'text=admin@localhost.localdomain');
+
     // The license audit log: filtered by the API, the total says how many match.
     await goto(page, '/license', 'License');
     const audit = page.getByRole('table', { name: 'License audit log, newest first' });

@@ -65,6 +65,15 @@ export default function AccountsPage({ me }: { me: PanelMe }) {
       noun="account"
       idOf={(u) => u.username}
       searchHint="username or e-mail"
+      filter={{
+        param: 'role',
+        label: 'role',
+        options: [
+          { value: 'admin', label: 'Admin' },
+          { value: 'reseller', label: 'Reseller' },
+          { value: 'user', label: 'User' },
+        ],
+      }}
       columns={[
         { key: 'username', label: 'Username', render: (u) => u.username },
         { key: 'email', label: 'E-mail', render: (u) => u.email },

@@ -141,7 +141,7 @@ export default function ApiKeysPage({ me }: { me: PanelMe }) {
             key: 'actions',
             label: 'Actions',
             render: (k) => (
-              <Group gap={4} wrap="nowrap">
+              <Group gap={4} wrap="wrap">
                 <Button size="xs" variant="default" onClick={() => toggle(k)}>
                   {k.enabled ? 'Disable' : 'Enable'}
                 </Button>

@@ -58,6 +58,7 @@ export default function DatabasesPage({ me }: { me: PanelMe }) {
       noun="database"
       idOf={(d) => d.name}
       searchHint="database name"
+      filter={me.role === 'user' ? undefined : { param: 'owner', label: 'owner' }}
       columns={[
         { key: 'name', label: 'Name', render: (d) => d.name },
         { key: 'owner', label: 'Owner', render: (d) => d.owner },

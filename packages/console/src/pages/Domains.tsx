@@ -50,6 +50,7 @@ export default function DomainsPage({ me }: { me: PanelMe }) {
       noun="domain"
       idOf={(d) => d.domain}
       searchHint="domain name"
+      filter={me.role === 'user' ? undefined : { param: 'owner', label: 'owner' }}
       columns={[
         { key: 'domain', label: 'Domain', render: (d) => d.domain },
         { key: 'owner', label: 'Owner', render: (d) => d.owner },
