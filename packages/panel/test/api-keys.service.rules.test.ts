@@ -2,10 +2,8 @@
 // no-escalation rules (scopes, IP whitelist, expiry), ownership and the stored shape, through the service's
 // public methods. Also the mutation group `auth` (stryker.config.mjs): the service only runs inside tests.
 import { API_KEY_SCOPES, type Role } from '@wispanel/contract';
-import { AppError, createLogger } from '@wispanel/kit';
-import { tempDir } from '@wispanel/kit/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadPanelConfig } from '../src/config';
+import { createLogger } from '@wispanel/kit';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { ApiKeyService } from '../src/modules/api-keys/api-keys.service';
 import type { Actor } from '../src/modules/auth/actor';
 import { LastUsedTracker } from '../src/modules/auth/last-used';
@@ -13,23 +11,15 @@ import { sha256Hex } from '../src/modules/auth/tokens';
 import { allowAllLicenseGate } from '../src/modules/resources/license-gate';
 import { RecordingProvisioner } from '../src/modules/resources/provisioner';
 import { UserService } from '../src/modules/users/users.service';
-import { openPanelDatabase } from '../src/setup';
+import { expectRefused, insertUser, type RulesDb, refusal, rulesDatabase } from './rules-fixtures';
 
-type Db = Awaited<ReturnType<typeof openPanelDatabase>>['database'];
-let db: Db;
-let dir: { path: string; remove: () => void };
+const rules = rulesDatabase('wispanel-api-keys-rules-');
+let db: RulesDb;
 const T0 = Date.parse('2030-01-01T00:00:00.000Z');
 const DAY = 86_400_000;
-let n = 0;
 
-beforeAll(async () => {
-  dir = tempDir('wispanel-api-keys-rules-');
-  const config = loadPanelConfig({ dataDir: dir.path, noTls: true, logLevel: 'silent' }, {});
-  db = (await openPanelDatabase(config)).database;
-});
-afterAll(async () => {
-  await db.close();
-  dir.remove();
+beforeAll(() => {
+  db = rules.db;
 });
 
 function setup() {
@@ -49,27 +39,9 @@ function setup() {
 
 /** An account row and an actor for it (an `all` key unless told otherwise). */
 async function account(role: Role, o: { creatorId?: number; actor?: Partial<Actor> } = {}) {
-  n += 1;
-  const username = `${role}${n}x${Math.floor(Math.random() * 1e6)}`;
-  const row = await db.db
-    .insertInto('users')
-    .values({
-      username,
-      email: `${username}@example.com`,
-      password_hash: 'x',
-      role,
-      package: 'default',
-      creator_id: o.creatorId ?? null,
-      status: 'active',
-      license_disabled_at: null,
-      license_disabled_reason: null,
-      created_at: '2029-06-01T00:00:00.000Z',
-      updated_at: '2029-06-01T00:00:00.000Z',
-    })
-    .returning('id')
-    .executeTakeFirstOrThrow();
+  const { id, username } = await insertUser(db, { role, creatorId: o.creatorId ?? null });
   const actor: Actor = {
-    userId: row.id,
+    userId: id,
     username,
     email: `${username}@example.com`,
     role,
@@ -81,21 +53,7 @@ async function account(role: Role, o: { creatorId?: number; actor?: Partial<Acto
     keyExpiresAt: null,
     ...o.actor,
   };
-  return { id: row.id, username, actor };
-}
-
-async function refusal(run: () => Promise<unknown>): Promise<AppError> {
-  try {
-    await run();
-  } catch (err) {
-    expect(err).toBeInstanceOf(AppError);
-    return err as AppError;
-  }
-  throw new Error('expected a refusal');
-}
-
-function expectRefused(err: AppError, code: string, status: number, message: string) {
-  expect({ code: err.code, status: err.status, message: err.message }).toEqual({ code, status, message });
+  return { id, username, actor };
 }
 
 const storedRow = (id: string) =>

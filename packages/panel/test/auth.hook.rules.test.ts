@@ -4,91 +4,32 @@
 // code runs inside the tests, so each of its mutants reruns only the tests that reach it.
 import type { Role } from '@wispanel/contract';
 import { type App, createApp, createLogger, MemoryRateLimiter, type RateLimiter } from '@wispanel/kit';
-import { tempDir } from '@wispanel/kit/testing';
 import type { InjectOptions } from 'fastify';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadPanelConfig } from '../src/config';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { installAuth, type RouteAuth } from '../src/modules/auth/auth.hook';
 import { AuthService } from '../src/modules/auth/auth.service';
 import { LastUsedTracker } from '../src/modules/auth/last-used';
 import { CSRF_HEADER, csrfTokenFor, SESSION_COOKIE } from '../src/modules/auth/session-cookie';
-import { newApiKeySecret, newSessionToken } from '../src/modules/auth/tokens';
-import { openPanelDatabase } from '../src/setup';
+import { insertKey, insertSession, insertUser, type RulesDb, rulesDatabase } from './rules-fixtures';
 
-type Db = Awaited<ReturnType<typeof openPanelDatabase>>['database'];
-let db: Db;
-let dir: { path: string; remove: () => void };
-let n = 0;
+const rules = rulesDatabase('wispanel-auth-hook-rules-');
+let db: RulesDb;
 
-beforeAll(async () => {
-  dir = tempDir('wispanel-auth-hook-rules-');
-  const config = loadPanelConfig({ dataDir: dir.path, noTls: true, logLevel: 'silent' }, {});
-  db = (await openPanelDatabase(config)).database;
-});
-afterAll(async () => {
-  await db.close();
-  dir.remove();
+beforeAll(() => {
+  db = rules.db;
 });
 
-async function addUser(role: Role) {
-  n += 1;
-  const username = `${role}${n}x${Math.floor(Math.random() * 1e6)}`;
-  const row = await db.db
-    .insertInto('users')
-    .values({
-      username,
-      email: `${username}@example.com`,
-      password_hash: 'x',
-      role,
-      package: 'default',
-      creator_id: null,
-      status: 'active',
-      license_disabled_at: null,
-      license_disabled_reason: null,
-      created_at: '2029-06-01T00:00:00.000Z',
-      updated_at: '2029-06-01T00:00:00.000Z',
-    })
-    .returning('id')
-    .executeTakeFirstOrThrow();
-  return { id: row.id, username };
-}
+const addUser = (role: Role) => insertUser(db, { role });
 
 async function keyFor(role: Role, o: { permissions?: string[]; ipWhitelist?: string[] } = {}) {
   const user = await addUser(role);
-  const key = newApiKeySecret();
-  await db.db
-    .insertInto('api_keys')
-    .values({
-      id: key.id,
-      user_id: user.id,
-      name: 'k',
-      key_prefix: key.prefix,
-      secret_hash: key.hash,
-      permissions: JSON.stringify(o.permissions ?? ['all']),
-      ip_whitelist: JSON.stringify(o.ipWhitelist ?? []),
-      last_used: null,
-      created_at: '2029-06-01T00:00:00.000Z',
-      expires_at: null,
-      enabled: 1,
-    })
-    .execute();
+  const key = await insertKey(db, user.id, o);
   return { secret: key.secret, id: key.id, user };
 }
 
 async function sessionFor(role: Role) {
   const user = await addUser(role);
-  const s = newSessionToken();
-  await db.db
-    .insertInto('sessions')
-    .values({
-      id: s.id,
-      token_hash: s.hash,
-      user_id: user.id,
-      ip: '127.0.0.1',
-      created_at: new Date().toISOString(),
-      expires_at: new Date(Date.now() + 3_600_000).toISOString(),
-    })
-    .execute();
+  const s = await insertSession(db, user.id, Date.now(), Date.now() + 3_600_000);
   return { token: s.token, id: s.id, user };
 }
 

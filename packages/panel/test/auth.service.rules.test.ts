@@ -3,101 +3,39 @@
 // (stryker.config.mjs): everything that runs the service happens inside a test (beforeAll only opens the
 // database and writes rows with plain SQL), so Stryker runs each mutant only against the tests that reach it.
 import { hash } from '@node-rs/argon2';
-import type { Role } from '@wispanel/contract';
-import { AppError, createLogger } from '@wispanel/kit';
-import { tempDir } from '@wispanel/kit/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadPanelConfig } from '../src/config';
+import { createLogger } from '@wispanel/kit';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { Actor } from '../src/modules/auth/actor';
 import { type Authenticated, AuthService, hashPassword } from '../src/modules/auth/auth.service';
 import { LastUsedTracker } from '../src/modules/auth/last-used';
-import { newApiKeySecret, newSessionToken, sha256Hex } from '../src/modules/auth/tokens';
-import { openPanelDatabase } from '../src/setup';
+import { sha256Hex } from '../src/modules/auth/tokens';
+import {
+  expectRefused,
+  insertKey,
+  insertSession,
+  insertUser,
+  type RulesDb,
+  refusal,
+  rulesDatabase,
+} from './rules-fixtures';
 
-type Db = Awaited<ReturnType<typeof openPanelDatabase>>['database'];
-let db: Db;
-let dir: { path: string; remove: () => void };
+const rules = rulesDatabase('wispanel-auth-rules-');
+let db: RulesDb;
 let passwordHash: string;
 const PASSWORD = 'correct horse battery';
 const T0 = Date.parse('2030-01-01T00:00:00.000Z');
-let n = 0;
 
 beforeAll(async () => {
-  dir = tempDir('wispanel-auth-rules-');
-  const config = loadPanelConfig({ dataDir: dir.path, noTls: true, logLevel: 'silent' }, {});
-  db = (await openPanelDatabase(config)).database;
+  db = rules.db;
   passwordHash = await hash(PASSWORD, { algorithm: 2, memoryCost: 19_456, timeCost: 2, parallelism: 1 });
 });
-afterAll(async () => {
-  await db.close();
-  dir.remove();
-});
 
-async function addUser(
-  o: { role?: Role; status?: string; licenseDisabled?: boolean; creatorId?: number | null } = {},
-) {
-  n += 1;
-  const username = `u${n}x${Math.floor(Math.random() * 1e6)}`;
-  const email = `${username}@example.com`;
-  const row = await db.db
-    .insertInto('users')
-    .values({
-      username,
-      email,
-      password_hash: passwordHash,
-      role: o.role ?? 'user',
-      package: 'default',
-      creator_id: o.creatorId ?? null,
-      status: o.status ?? 'active',
-      license_disabled_at: o.licenseDisabled ? '2029-12-31T00:00:00.000Z' : null,
-      license_disabled_reason: o.licenseDisabled ? 'over the limit' : null,
-      created_at: '2029-06-01T00:00:00.000Z',
-      updated_at: '2029-06-01T00:00:00.000Z',
-    })
-    .returning('id')
-    .executeTakeFirstOrThrow();
-  return { id: row.id, username, email };
-}
-
-async function addKey(
-  userId: number,
-  o: { permissions?: string[]; ipWhitelist?: string[]; expiresAt?: string | null; enabled?: boolean } = {},
-) {
-  const key = newApiKeySecret();
-  await db.db
-    .insertInto('api_keys')
-    .values({
-      id: key.id,
-      user_id: userId,
-      name: 'k',
-      key_prefix: key.prefix,
-      secret_hash: key.hash,
-      permissions: JSON.stringify(o.permissions ?? ['all']),
-      ip_whitelist: JSON.stringify(o.ipWhitelist ?? []),
-      last_used: null,
-      created_at: new Date(T0).toISOString(),
-      expires_at: o.expiresAt ?? null,
-      enabled: o.enabled === false ? 0 : 1,
-    })
-    .execute();
-  return key;
-}
-
-async function addSession(userId: number, createdAt: number, expiresAt: number) {
-  const s = newSessionToken();
-  await db.db
-    .insertInto('sessions')
-    .values({
-      id: s.id,
-      token_hash: s.hash,
-      user_id: userId,
-      ip: '127.0.0.1',
-      created_at: new Date(createdAt).toISOString(),
-      expires_at: new Date(expiresAt).toISOString(),
-    })
-    .execute();
-  return s;
-}
+const addUser = (o: Omit<Parameters<typeof insertUser>[1], 'passwordHash'> = {}) =>
+  insertUser(db, { ...o, passwordHash });
+const addKey = (userId: number, o: Parameters<typeof insertKey>[2] = {}) =>
+  insertKey(db, userId, { createdAt: new Date(T0).toISOString(), ...o });
+const addSession = (userId: number, createdAt: number, expiresAt: number) =>
+  insertSession(db, userId, createdAt, expiresAt);
 
 async function sessionExpiry(id: string): Promise<string | undefined> {
   const row = await db.db.selectFrom('sessions').select('expires_at').where('id', '=', id).executeTakeFirst();
@@ -117,21 +55,6 @@ function service(o: { ttlHours?: number; idleMinutes?: number; withSqlite?: bool
     o.idleMinutes ?? 30,
   );
   return { auth, clock, lastUsed };
-}
-
-/** The AppError a call throws (synchronously or as a rejected promise). */
-async function refusal(run: () => unknown): Promise<AppError> {
-  try {
-    await run();
-  } catch (err) {
-    expect(err).toBeInstanceOf(AppError);
-    return err as AppError;
-  }
-  throw new Error('expected a refusal');
-}
-
-function expectRefused(err: AppError, code: string, status: number, message: string) {
-  expect({ code: err.code, status: err.status, message: err.message }).toEqual({ code, status, message });
 }
 
 async function until(check: () => Promise<boolean>) {
