@@ -121,3 +121,53 @@ describe('request log line', () => {
     }
   });
 });
+
+describe('a refusal sent while the request body is still arriving', () => {
+  it('says Connection: close (the server stops reading it, so the client must not reuse the connection)', async () => {
+    const { connect } = await import('node:net');
+    const guarded = createApp({ logger: createLogger({ level: 'silent' }), bodyLimit: 1024 * 1024 });
+    guarded.post(
+      '/guarded',
+      {
+        onRequest: async () => {
+          throw new AppError('UNAUTHORIZED', 'Missing authorization');
+        },
+      },
+      async () => ({ ok: true }),
+    );
+    guarded.post('/late', async () => {
+      throw new AppError('UNAUTHORIZED', 'Missing authorization');
+    });
+    await guarded.listen({ port: 0, host: '127.0.0.1' });
+    const port = (guarded.server.address() as { port: number }).port;
+    const ask = (length: number, sent: string, path = '/guarded') =>
+      new Promise<string>((resolve, reject) => {
+        const socket = connect(port, '127.0.0.1', () =>
+          socket.write(
+            `POST ${path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${length}\r\n\r\n${sent}`,
+          ),
+        );
+        let text = '';
+        socket.on('data', (d) => {
+          text += d.toString('latin1');
+          if (text.includes('\r\n\r\n')) {
+            socket.destroy();
+            resolve(text.split('\r\n\r\n')[0]!.toLowerCase());
+          }
+        });
+        socket.on('error', reject);
+      });
+    try {
+      // 10 of 100,000 bytes sent: refused at once, and the connection is not offered for reuse.
+      const partial = await ask(100_000, '{"a":"bcd"');
+      expect(partial).toMatch(/^http\/1\.1 401/);
+      expect(partial).toMatch(/\r\nconnection: close/);
+      // Refused after the whole body was read: an ordinary refusal, the connection stays usable.
+      const whole = await ask(2, '{}', '/late');
+      expect(whole).toMatch(/^http\/1\.1 401/);
+      expect(whole).toMatch(/\r\nconnection: keep-alive/);
+    } finally {
+      await guarded.close();
+    }
+  });
+});

@@ -23,6 +23,12 @@ import {
 } from './server-limits';
 import { validationAppError, validatorCompiler } from './validation';
 
+/** Whether a request announces a body (a length above 0 or a chunked one). */
+function hasBody(raw: IncomingMessage): boolean {
+  const length = raw.headers['content-length'];
+  return raw.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
+}
+
 /** The query schema of an API route without query parameters: none allowed. */
 const NO_QUERY = { type: 'object', properties: {}, additionalProperties: false } as const;
 
@@ -419,6 +425,9 @@ export function createApp(options: AppOptions): App {
   const send = (request: FastifyRequest, reply: FastifyReply, err: AppError) => {
     if (err.headers) reply.headers(err.headers);
     reply.header('x-request-id', request.id);
+    // Refused before its body has all arrived (an auth hook, a limit): nobody will read the rest and the body
+    // deadline sweep closes the connection, so say so — a client reusing it would lose its next request.
+    if (!request.raw.complete && hasBody(request.raw)) reply.header('connection', 'close');
     const status = options.errorStatus ? options.errorStatus(err, request) : err.status;
     return reply.code(status).type('application/json; charset=utf-8').send(render(err, request));
   };
