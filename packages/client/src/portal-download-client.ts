@@ -62,16 +62,16 @@ export interface DownloadOptions {
   /** Keep the bytes already in `destination` and ask only for the rest (default true). */
   resume?: boolean;
   /**
-   * Called once when the portal refuses the token (expired, or signing key rotated): return a fresh token
-   * for the same version and the download continues from the bytes on disk.
-   */
-  /**
    * Every byte of the file in order from byte 0, as it is hashed (on a resume the prefix already on disk is
    * read back first), e.g. to unpack while downloading. A returned promise holds the download until it
    * settles (back-pressure). Only the caller's check of the result's size and SHA-256 makes these bytes
    * trustworthy; a call that fails has fed a prefix only.
    */
   onBytes?: (chunk: Buffer) => void | Promise<void>;
+  /**
+   * Called once when the portal refuses the token (expired, or signing key rotated): return a fresh token
+   * for the same version and the download continues from the bytes on disk.
+   */
   renewToken?: () => Promise<
     Pick<DownloadTokenResponse, 'url'> & Partial<Pick<DownloadTokenResponse, 'size' | 'sha256'>>
   >;
