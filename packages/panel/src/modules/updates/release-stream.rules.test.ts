@@ -250,6 +250,8 @@ describe('StreamedUnpack: any trouble gives up at once (the verified file is unp
     const r = await givenUp(gz.subarray(0, gz.length - 200 * KiB), 64 * MiB, true);
     expect(r.result).toBeNull();
     expect(r.s.outcome).toBe('archive');
+    // The stream stopped in the middle of part-0.bin: node-tar never ends that entry by itself.
+    await until('the file cut off mid-entry is closed', () => openUnder(r.layout.root).length === 0, 3000);
     expect(readdirSync(r.layout.releasesDir)).toEqual([]);
     expect(readdirSync(r.layout.stagingDir)).toEqual([]);
   });
@@ -370,7 +372,10 @@ describe('StreamedUnpack: restart, discard and leftovers', () => {
     await until('the first file is being written', () =>
       unpackDirs(layout).some((d) => existsSync(join(layout.stagingDir, d, 'part-0.bin'))),
     );
+    const t0 = Date.now();
     await within(s.discard(), 10_000, 'discard');
+    // node-tar settles at once when it is ended; discard() only waits up to 2 s for one that never does.
+    expect(Date.now() - t0).toBeLessThan(1500);
     await within(held as Promise<void>, 10_000, 'the held chunk');
     expect(readdirSync(layout.stagingDir).sort()).toEqual([
       '.unpack-2.0.0-deadbeef',
@@ -381,6 +386,22 @@ describe('StreamedUnpack: restart, discard and leftovers', () => {
     expect(await s.install()).toBeNull();
     expect(s.outcome).toBe('restart');
     expect(readdirSync(layout.releasesDir)).toEqual([]);
+  });
+
+  it('discard() before begin() or after a streamed install() stops nothing: install() then answers not-started', async () => {
+    const layout = layoutFor();
+    const s = new StreamedUnpack(layout, V, 64 * MiB);
+    await s.discard();
+    expect(await s.install()).toBeNull();
+    expect(s.outcome).toBe('not-started');
+
+    const s2 = new StreamedUnpack(layout, V, 64 * MiB);
+    await feed(s2.begin(), small());
+    expect(await s2.install()).not.toBeNull();
+    await s2.discard();
+    expect(await s2.install()).toBeNull();
+    expect(s2.outcome).toBe('not-started');
+    expect(readdirSync(layout.releasesDir)).toEqual([V]);
   });
 
   it('install() without begin(): null (not-started); discard() copes with a missing staging/', async () => {
