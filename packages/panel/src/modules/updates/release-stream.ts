@@ -7,6 +7,9 @@ import type { InstallLayout, ReleaseManifest } from './install-layout';
 import { extractOptions, installUnpacked, unsafeEntryReason } from './release-archive';
 
 /** Why a streamed unpack was given up (the verified file is unpacked the classic way instead). */
+/** Errors that mean the disk (or the user's quota) is full. */
+const DISK_FULL = new Set(['ENOSPC', 'EDQUOT']);
+
 export type StreamFallbackReason = 'entry' | 'archive' | 'budget' | 'disk' | 'restart' | 'not-started';
 
 /**
@@ -48,7 +51,7 @@ export class StreamedUnpack {
    * The sink's promise holds the download while node-tar is behind (back-pressure).
    */
   begin(): (chunk: Buffer) => Promise<void> | undefined {
-    this.drop('restart');
+    this.drop(null); // the dropped stream's reason is not kept: this one starts afresh
     this.given = null;
     this.used = 0;
     const topDir = `wispanel-${this.version}`;
@@ -77,7 +80,7 @@ export class StreamedUnpack {
       unpack.on('close', () => resolve());
       unpack.on('error', (err: NodeJS.ErrnoException) => {
         if (this.unpack === unpack && this.given === null) {
-          this.giveUp(err.code === 'ENOSPC' || err.code === 'EDQUOT' ? 'disk' : 'archive');
+          this.giveUp(DISK_FULL.has(err.code as string) ? 'disk' : 'archive');
         }
         resolve();
       });
@@ -114,13 +117,15 @@ export class StreamedUnpack {
    */
   async install(): Promise<{ dir: string; manifest: ReleaseManifest } | null> {
     const unpack = this.unpack;
-    const dir = this.dir;
-    if (!unpack || !dir || this.given !== null) {
+    // begin() sets unpack and dir together, drop() and install() clear them together.
+    const dir = this.dir as string;
+    if (!unpack || this.given !== null) {
       this.outcome = this.given ?? 'not-started';
       await this.discard();
       return null;
     }
-    this.gunzip?.end();
+    // Always set here: the inflater is only cleared with a reason (giveUp, drop), caught just above.
+    (this.gunzip as Gunzip).end();
     await this.finished;
     if (this.given !== null) {
       this.outcome = this.given;
@@ -155,7 +160,7 @@ export class StreamedUnpack {
     if (this.dir) rmSync(this.dir, { recursive: true, force: true });
   }
 
-  private drop(reason: StreamFallbackReason): void {
+  private drop(reason: StreamFallbackReason | null): void {
     const unpack = this.unpack;
     this.unpack = null;
     this.finished = null;
@@ -163,8 +168,8 @@ export class StreamedUnpack {
     this.wake();
     this.stopGunzip();
     if (unpack) {
-      unpack.removeAllListeners('drain');
-      unpack.on('error', () => {}); // an interrupted archive ends in a truncation error: expected here
+      // Its 'drain' handler only resumes the inflater stopped above; the error handler begin() attached
+      // ignores the truncation error of a dropped unpack (`this.unpack !== unpack`).
       unpack.end();
     }
     this.closeEntry();
@@ -198,7 +203,7 @@ export class StreamedUnpack {
   /** Every unpack dir of this version under staging/ (an earlier attempt's included). */
   private removeDirs(): void {
     const prefix = `.unpack-${this.version}-`;
-    let names: string[] = [];
+    let names: string[];
     try {
       names = readdirSync(this.layout.stagingDir);
     } catch {
