@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -197,4 +197,18 @@ export function slowHeaders(
       r({ at: Date.now(), data });
     }),
   );
+}
+
+/** Files this process holds open under `root`, from /proc/self/fd (Linux): an abandoned write must not leak them. */
+export function openFilesUnder(root: string): string[] {
+  const out: string[] = [];
+  for (const fd of readdirSync('/proc/self/fd')) {
+    try {
+      const target = readlinkSync(`/proc/self/fd/${fd}`);
+      if (target.startsWith(root)) out.push(target);
+    } catch {
+      /* closed meanwhile */
+    }
+  }
+  return out;
 }

@@ -7,7 +7,7 @@
 // the bytes on disk; the stream is only an optimisation (a refused entry or a budget overrun falls back to
 // unpacking the verified file, with the usual refusal).
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
 import { join } from 'node:path';
 import { constants, crc32, gunzipSync } from 'node:zlib';
@@ -23,7 +23,7 @@ import {
   type UpdateCheckPayload,
 } from '@wispanel/contract';
 import { ensureSelfSignedCertificate } from '@wispanel/kit';
-import { tempDir } from '@wispanel/kit/testing';
+import { openFilesUnder, tempDir } from '@wispanel/kit/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InstallLayout } from '../src/modules/updates/install-layout';
 import {
@@ -242,20 +242,6 @@ async function unpackingWhileDownloading(layout: InstallLayout): Promise<string>
   return seen;
 }
 
-/** Files this process still holds open under `root` (an abandoned unpack must not leak descriptors). */
-function openUnder(root: string): string[] {
-  const out: string[] = [];
-  for (const fd of readdirSync('/proc/self/fd')) {
-    try {
-      const target = readlinkSync(`/proc/self/fd/${fd}`);
-      if (target.startsWith(root)) out.push(target);
-    } catch {
-      /* closed meanwhile */
-    }
-  }
-  return out;
-}
-
 function gate() {
   let open = () => {};
   const promise = new Promise<void>((r) => {
@@ -325,9 +311,9 @@ describe('update download unpacks while the bytes arrive', () => {
     expect(store.read().error?.code).toMatch(/^UPDATE_(CHECKSUM|SIZE)_MISMATCH$/);
     await until(
       'no file under the install dir is held open',
-      () => openUnder(layout.root).length === 0,
+      () => openFilesUnder(layout.root).length === 0,
       5000,
-      () => openUnder(layout.root).join(', '),
+      () => openFilesUnder(layout.root).join(', '),
     );
     expect(readdirSync(layout.releasesDir)).toEqual([]);
     expect(readdirSync(layout.stagingDir)).toEqual([]);
@@ -353,9 +339,9 @@ describe('update download unpacks while the bytes arrive', () => {
     expect(ranges).toHaveLength(1); // resumed, not downloaded again from the start
     await until(
       'no file under the install dir is held open',
-      () => openUnder(layout.root).length === 0,
+      () => openFilesUnder(layout.root).length === 0,
       5000,
-      () => openUnder(layout.root).join(', '),
+      () => openFilesUnder(layout.root).join(', '),
     );
     expect(store.read().log.some((l) => l.includes('unpacked while downloading'))).toBe(true);
     expect(
@@ -376,9 +362,9 @@ describe('update download unpacks while the bytes arrive', () => {
     });
     await until(
       'no file under the install dir is held open',
-      () => openUnder(layout.root).length === 0,
+      () => openFilesUnder(layout.root).length === 0,
       5000,
-      () => openUnder(layout.root).join(', '),
+      () => openFilesUnder(layout.root).join(', '),
     );
     expect(readdirSync(layout.stagingDir)).toEqual([`${TOP}.tar.gz.part`]);
     expect(readdirSync(layout.releasesDir)).toEqual([]);
@@ -397,9 +383,9 @@ describe('update download unpacks while the bytes arrive', () => {
     expect(unpackDirs(layout)).toEqual([]);
     await until(
       'no file under the install dir is held open',
-      () => openUnder(layout.root).length === 0,
+      () => openFilesUnder(layout.root).length === 0,
       5000,
-      () => openUnder(layout.root).join(', '),
+      () => openFilesUnder(layout.root).join(', '),
     );
     expect(readdirSync(layout.releasesDir)).toEqual([]);
   });
@@ -414,9 +400,9 @@ describe('update download unpacks while the bytes arrive', () => {
     expect(store.read().error?.code).toBe('UPDATE_DOWNLOAD_TOO_SLOW');
     await until(
       'no file under the install dir is held open',
-      () => openUnder(layout.root).length === 0,
+      () => openFilesUnder(layout.root).length === 0,
       5000,
-      () => openUnder(layout.root).join(', '),
+      () => openFilesUnder(layout.root).join(', '),
     );
     expect(readdirSync(layout.stagingDir)).toEqual([`${TOP}.tar.gz.part`]);
     expect(readdirSync(layout.releasesDir)).toEqual([]);

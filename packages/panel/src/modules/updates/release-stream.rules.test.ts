@@ -8,17 +8,9 @@
 // the dir to releases/<version> (mode 0755); discard() and a restart leave nothing behind, no file open.
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import {
-  existsSync,
-  mkdirSync,
-  readdirSync,
-  readFileSync,
-  readlinkSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { tempDir } from '@wispanel/kit/testing';
+import { openFilesUnder, tempDir } from '@wispanel/kit/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { goodEntries, type RawEntry, rawTarball, releaseManifest } from '../../../test/raw-tarball';
 import { InstallLayout } from './install-layout';
@@ -67,20 +59,6 @@ async function until(what: string, cond: () => boolean, ms = 10_000): Promise<vo
     if (Date.now() > end) throw new Error(`timed out waiting until ${what}`);
     await new Promise((r) => setTimeout(r, 10));
   }
-}
-
-/** Files this process holds open under `root`. */
-function openUnder(root: string): string[] {
-  const out: string[] = [];
-  for (const fd of readdirSync('/proc/self/fd')) {
-    try {
-      const target = readlinkSync(`/proc/self/fd/${fd}`);
-      if (target.startsWith(root)) out.push(target);
-    } catch {
-      /* closed meanwhile */
-    }
-  }
-  return out;
 }
 
 /** The release plus one file `a.bin` of 5000 bytes: on disk, counted as 10 blocks of 4 KiB (see the budget test). */
@@ -251,7 +229,11 @@ describe('StreamedUnpack: any trouble gives up at once (the verified file is unp
     expect(r.result).toBeNull();
     expect(r.s.outcome).toBe('archive');
     // The stream stopped in the middle of part-0.bin: node-tar never ends that entry by itself.
-    await until('the file cut off mid-entry is closed', () => openUnder(r.layout.root).length === 0, 3000);
+    await until(
+      'the file cut off mid-entry is closed',
+      () => openFilesUnder(r.layout.root).length === 0,
+      3000,
+    );
     expect(readdirSync(r.layout.releasesDir)).toEqual([]);
     expect(readdirSync(r.layout.stagingDir)).toEqual([]);
   });
@@ -288,7 +270,7 @@ describe('StreamedUnpack: any trouble gives up at once (the verified file is unp
     expect(held).toBeInstanceOf(Promise);
     await within(held as Promise<void>, 10_000, 'the chunk held when the stream gave up');
     expect(unpackDirs(layout)).toEqual([]);
-    await until('no file of the unpack stays open', () => openUnder(layout.stagingDir).length === 0);
+    await until('no file of the unpack stays open', () => openFilesUnder(layout.stagingDir).length === 0);
     expect(await s.install()).toBeNull();
     expect(s.outcome).toBe('budget');
   });
@@ -355,7 +337,7 @@ describe('StreamedUnpack: restart, discard and leftovers', () => {
     await within(held as Promise<void>, 10_000, 'the chunk held by the dropped stream');
     await feed(second, small());
     expect((await s.install())?.dir).toBe(layout.releaseDir(V));
-    await until('no file of the unpack stays open', () => openUnder(layout.root).length === 0);
+    await until('no file of the unpack stays open', () => openFilesUnder(layout.root).length === 0);
     expect(readdirSync(layout.stagingDir)).toEqual([]);
   });
 
@@ -381,7 +363,7 @@ describe('StreamedUnpack: restart, discard and leftovers', () => {
       '.unpack-2.0.0-deadbeef',
       `${TOP}.tar.gz.partial`,
     ]);
-    await until('no file of the unpack stays open', () => openUnder(layout.stagingDir).length === 0);
+    await until('no file of the unpack stays open', () => openFilesUnder(layout.stagingDir).length === 0);
     expect(sink(Buffer.alloc(10))).toBeUndefined();
     expect(await s.install()).toBeNull();
     expect(s.outcome).toBe('restart');
