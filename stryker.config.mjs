@@ -547,12 +547,6 @@ export const explained = [
   },
   {
     file: 'packages/panel/src/modules/updates/release-stream.ts',
-    mutator: 'ConditionalExpression',
-    line: 'if (finished) await Promise.race([finished',
-    why: 'DEFENCE-IN-DEPTH: the wait lets a file node-tar had in flight settle before the second removal (removeDirs); by then drop() removed the dir already and node-tar refuses to create anything in a missing cwd, so the tests see the same empty staging/ either way (discard() returning promptly and the file being closed are asserted).',
-  },
-  {
-    file: 'packages/panel/src/modules/updates/release-stream.ts',
     mutator: 'ArrowFunction',
     line: 'setTimeout(r, 2000).unref())]);',
     why: 'DEFENCE-IN-DEPTH: the 2 s cap only matters if node-tar never settles after end(); it always does here ("discard() mid-stream" asserts discard() returns in well under 2 s).',
@@ -567,14 +561,8 @@ export const explained = [
   {
     file: 'packages/panel/src/modules/updates/release-stream.ts',
     mutator: 'OptionalChaining',
-    line: 'this.unpack?.abort(new Error(`streamed unpack given up',
+    line: 'this.unpack?.abort(new Error(reason));',
     why: "EQUIVALENT (unreachable): giveUp() only runs from the current unpack's or inflater's handlers, so the unpack is set.",
-  },
-  {
-    file: 'packages/panel/src/modules/updates/release-stream.ts',
-    mutator: 'StringLiteral',
-    line: 'this.unpack?.abort(new Error(`streamed unpack given up',
-    why: 'UNOBSERVABLE: the abort error goes to our own error handler, which ignores it (the reason is already set); it is never shown.',
   },
   {
     file: 'packages/panel/src/modules/updates/release-stream.ts',
@@ -603,13 +591,6 @@ export const explained = [
     line: 'if (g) {',
     replacement: 'false',
     why: 'UNOBSERVABLE: as above (the inflater is left running on what it holds; nothing of it is written).',
-  },
-  {
-    file: 'packages/panel/src/modules/updates/release-stream.ts',
-    mutator: 'StringLiteral',
-    line: "g.removeAllListeners('data');",
-    replacement: '""',
-    why: 'EQUIVALENT: destroy() on the next lines stops the inflater from emitting any more data.',
   },
   {
     file: 'packages/panel/src/modules/updates/release-stream.ts',

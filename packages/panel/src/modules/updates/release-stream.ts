@@ -144,7 +144,8 @@ export class StreamedUnpack {
   async discard(): Promise<void> {
     const finished = this.finished;
     this.drop(this.given ?? 'restart');
-    if (finished) await Promise.race([finished, new Promise((r) => setTimeout(r, 2000).unref())]);
+    // (No stream: `finished` is null, and the race ends at once.)
+    await Promise.race([finished, new Promise((r) => setTimeout(r, 2000).unref())]);
     // node-tar may still have settled a file in flight after the first removal.
     this.removeDirs();
   }
@@ -155,7 +156,7 @@ export class StreamedUnpack {
     this.wake();
     // Stop at once: node-tar takes no more bytes (abort, safe inside its own callbacks), what it unpacked goes.
     this.stopGunzip();
-    this.unpack?.abort(new Error(`streamed unpack given up (${reason})`));
+    this.unpack?.abort(new Error(reason)); // to our own error handler, which ignores it (the reason is set)
     this.closeEntry();
     if (this.dir) rmSync(this.dir, { recursive: true, force: true });
   }
@@ -181,7 +182,7 @@ export class StreamedUnpack {
     const g = this.gunzip;
     this.gunzip = null;
     if (g) {
-      g.removeAllListeners('data');
+      // destroy() ends the 'data' events; an error of the destroyed inflater is nobody's concern.
       g.on('error', () => {});
       g.destroy();
     }
