@@ -64,7 +64,8 @@ function startPanel(offset: string, tick: number): Promise<Panel> {
     'warn',
     '--json',
   ];
-  const child = spawn('faketime', args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+  // Its own process group: faketime runs the panel as its child, so stopping faketime alone would orphan it.
+  const child = spawn('faketime', args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   return new Promise((resolve, reject) => {
     let out = '';
     const timer = setTimeout(() => reject(new Error(`panel did not start: ${out}`)), 120_000);
@@ -94,12 +95,20 @@ function startPanel(offset: string, tick: number): Promise<Panel> {
   });
 }
 
-function stopPanel(p: Panel): Promise<void> {
-  if (p.child.exitCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    p.child.once('exit', () => resolve());
-    p.child.kill('SIGTERM');
-  });
+/** Stops faketime and the panel it runs (the whole process group) and waits until none of them is left. */
+async function stopPanel(p: Panel): Promise<void> {
+  const group = -(p.child.pid as number);
+  const alive = () => {
+    try {
+      process.kill(group, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  if (alive()) process.kill(group, 'SIGTERM');
+  for (let i = 0; i < 300 && alive(); i++) await new Promise((r) => setTimeout(r, 50));
+  if (alive()) process.kill(group, 'SIGKILL');
 }
 
 async function api(p: Panel, method: 'GET' | 'POST', path: string, body?: unknown) {
