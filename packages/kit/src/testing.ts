@@ -212,3 +212,33 @@ export function openFilesUnder(root: string): string[] {
   }
   return out;
 }
+
+/** Every JSON `example` an OpenAPI document holds, with where it is and the schema it must satisfy. */
+export function documentedExamples(doc: {
+  paths?: Record<string, Record<string, unknown>>;
+}): Array<{ where: string; operation: string; status: string; example: unknown; schema: unknown }> {
+  const out: Array<{ where: string; operation: string; status: string; example: unknown; schema: unknown }> =
+    [];
+  for (const [path, ops] of Object.entries(doc.paths ?? {}))
+    for (const [method, op] of Object.entries(ops)) {
+      const responses =
+        (
+          op as {
+            responses?: Record<string, { content?: Record<string, { example?: unknown; schema?: unknown }> }>;
+          }
+        ).responses ?? {};
+      for (const [status, response] of Object.entries(responses)) {
+        const media = response.content?.['application/json'];
+        if (!media || media.example === undefined) continue;
+        const operation = `${method.toUpperCase()} ${path}`;
+        out.push({
+          where: `${operation} ${status}`,
+          operation,
+          status,
+          example: media.example,
+          schema: media.schema,
+        });
+      }
+    }
+  return out;
+}

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { documentedExamples } from '@wispanel/kit/testing';
 import Ajv from 'ajv';
 import addFormats from 'ajv-formats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -27,18 +28,11 @@ describe('OpenAPI', () => {
     const ajv = new Ajv({ strict: false, allErrors: true });
     addFormats(ajv);
     let checked = 0;
-    for (const [path, ops] of Object.entries<Record<string, OpenApiNode>>(doc.paths)) {
-      for (const [method, op] of Object.entries<OpenApiNode>(ops)) {
-        for (const [status, response] of Object.entries<OpenApiNode>(op.responses ?? {})) {
-          const media = response.content?.['application/json'];
-          if (!media || media.example === undefined) continue;
-          const where = `${method.toUpperCase()} ${path} ${status}`;
-          expect(media.example, where).toEqual(recorded[`${method.toUpperCase()} ${path}`]?.[status]);
-          const validate = ajv.compile(media.schema);
-          expect(validate(media.example) ? [] : validate.errors, where).toEqual([]);
-          checked += 1;
-        }
-      }
+    for (const { where, operation, status, example, schema } of documentedExamples(doc)) {
+      expect(example, where).toEqual(recorded[operation]?.[status]);
+      const validate = ajv.compile(schema as object);
+      expect(validate(example) ? [] : validate.errors, where).toEqual([]);
+      checked += 1;
     }
     // The recorded tour covers accounts, keys, domains, databases, license and version answers.
     expect(checked).toBeGreaterThanOrEqual(Object.values<object>(recorded).flatMap(Object.keys).length);
