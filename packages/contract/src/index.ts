@@ -17,4 +17,5 @@ export * from './scopes';
 export * from './signed-document';
 export * from './signing';
 export * from './update-settings';
+export * from './webhooks';
 export * from './wire';

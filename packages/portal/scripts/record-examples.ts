@@ -4,6 +4,10 @@
 // `npx wispanel-portal openapi --write packages/portal/openapi.json`. src/openapi.test.ts checks every example
 // against its schema.
 import { writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Kysely } from 'kysely';
+import { WebhookOutbox, type WebhookOutboxTables } from '../src/modules/rollouts/webhook-outbox';
 import { createTestPortal } from '../src/testing';
 
 const target = new URL('../openapi-examples.json', import.meta.url).pathname;
@@ -151,6 +155,27 @@ try {
   await call('GET', '/api/v1/admin/fleet');
   await call('GET', '/api/v1/admin/events');
   await call('GET', '/api/v1/admin/admin-keys');
+  // The halt's release.halted webhook, given up by a receiver that refuses it (410), then sent again.
+  const refusing = createServer((_req, res) => res.writeHead(410).end());
+  await new Promise<void>((r) => refusing.listen(0, '127.0.0.1', r));
+  try {
+    await new WebhookOutbox({
+      db: t.services.db as unknown as Kysely<WebhookOutboxTables>,
+      dialect: t.services.database.dialect,
+      now: () => new Date(),
+      target: {
+        url: `http://127.0.0.1:${(refusing.address() as AddressInfo).port}/hooks/wispanel`,
+        secret: 'example',
+      },
+      version: 'example',
+    }).pass();
+  } finally {
+    refusing.close();
+  }
+  const listed = await call('GET', '/api/v1/admin/webhooks/deliveries');
+  const delivery = listed.deliveries[0].id as string;
+  await call('GET', '/api/v1/admin/webhooks/deliveries/{id}', { id: delivery });
+  await call('POST', '/api/v1/admin/webhooks/deliveries/{id}/redeliver', { id: delivery }, {});
 } finally {
   await t.close();
 }

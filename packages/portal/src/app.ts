@@ -19,6 +19,7 @@ import { licensesRoutes } from './modules/licenses/licenses.routes';
 import { metricsRoutes } from './modules/metrics/metrics.routes';
 import { releasesRoutes } from './modules/releases/releases.routes';
 import { rolloutsRoutes } from './modules/rollouts/rollouts.routes';
+import { webhookDeliveriesRoutes } from './modules/rollouts/webhook-deliveries.routes';
 import { tiersRoutes } from './modules/tiers/tiers.routes';
 import { PORTAL_VERSION } from './version';
 
@@ -47,6 +48,7 @@ export const portalModules: PortalModule[] = [
   releasesRoutes,
   downloadsRoutes,
   rolloutsRoutes,
+  webhookDeliveriesRoutes,
   adminSessionRoutes,
   adminKeysRoutes,
 ];
@@ -113,6 +115,11 @@ export async function buildPortalApp(deps: BuildPortalAppDeps): Promise<App> {
         { name: 'admin: licenses', description: 'Vendor admin: licenses and activations (X-Admin-Key)' },
         { name: 'admin: events', description: 'Vendor admin: the append-only event log (X-Admin-Key)' },
         { name: 'admin: versions', description: 'Vendor admin: releases and artifacts (X-Admin-Key)' },
+        {
+          name: 'admin: webhooks',
+          description:
+            'Vendor admin: deliveries of the vendor webhook, redelivery of given-up ones (X-Admin-Key)',
+        },
       ],
       components: {
         securitySchemes: {

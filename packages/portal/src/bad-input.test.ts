@@ -166,7 +166,12 @@ describe('bad input never causes a 500', () => {
 
   it('an unknown query parameter is refused on every API route, naming it (not silently ignored)', async () => {
     const path = (p: string) =>
-      p.replace(/\/x(?=\/|$)/g, (_m, at: number) => (p.slice(0, at).endsWith('versions') ? '/1.0.0' : '/x'));
+      p.replace(/\/x(?=\/|$)/g, (_m, at: number) => {
+        const before = p.slice(0, at);
+        if (before.endsWith('versions')) return '/1.0.0';
+        // A well-formed delivery id (a malformed one is refused first, before the query is looked at).
+        return before.endsWith('deliveries') ? '/00000000-0000-4000-8000-000000000000' : '/x';
+      });
     const checked: string[] = [];
     for (const r of routes.filter((x) => x.method === 'GET' && x.path.startsWith('/api/'))) {
       // The artifact download needs its token first (a missing required parameter is reported before).

@@ -126,7 +126,7 @@ export function createPortalServices(deps: PortalDeps): PortalServices {
         : null,
     version: PORTAL_VERSION,
     ...(deps.webhookTuning ?? {}),
-    recordEvent: (e) => events.append(e),
+    recordEvent: (e, trx) => events.append(e, trx as unknown as Kysely<PortalTables> | undefined),
     warn: (message, fields) => deps.logger?.warn(fields, message),
   });
   const rollouts = new RolloutsService({

@@ -92,10 +92,17 @@ export function documentedDetails(err: AppError, request: FastifyRequest): Recor
     return { body: [err.message.endsWith('.') ? err.message : `${err.message}.`] };
   }
   const schema =
-    (request.routeOptions?.schema as { body?: unknown; querystring?: unknown } | undefined) ?? {};
+    (request.routeOptions?.schema as
+      | { body?: unknown; querystring?: unknown; params?: unknown }
+      | undefined) ?? {};
   const out: Record<string, string[]> = Object.create(null);
   for (const issue of err.issues) {
-    const root = request.method === 'GET' ? schema.querystring : schema.body;
+    const main = request.method === 'GET' ? schema.querystring : schema.body;
+    // A path parameter (e.g. a malformed id) is worded from the params schema.
+    const root =
+      schemaAt(main, issue.field) === undefined && schemaAt(schema.params, issue.field)
+        ? schema.params
+        : main;
     const text = issueMessage(issue, root);
     out[issue.field] ??= [];
     if (!out[issue.field]!.includes(text)) out[issue.field]!.push(text);

@@ -83,6 +83,15 @@ const outboxStatements = [
   'ALTER TABLE release_rollouts ADD COLUMN halted_by TEXT',
 ];
 
+/** What an admin needs to see of a delivery and to send a given-up one again (list + redeliver). */
+const deliveryStatements = [
+  'ALTER TABLE webhook_outbox ADD COLUMN last_status INTEGER',
+  'ALTER TABLE webhook_outbox ADD COLUMN last_attempt_at TEXT',
+  'ALTER TABLE webhook_outbox ADD COLUMN redelivered_at TEXT',
+  'ALTER TABLE webhook_outbox ADD COLUMN redeliveries INTEGER NOT NULL DEFAULT 0',
+  'CREATE INDEX webhook_outbox_created ON webhook_outbox (created_at, id)',
+];
+
 /**
  * Staged rollouts (ids 045–049, in the releases range): one plan row per release, one row per (release, server)
  * with what it was offered and how its attempt ended, the raw reports (idempotent per hardware id + attempt id),
@@ -91,4 +100,5 @@ const outboxStatements = [
 export const rolloutMigrations: Migration[] = [
   { id: '045_rollouts', sqlite: statements('sqlite'), postgres: statements('postgres') },
   { id: '046_webhook_outbox', sqlite: outboxStatements, postgres: outboxStatements },
+  { id: '047_webhook_deliveries', sqlite: deliveryStatements, postgres: deliveryStatements },
 ];

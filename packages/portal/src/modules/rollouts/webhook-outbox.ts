@@ -1,7 +1,8 @@
 import { createHmac, randomUUID } from 'node:crypto';
-import type { Dialect } from '@wispanel/kit';
+import type { WebhookDeliveryListQuery, WebhookDeliveryRecord } from '@wispanel/contract';
+import { AppError, type Dialect, writeTransaction } from '@wispanel/kit';
 import type { Kysely, Selectable } from 'kysely';
-import type { EventInput } from '../events/event-log';
+import type { Actor, EventInput } from '../events/event-log';
 
 /**
  * The vendor webhook (`release.halted`), delivered from a durable outbox.
@@ -35,6 +36,13 @@ export interface WebhookOutboxTable {
   locked_until: string | null;
   delivered_at: string | null;
   last_error: string | null;
+  /** HTTP status of the last attempt (null: none yet, or no answer). Migration 047. */
+  last_status: number | null;
+  /** When the last attempt started. */
+  last_attempt_at: string | null;
+  /** When an admin last sent a given-up row again: its 3-day window counts from here (else from created_at). */
+  redelivered_at: string | null;
+  redeliveries: number;
 }
 
 export interface WebhookOutboxTables {
@@ -65,8 +73,11 @@ export interface WebhookOutboxOptions {
   pollMs?: number;
   timeoutMs?: number;
   leaseMs?: number;
-  /** Outcomes for the event log (`webhook.delivered`, `webhook.failed`). */
-  recordEvent?: (event: EventInput) => Promise<void>;
+  /**
+   * Outcomes for the event log (`webhook.delivered`, `webhook.failed`, `webhook.redelivered`); `trx` when the
+   * event must commit with the change it records.
+   */
+  recordEvent?: (event: EventInput, trx?: Kysely<WebhookOutboxTables>) => Promise<void>;
   warn?: (message: string, fields: Record<string, unknown>) => void;
 }
 
@@ -77,6 +88,9 @@ export interface WebhookOutboxOptions {
 const retryable = (status: number) =>
   status >= 500 || status === 408 || status === 429 || (status >= 200 && status < 300);
 const systemActor = { kind: 'system' as const, id: 'portal', ip: null };
+/** A row's 3-day window starts when it was queued, or when an admin last redelivered it. */
+const windowStartOf = (row: Pick<OutboxRow, 'created_at' | 'redelivered_at'>) =>
+  row.redelivered_at ?? row.created_at;
 
 export class WebhookOutbox {
   private timer: NodeJS.Timeout | undefined;
@@ -110,6 +124,10 @@ export class WebhookOutbox {
         locked_until: null,
         delivered_at: null,
         last_error: null,
+        last_status: null,
+        last_attempt_at: null,
+        redelivered_at: null,
+        redeliveries: 0,
       })
       .execute();
     return id;
@@ -140,7 +158,126 @@ export class WebhookOutbox {
     return out;
   }
 
-  /** Starts sending (the server; never the CLI): at once, then every `pollMs`. */
+  /** Every delivery, newest first, filtered and paged (admin list, `webhooks list`). */
+  async list(
+    query: WebhookDeliveryListQuery & { page: number; per_page: number },
+  ): Promise<{ deliveries: WebhookDeliveryRecord[]; total: number }> {
+    let q = this.o.db.selectFrom('webhook_outbox');
+    if (query.state) q = q.where('state', '=', query.state);
+    if (query.event) q = q.where('event', '=', query.event);
+    if (query.subject) q = q.where('subject', '=', query.subject);
+    const [rows, count] = await Promise.all([
+      q
+        .selectAll()
+        .orderBy('created_at', 'desc')
+        .orderBy('id', 'desc')
+        .limit(query.per_page)
+        .offset((query.page - 1) * query.per_page)
+        .execute(),
+      q.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
+    ]);
+    return { deliveries: rows.map((r) => this.view(r)), total: Number(count.n) };
+  }
+
+  /** One delivery by its id (the `X-WisPanel-Delivery` value); 404 when there is none. */
+  async get(id: string): Promise<WebhookDeliveryRecord> {
+    return this.view(await this.find(this.o.db, id));
+  }
+
+  /**
+   * Sends a given-up (`failed`) delivery again: back to `pending`, due now, attempts and last outcome cleared,
+   * with the same id (receivers de-duplicate on it) and a fresh 3-day window counted from now — counted from
+   * `created_at` it would be given up again at once when the original window is over. One conditional update
+   * (`WHERE state = 'failed'`): of two redelivers at once, on any instances, exactly one wins; the other gets
+   * 409 like a redeliver of a pending or delivered row. `webhook.redelivered` (with the actor and what the last
+   * attempt had said) commits with the change.
+   */
+  async redeliver(actor: Actor, id: string): Promise<WebhookDeliveryRecord> {
+    const row = await writeTransaction(this.o.db, this.o.dialect, async (trx) => {
+      const before = await this.find(trx, id);
+      const at = this.o.now().toISOString();
+      const res = await trx
+        .updateTable('webhook_outbox')
+        .set({
+          state: 'pending',
+          attempts: 0,
+          next_attempt_at: at,
+          locked_until: null,
+          last_error: null,
+          last_status: null,
+          last_attempt_at: null,
+          redelivered_at: at,
+          redeliveries: before.redeliveries + 1,
+        })
+        .where('id', '=', id)
+        .where('state', '=', 'failed')
+        .where('redeliveries', '=', before.redeliveries)
+        .executeTakeFirst();
+      if (Number(res.numUpdatedRows) !== 1) {
+        const now = await this.find(trx, id);
+        throw new AppError(
+          'CONFLICT',
+          `Delivery ${id} is ${now.state === 'failed' ? 'being redelivered' : now.state}, not failed: only a given-up (failed) delivery can be redelivered`,
+        );
+      }
+      await this.o.recordEvent?.(
+        {
+          action: 'webhook.redelivered',
+          actor,
+          resultCode: 'OK',
+          data: {
+            delivery: id,
+            event: before.event,
+            subject: before.subject,
+            previous: {
+              attempts: before.attempts,
+              last_status: before.last_status,
+              last_error: before.last_error,
+            },
+          },
+        },
+        trx,
+      );
+      return this.find(trx, id);
+    });
+    this.kick();
+    return this.view(row);
+  }
+
+  private async find(db: Kysely<WebhookOutboxTables>, id: string): Promise<OutboxRow> {
+    const row = await db.selectFrom('webhook_outbox').selectAll().where('id', '=', id).executeTakeFirst();
+    if (!row) {
+      throw new AppError(
+        'NOT_FOUND',
+        `Webhook delivery not found: ${id} (see GET /api/v1/admin/webhooks/deliveries)`,
+      );
+    }
+    return row;
+  }
+
+  /** What admins see of a row: never the secret or a signature (neither is stored). */
+  private view(row: OutboxRow): WebhookDeliveryRecord {
+    const maxAge = this.o.maxAgeMs ?? DEFAULT_MAX_AGE_MS;
+    const pending = row.state === 'pending';
+    return {
+      id: row.id,
+      event: row.event,
+      subject: row.subject,
+      state: row.state,
+      attempts: Number(row.attempts),
+      created_at: row.created_at,
+      next_attempt_at: pending ? row.next_attempt_at : null,
+      last_attempt_at: row.last_attempt_at,
+      last_status: row.last_status === null ? null : Number(row.last_status),
+      last_error: row.last_error,
+      delivered_at: row.delivered_at,
+      expires_at: pending ? new Date(Date.parse(windowStartOf(row)) + maxAge).toISOString() : null,
+      redelivered_at: row.redelivered_at,
+      redeliveries: Number(row.redeliveries),
+      payload: JSON.parse(row.payload) as Record<string, unknown>,
+    };
+  }
+
   start(): void {
     if (!this.o.target || this.timer || this.stopped) return;
     this.timer = setInterval(() => this.kick(), this.o.pollMs ?? 2_000);
@@ -223,7 +360,9 @@ export class WebhookOutbox {
 
   private async attempt(row: OutboxRow, target: { url: string; secret: string }): Promise<void> {
     const maxAge = this.o.maxAgeMs ?? DEFAULT_MAX_AGE_MS;
-    if (this.o.now().getTime() - Date.parse(row.created_at) >= maxAge) {
+    const windowStart = Date.parse(windowStartOf(row));
+    const startedAt = this.o.now().toISOString();
+    if (this.o.now().getTime() - windowStart >= maxAge) {
       // Queued long ago (e.g. while no instance had a webhook configured): news that late is not sent.
       await this.giveUp(row, 'expired before it could be sent', 0);
       return;
@@ -270,9 +409,16 @@ export class WebhookOutbox {
     const iso = now.toISOString();
     const mine = (q: ReturnType<typeof this.update>) =>
       q.where('id', '=', row.id).where('locked_until', '=', row.locked_until).executeTakeFirst();
+    const attempt = { last_attempt_at: startedAt, last_status: status || null };
     if (!error) {
       await mine(
-        this.update({ state: 'delivered', delivered_at: iso, locked_until: null, last_error: null }),
+        this.update({
+          state: 'delivered',
+          delivered_at: iso,
+          locked_until: null,
+          last_error: null,
+          ...attempt,
+        }),
       );
       await this.o.recordEvent?.({
         action: 'webhook.delivered',
@@ -282,9 +428,9 @@ export class WebhookOutbox {
       });
       return;
     }
-    const tooOld = now.getTime() - Date.parse(row.created_at) >= maxAge;
+    const tooOld = now.getTime() - windowStart >= maxAge;
     if ((status && !retryable(status)) || tooOld) {
-      await this.giveUp(row, error, status);
+      await this.giveUp(row, error, status, attempt);
       return;
     }
     const delays = this.o.retryDelaysMs ?? DEFAULT_RETRY_DELAYS_MS;
@@ -296,12 +442,19 @@ export class WebhookOutbox {
         next_attempt_at: new Date(now.getTime() + delay).toISOString(),
         locked_until: null,
         last_error: error,
+        ...attempt,
       }),
     );
   }
 
-  private async giveUp(row: OutboxRow, error: string, status: number): Promise<void> {
-    await this.update({ state: 'failed', locked_until: null, last_error: error })
+  /** `attempt`: the time and status of the attempt that ended it (none when it expired before being sent). */
+  private async giveUp(
+    row: OutboxRow,
+    error: string,
+    status: number,
+    attempt: Pick<OutboxRow, 'last_attempt_at' | 'last_status'> | null = null,
+  ): Promise<void> {
+    await this.update({ state: 'failed', locked_until: null, last_error: error, ...(attempt ?? {}) })
       .where('id', '=', row.id)
       .where('locked_until', '=', row.locked_until)
       .executeTakeFirst();
