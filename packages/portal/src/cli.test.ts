@@ -1,8 +1,13 @@
 import { statSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { tempDir } from '@wispanel/kit/testing';
+import type { Kysely } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { buildPortalCli } from './cli';
+import { withServices } from './cli-kit';
+import { WebhookOutbox, type WebhookOutboxTables } from './modules/rollouts/webhook-outbox';
 
 /** The operator commands, run in-process against a real SQLite data dir (the e2e test runs real processes). */
 const dir = tempDir('wispanel-portal-cli-');
@@ -12,6 +17,11 @@ afterAll(() => dir.remove());
 type Json = Record<string, any>;
 
 async function cli(...args: string[]): Promise<Json> {
+  return JSON.parse(await printed(...args, '--json'));
+}
+
+/** What a command prints (human text unless `--json` is among `args`). */
+async function printed(...args: string[]): Promise<string> {
   let out = '';
   const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
     out += String(chunk);
@@ -19,11 +29,11 @@ async function cli(...args: string[]): Promise<Json> {
   });
   try {
     const program = (await buildPortalCli(args)).exitOverride();
-    await program.parseAsync(['node', 'wispanel-portal', ...args, '--data-dir', dir.path, '--json']);
+    await program.parseAsync(['node', 'wispanel-portal', ...args, '--data-dir', dir.path]);
   } finally {
     spy.mockRestore();
   }
-  return JSON.parse(out);
+  return out;
 }
 
 describe('wispanel-portal operator commands', () => {
@@ -106,6 +116,66 @@ describe('wispanel-portal operator commands', () => {
     expect(events).toContain('license.revoked cli:operator');
     await expect(cli('activation', 'reset', id, 'f'.repeat(64))).rejects.toThrow(/Activation not found/);
     await expect(cli('license', 'show', 'lic_nope')).rejects.toThrow(/License not found/);
+  });
+
+  it('webhooks list shows a given-up delivery and why; redeliver queues it again with the same id, once', async () => {
+    // A receiver that refuses the webhook (410): the real sender gives the delivery up.
+    const refusing = createServer((_req, res) => res.writeHead(410).end());
+    await new Promise<void>((r) => refusing.listen(0, '127.0.0.1', r));
+    const id = await withServices({ dataDir: dir.path }, async (s) => {
+      const queued = await s.webhooks.enqueue('release.halted', '9.9.9', { version: '9.9.9' });
+      await new WebhookOutbox({
+        db: s.db as unknown as Kysely<WebhookOutboxTables>,
+        dialect: s.database.dialect,
+        now: () => new Date(),
+        target: {
+          url: `http://127.0.0.1:${(refusing.address() as AddressInfo).port}/hook`,
+          secret: 's3cret',
+        },
+        version: 'test',
+      }).pass();
+      return queued;
+    });
+    refusing.close();
+    const failed = await cli('webhooks', 'list', '--state', 'failed');
+    expect(failed.deliveries).toEqual([
+      expect.objectContaining({
+        id,
+        state: 'failed',
+        subject: '9.9.9',
+        last_status: 410,
+        last_error: 'HTTP 410',
+      }),
+    ]);
+    expect(failed.pagination).toEqual({ page: 1, per_page: 25, total: 1, total_pages: 1 });
+    expect(JSON.stringify(failed)).not.toContain('s3cret');
+    const text = await printed('webhooks', 'list', '--state', 'failed');
+    expect(text).toMatch(/^DELIVERY +STATE +EVENT +SUBJECT +ATTEMPTS +LAST ATTEMPT +STATUS +ERROR\n/);
+    expect(text).toMatch(new RegExp(`${id} +failed +release\\.halted +9\\.9\\.9 +1 +\\S+ +410 +HTTP 410\\n`));
+    expect(text).toContain('page 1/1, 1 total');
+
+    const again = await cli('webhooks', 'redeliver', id);
+    expect(again.delivery).toMatchObject({
+      id,
+      state: 'pending',
+      attempts: 0,
+      redeliveries: 1,
+      last_error: null,
+    });
+    expect(again.message).toMatch(/running portal .* sends it/);
+    expect((await cli('webhooks', 'show', id)).delivery).toEqual(again.delivery);
+    expect((await cli('webhooks', 'list', '--state', 'failed')).deliveries).toEqual([]);
+    await expect(cli('webhooks', 'redeliver', id)).rejects.toThrow(/is pending, not failed/);
+    await expect(cli('webhooks', 'redeliver', '../etc/passwd')).rejects.toThrow(/delivery id/);
+    await expect(cli('webhooks', 'redeliver', '00000000-0000-4000-8000-000000000000')).rejects.toThrow(
+      /not found/,
+    );
+    await expect(cli('webhooks', 'list', '--state', 'lost')).rejects.toThrow(/state/);
+    await expect(cli('webhooks', 'list', '--per-page', '500')).rejects.toThrow(/per page/);
+    const events = await withServices({ dataDir: dir.path }, (s) =>
+      s.events.list({ action: 'webhook.redelivered' }),
+    );
+    expect(events.map((e) => `${e.actor} ${e.data?.delivery}`)).toEqual([`cli:operator ${id}`]);
   });
 
   it('rotates the signing key, keeping the old one listed; admin-key create prints a new key', async () => {

@@ -67,6 +67,12 @@ export const portalCliCommands: LazyCommand[] = [
     },
   },
   {
+    name: 'webhooks',
+    term: 'webhooks',
+    description: 'vendor webhook deliveries: list, show, redeliver a given-up one',
+    load: async () => (await import('./modules/rollouts/webhooks.cli')).webhookCommands,
+  },
+  {
     name: 'openapi',
     term: 'openapi [options]',
     description: 'print the OpenAPI document (or --write FILE)',

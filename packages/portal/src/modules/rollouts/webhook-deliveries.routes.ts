@@ -37,16 +37,7 @@ export function webhookDeliveriesRoutes(app: App, s: PortalServices): void {
         response: adminResponses({ 200: WebhookDeliveryListAnswer }),
       },
     },
-    async (req) => {
-      const page = req.query.page ?? 1;
-      const perPage = req.query.per_page ?? 25;
-      const { deliveries, total } = await s.webhooks.list({ ...req.query, page, per_page: perPage });
-      return {
-        success: true,
-        deliveries,
-        pagination: { page, per_page: perPage, total, total_pages: Math.ceil(total / perPage) },
-      };
-    },
+    async (req) => ({ success: true, ...(await s.webhooks.list(req.query)) }),
   );
   app.get(
     `${base}/:id`,

@@ -158,10 +158,13 @@ export class WebhookOutbox {
     return out;
   }
 
-  /** Every delivery, newest first, filtered and paged (admin list, `webhooks list`). */
-  async list(
-    query: WebhookDeliveryListQuery & { page: number; per_page: number },
-  ): Promise<{ deliveries: WebhookDeliveryRecord[]; total: number }> {
+  /** Every delivery, newest first, filtered and paged (admin list, `webhooks list`; 25 a page by default). */
+  async list(query: WebhookDeliveryListQuery): Promise<{
+    deliveries: WebhookDeliveryRecord[];
+    pagination: { page: number; per_page: number; total: number; total_pages: number };
+  }> {
+    const page = query.page ?? 1;
+    const perPage = query.per_page ?? 25;
     let q = this.o.db.selectFrom('webhook_outbox');
     if (query.state) q = q.where('state', '=', query.state);
     if (query.event) q = q.where('event', '=', query.event);
@@ -171,12 +174,16 @@ export class WebhookOutbox {
         .selectAll()
         .orderBy('created_at', 'desc')
         .orderBy('id', 'desc')
-        .limit(query.per_page)
-        .offset((query.page - 1) * query.per_page)
+        .limit(perPage)
+        .offset((page - 1) * perPage)
         .execute(),
       q.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
     ]);
-    return { deliveries: rows.map((r) => this.view(r)), total: Number(count.n) };
+    const total = Number(count.n);
+    return {
+      deliveries: rows.map((r) => this.view(r)),
+      pagination: { page, per_page: perPage, total, total_pages: Math.ceil(total / perPage) },
+    };
   }
 
   /** One delivery by its id (the `X-WisPanel-Delivery` value); 404 when there is none. */
