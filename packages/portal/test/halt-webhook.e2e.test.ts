@@ -244,6 +244,122 @@ async function scenario(dbArgs: (dir: string) => Promise<string[]>) {
   await c.stop();
 }
 
+/**
+ * A delivery the receiver refused (410: e.g. it did not know the secret yet) is given up; once the receiver is
+ * fixed, the operator sends it again — with `wispanel-portal webhooks redeliver` while the portal runs (its sender
+ * picks the row up within its 2 s poll) and with the admin API — and each arrives again with the same delivery
+ * id, once.
+ */
+async function redeliveryScenario(dbArgs: (dir: string) => Promise<string[]>) {
+  const dir = tempDir('wispanel-redeliver-');
+  cleanups.push(() => dir.remove());
+  const common = ['--data-dir', dir.path, ...(await dbArgs(dir.path))];
+  const hookPort = await freePort();
+  const answer = { status: 410 };
+  const got: Got[] = [];
+  const server = createServer((req, res) => {
+    let raw = '';
+    req.on('data', (c) => {
+      raw += c;
+    });
+    req.on('end', () => {
+      got.push({ headers: req.headers, raw, body: JSON.parse(raw) });
+      res.writeHead(answer.status).end();
+    });
+  });
+  await new Promise<void>((r) => server.listen(hookPort, '127.0.0.1', r));
+  cleanups.push(() => new Promise((r) => server.close(r)));
+  const init = await cli(['init', ...common]);
+  const adminKey = init.admin_key as string;
+  for (const v of ['2.0.0', '2.1.0']) {
+    const artifact = join(dir.path, `wispanel-${v}.tar.gz`);
+    writeFileSync(artifact, randomBytes(1024));
+    await cli(['release', 'publish', artifact, '--version', v, ...common]);
+  }
+  const portal = await startPortal([
+    ...common,
+    '--release-webhook-url',
+    `http://127.0.0.1:${hookPort}/hooks/wispanel`,
+    '--release-webhook-secret',
+    SECRET,
+  ]);
+  cleanups.push(portal.stop);
+  const call = async (method: string, path: string, body?: unknown) => {
+    const res = await fetch(`${portal.url}${path}`, {
+      method,
+      headers: { 'content-type': 'application/json', 'x-admin-key': adminKey },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    return { status: res.status, body: (await res.json()) as Json };
+  };
+  const delivery = async (id: string) =>
+    (await call('GET', `/api/v1/admin/webhooks/deliveries/${id}`)).body.delivery as Json;
+  const givenUp = async (version: string) => {
+    expect(
+      (await call('POST', `/api/v1/admin/versions/${version}/rollout/halt`, { reason: 'e2e' })).status,
+    ).toBe(200);
+    return waitFor(
+      async () => {
+        const list = await call('GET', `/api/v1/admin/webhooks/deliveries?state=failed&subject=${version}`);
+        return list.body.deliveries?.[0] as Json | undefined;
+      },
+      20_000,
+      () => `${version}: never given up (receiver got ${got.length})`,
+    );
+  };
+
+  // 1. Refused → given up; the CLI (another process, same database, portal running) lists it with why.
+  const first = await givenUp('2.0.0');
+  expect(first).toMatchObject({ state: 'failed', attempts: 1, last_status: 410, last_error: 'HTTP 410' });
+  const listed = await cli(['webhooks', 'list', '--state', 'failed', ...common]);
+  expect(listed.deliveries.map((d: Json) => d.id)).toEqual([first.id]);
+  expect(JSON.stringify(listed)).not.toContain(SECRET);
+
+  // 2. The receiver is fixed; the operator redelivers with the CLI: the running portal sends it, same id.
+  answer.status = 204;
+  const queued = await cli(['webhooks', 'redeliver', first.id, ...common]);
+  expect(queued.delivery).toMatchObject({ id: first.id, state: 'pending', attempts: 0 });
+  await waitFor(
+    async () => (await delivery(first.id)).state === 'delivered',
+    20_000,
+    () => 'the CLI redelivery was not sent by the running portal',
+  );
+
+  // 3. Same through the admin API (the portal sends at once).
+  answer.status = 410;
+  const second = await givenUp('2.1.0');
+  answer.status = 204;
+  const redelivered = await call('POST', `/api/v1/admin/webhooks/deliveries/${second.id}/redeliver`);
+  expect(redelivered.status).toBe(200);
+  await waitFor(
+    async () => (await delivery(second.id)).state === 'delivered',
+    20_000,
+    () => 'the API redelivery was not sent',
+  );
+  expect((await call('POST', `/api/v1/admin/webhooks/deliveries/${second.id}/redeliver`)).status).toBe(409);
+
+  // Each delivery reached the receiver twice (the refusal, then once more), signed, with its own id.
+  expect(got.map((g) => g.headers['x-wispanel-delivery'])).toEqual([
+    first.id,
+    first.id,
+    second.id,
+    second.id,
+  ]);
+  expect(got.map((g) => g.headers['x-wispanel-attempt'])).toEqual(['1', '1', '1', '1']);
+  for (const g of got) {
+    expect(g.headers['x-wispanel-signature']).toBe(
+      `sha256=${createHmac('sha256', SECRET).update(g.raw).digest('hex')}`,
+    );
+  }
+  expect(got.map((g) => g.body.version)).toEqual(['2.0.0', '2.0.0', '2.1.0', '2.1.0']);
+  const events = (await call('GET', '/api/v1/admin/events?action=webhook.redelivered')).body.events as Json[];
+  expect(events.map((e) => `${e.actor} ${e.data.delivery}`)).toEqual([
+    `admin:${adminKey.slice(0, 12)} ${second.id}`,
+    `cli:operator ${first.id}`,
+  ]);
+  await portal.stop();
+}
+
 describe('durable release.halted webhook (outbox) with real portal processes', () => {
   it('SQLite: halted with the receiver down, portal restarted, CLI halt while down → each delivered once', {
     timeout: 180_000,
@@ -255,6 +371,22 @@ describe('durable release.halted webhook (outbox) with real portal processes', (
     { timeout: 180_000 },
     async () => {
       await scenario(async () => {
+        const pg = await createTestPostgresDatabase();
+        cleanups.push(() => pg.drop());
+        return ['--database-url', pg.url];
+      });
+    },
+  );
+  it('SQLite: a refused delivery is given up; redelivered by the CLI and by the admin API, each arrives again once', {
+    timeout: 120_000,
+  }, async () => {
+    await redeliveryScenario(async () => []);
+  });
+  it.skipIf(!testPostgresUrl)(
+    'PostgreSQL: a refused delivery is given up; redelivered by the CLI and by the admin API, each arrives again once',
+    { timeout: 120_000 },
+    async () => {
+      await redeliveryScenario(async () => {
         const pg = await createTestPostgresDatabase();
         cleanups.push(() => pg.drop());
         return ['--database-url', pg.url];
