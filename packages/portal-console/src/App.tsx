@@ -21,6 +21,7 @@ const RolloutsPage = lazy(() => import('./pages/Rollouts'));
 const FleetPage = lazy(() => import('./pages/Fleet'));
 const EventsPage = lazy(() => import('./pages/Events'));
 const AdminKeysPage = lazy(() => import('./pages/AdminKeys'));
+const WebhooksPage = lazy(() => import('./pages/Webhooks'));
 
 export const NAV: NavItem[] = [
   { path: '/', label: 'Licenses' },
@@ -29,6 +30,7 @@ export const NAV: NavItem[] = [
   { path: '/rollouts', label: 'Rollouts' },
   { path: '/fleet', label: 'Fleet' },
   { path: '/events', label: 'Events' },
+  { path: '/webhooks', label: 'Webhooks' },
   { path: '/admin-keys', label: 'Admin keys' },
 ];
 
@@ -43,6 +45,7 @@ function route(path: string, navigate: (p: string) => void) {
     return <RolloutsPage version={rollout?.[1] ?? null} navigate={navigate} />;
   if (path === '/fleet') return <FleetPage navigate={navigate} />;
   if (path === '/events') return <EventsPage navigate={navigate} />;
+  if (path === '/webhooks') return <WebhooksPage navigate={navigate} />;
   if (path === '/admin-keys') return <AdminKeysPage />;
   return null;
 }

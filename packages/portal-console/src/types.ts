@@ -15,6 +15,7 @@ import type {
   ReleaseView,
   RolloutTimeline,
   RolloutView,
+  WebhookDeliveryRecord,
 } from '@wispanel/contract';
 
 export type {
@@ -30,6 +31,7 @@ export type {
   ReleaseView,
   RolloutTimeline,
   RolloutView,
+  WebhookDeliveryRecord,
 };
 
 export interface Pagination {

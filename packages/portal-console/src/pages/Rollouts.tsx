@@ -403,7 +403,7 @@ function HaltFacts({ halt }: { halt: NonNullable<ReleaseHealth['halt']> }) {
     : w.state === 'delivered'
       ? `webhook delivered ${fmtDate(w.delivered_at)} (delivery ${w.delivery})`
       : w.state === 'failed'
-        ? `webhook given up after ${w.attempts} attempts${w.last_error ? `: ${w.last_error}` : ''}`
+        ? `webhook given up after ${w.attempts} attempts${w.last_error ? `: ${w.last_error}` : ''} (redeliver it under Webhooks once the receiver is fixed)`
         : w.attempts === 0
           ? 'webhook queued, not sent yet (a portal started with a release webhook URL sends it)'
           : `webhook pending, ${w.attempts} attempts so far${w.next_attempt_at ? `, next ${fmtDate(w.next_attempt_at)}` : ''}${w.last_error ? ` (last: ${w.last_error})` : ''}`;
