@@ -5,7 +5,13 @@
  * generator.
  *
  *   npx tsx bench/portal-license-verify.ts [--seconds 5] [--rounds 3] [--connections 32] [--loader wrk|undici]
- *       [--only bare,sqlite,pg]
+ *       [--only bare,sign,sqlite,pg]
+ *
+ * Targets: `bare` (node:http answering a fixed JSON: the baseline), `sign` (node:http that only makes the
+ * Ed25519-signed answer over the request's nonce and the time — no database, framework or validation: the
+ * ceiling of any design that signs on the event loop), `sqlite` and `pg` (the portal). `sqlite@0`, `pg@2`…:
+ * the portal with that many signing threads (`--signing-threads`; default: the portal's own default), so
+ * `--only bare,sqlite@0,sqlite@1` compares them in one run.
  *
  * Every server runs in its own child process (so it has a core to itself, as in production). The load
  * generator is wrk (C, one thread, keep-alive, a Lua script rotating the request bodies and counting every
@@ -27,12 +33,13 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { PortalAdminClient } from '@wispanel/client';
+import { generateSigningKeyPair, loadSigningKey, signDocument } from '@wispanel/contract';
 import { createTestPostgresDatabase } from '@wispanel/kit/testing';
 import { initPortal, loadPortalConfig, startPortal } from '@wispanel/portal';
 import { startPostgres } from '../scripts/postgres.mjs';
 import { postLoad } from './lib/post-load';
 
-type Kind = 'bare' | 'sqlite' | 'pg';
+type Kind = 'bare' | 'sign' | 'sqlite' | 'pg';
 const PATH = '/api/v1/license/verify';
 const LICENSES = 200;
 
@@ -42,10 +49,11 @@ const { values } = parseArgs({
     rounds: { type: 'string', default: '3' },
     connections: { type: 'string', default: '32' },
     loader: { type: 'string' },
-    only: { type: 'string', default: 'bare,sqlite,pg' },
+    only: { type: 'string', default: 'bare,sign,sqlite,pg' },
     serve: { type: 'string' },
     'pg-url': { type: 'string' },
     'log-level': { type: 'string', default: 'silent' },
+    'signing-threads': { type: 'string' },
   },
 });
 
@@ -57,14 +65,39 @@ async function serve(kind: Kind): Promise<void> {
   process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
   const bodies: string[] = [];
   let port: number;
-  if (kind === 'bare') {
+  if (kind === 'bare' || kind === 'sign') {
     const answer = JSON.stringify({ valid: true, code: 'VALID', server_time: new Date().toISOString() });
+    // `sign`: the least any verify answer needs beyond bare HTTP — the Ed25519 signature over the panel's nonce
+    // and the server time (no database, no framework, no validation): the ceiling of a one-loop design.
+    const key = loadSigningKey(generateSigningKeyPair().privateKeyPem);
+    const signed = (body: { hardware_id: string; nonce: string }) => {
+      const now = new Date().toISOString();
+      const payload = {
+        v: 1,
+        action: 'verify',
+        valid: true,
+        code: 'VALID',
+        license_id: 'lic_bench',
+        hardware_id: body.hardware_id,
+        nonce: body.nonce,
+        server_time: now,
+      };
+      return JSON.stringify({
+        valid: true,
+        code: 'VALID',
+        server_time: now,
+        nonce: body.nonce,
+        signed: signDocument('license-answer', payload, key),
+      });
+    };
     const server = createServer((req, res) => {
       const chunks: Buffer[] = [];
       req.on('data', (c) => chunks.push(c));
       req.on('end', () => {
-        JSON.parse(Buffer.concat(chunks).toString('utf8'));
-        res.writeHead(200, { 'content-type': 'application/json' }).end(answer);
+        const body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+        res
+          .writeHead(200, { 'content-type': 'application/json' })
+          .end(kind === 'sign' ? signed(body) : answer);
       });
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -88,6 +121,7 @@ async function serve(kind: Kind): Promise<void> {
         port: 0,
         rateLimit: 1_000_000,
         logLevel: values['log-level'],
+        ...(values['signing-threads'] !== undefined ? { signingThreads: values['signing-threads'] } : {}),
         ...(kind === 'pg' ? { databaseUrl } : {}),
       },
       {},
@@ -127,22 +161,26 @@ async function serve(kind: Kind): Promise<void> {
 }
 
 interface Target {
+  /** `kind` or `kind@threads` (the portal with that many signing threads). */
+  spec: string;
   kind: Kind;
   port: number;
   bodies: string;
   child: ChildProcess;
 }
 
-async function startTarget(kind: Kind, pgUrl?: string): Promise<Target> {
+async function startTarget(spec: string, pgUrl?: string): Promise<Target> {
+  const [kind, threads] = spec.split('@') as [Kind, string | undefined];
   const args = ['--import', 'tsx', fileURLToPath(import.meta.url), '--serve', kind];
   if (pgUrl) args.push('--pg-url', pgUrl);
+  if (threads !== undefined) args.push('--signing-threads', threads);
   args.push('--log-level', values['log-level']!);
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
   const msg = await new Promise<{ port: number; bodies: string }>((resolve, reject) => {
     child.once('message', (m) => resolve(m as never));
     child.once('exit', (code) => reject(new Error(`${kind} server exited ${code}`)));
   });
-  return { kind, ...msg, child };
+  return { spec, kind, ...msg, child };
 }
 
 /** Server CPU time (user + system, µs) used so far. */
@@ -219,7 +257,7 @@ async function load(t: Target, seconds: number, connections: number, loader: str
   let p99: number;
   let errors: number;
   if (loader === 'wrk') {
-    const script = join(scriptDir, `${t.kind}.lua`);
+    const script = join(scriptDir, `${t.spec}.lua`);
     writeFileSync(script, wrkScript(t.bodies));
     const out = await new Promise<string>((resolve, reject) =>
       execFile(
@@ -241,7 +279,7 @@ async function load(t: Target, seconds: number, connections: number, loader: str
     const { readFileSync } = await import('node:fs');
     const bodies = readFileSync(t.bodies, 'utf8').trim().split('\n');
     const r = await postLoad({
-      name: t.kind,
+      name: t.spec,
       url: `http://127.0.0.1:${t.port}`,
       path: PATH,
       bodies,
@@ -276,37 +314,42 @@ async function main(): Promise<void> {
   const hasWrk = spawnSync('wrk', ['--version']).error === undefined;
   const loader = values.loader ?? (hasWrk ? 'wrk' : 'undici');
   if (loader === 'wrk' && !hasWrk) throw new Error('wrk is not installed (apt-get install wrk)');
-  const kinds = values.only!.split(',') as Kind[];
+  const kinds = values.only!.split(',');
   let pg: Awaited<ReturnType<typeof startPostgres>> = null;
-  let pgDb: Awaited<ReturnType<typeof createTestPostgresDatabase>> | null = null;
+  const pgDbs: Array<Awaited<ReturnType<typeof createTestPostgresDatabase>>> = [];
+  let pgStarted = false;
   const targets: Target[] = [];
   try {
     for (const kind of kinds) {
-      if (kind === 'pg') {
-        pg = process.env.WISPANEL_TEST_PG_URL ? null : await startPostgres({ durable: true });
+      if (kind.split('@')[0] === 'pg') {
+        // One PostgreSQL server; a database of its own for every pg target.
+        if (!pgStarted && !process.env.WISPANEL_TEST_PG_URL) pg = await startPostgres({ durable: true });
+        pgStarted = true;
         const url = process.env.WISPANEL_TEST_PG_URL ?? pg?.url;
         if (!url) {
           console.log('PostgreSQL not available: skipping the PostgreSQL row');
           continue;
         }
-        pgDb = await createTestPostgresDatabase(url);
-        targets.push(await startTarget('pg', pgDb.url));
+        const pgDb = await createTestPostgresDatabase(url);
+        pgDbs.push(pgDb);
+        targets.push(await startTarget(kind, pgDb.url));
       } else targets.push(await startTarget(kind));
     }
     for (const t of targets) await load(t, 2, connections, loader); // warm-up: JIT, caches, connections
-    const rows = new Map<Kind, Row[]>();
+    const rows = new Map<string, Row[]>();
     for (let r = 0; r < rounds; r++)
       for (const t of targets) {
         const row = await load(t, seconds, connections, loader);
-        rows.set(t.kind, [...(rows.get(t.kind) ?? []), row]);
+        rows.set(t.spec, [...(rows.get(t.spec) ?? []), row]);
       }
     const names: Record<Kind, string> = {
       bare: 'bare node:http',
+      sign: 'node:http + Ed25519 only',
       sqlite: 'portal verify, SQLite',
       pg: 'portal verify, PostgreSQL',
     };
-    const med = (k: Kind, f: (r: Row) => number) => median((rows.get(k) ?? []).map(f));
-    const base = targets[0]!.kind;
+    const med = (k: string, f: (r: Row) => number) => median((rows.get(k) ?? []).map(f));
+    const base = targets[0]!.spec;
     console.log(
       `\nlicense/verify: ${rounds} interleaved rounds × ${seconds}s, ${connections} connections, load generator ${loader}, node ${process.version}, load average ${(
         await import('node:os')
@@ -317,14 +360,15 @@ async function main(): Promise<void> {
     );
     console.log('(PostgreSQL runs in its own processes: its CPU time is not in the cpu column)\n');
     console.log(
-      `server                        req/s   p50 ms   p99 ms   cpu µs/req  loop µs   req/s vs ${base.padEnd(6)}   cpu vs ${base.padEnd(6)}   errors   rounds (req/s)`,
+      `server                              req/s   p50 ms   p99 ms   cpu µs/req  loop µs   req/s vs ${base.padEnd(6)}   cpu vs ${base.padEnd(6)}   errors   rounds (req/s)`,
     );
     for (const t of targets) {
-      const k = t.kind;
+      const k = t.spec;
+      const threads = t.spec.split('@')[1];
       const all = rows.get(k) ?? [];
       console.log(
         [
-          names[k].padEnd(28),
+          `${names[t.kind]}${threads === undefined ? '' : `, ${threads} sign thr`}`.padEnd(34),
           med(k, (r) => r.rps)
             .toFixed(0)
             .padStart(6),
@@ -352,7 +396,7 @@ async function main(): Promise<void> {
     await Promise.all(
       targets.map((t) => (t.child.exitCode === null ? new Promise((r) => t.child.once('exit', r)) : null)),
     );
-    await pgDb?.drop();
+    for (const db of pgDbs) await db.drop();
     pg?.stop();
   }
 }

@@ -48,7 +48,12 @@ export class LicenseFileError extends Error {
 }
 
 export function signLicenseFile(payload: LicensePayload, key: SigningKey): string {
-  const doc = signDocument('license', payload, key);
+  return armorLicenseFile(signDocument('license', payload, key));
+}
+
+/** A signed license document in its file form (the armored base64 of its JSON). */
+export function armorLicenseFile(doc: SignedDocument): string {
+  if (doc.type !== 'license') throw new Error(`a license file holds a signed license, not a ${doc.type}`);
   const body = Buffer.from(JSON.stringify(doc), 'utf8').toString('base64');
   const lines = body.match(/.{1,64}/g) ?? [];
   return `${BEGIN}\n${lines.join('\n')}\n${END}\n`;

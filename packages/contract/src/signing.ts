@@ -66,6 +66,31 @@ export function signDocument(type: SignedDocumentType, payload: unknown, key: Si
   return { type, alg: 'ed25519', kid: key.kid, payload: encoded, sig };
 }
 
+/** Makes the raw Ed25519 signature of `input` with `key` (e.g. on a signing thread): 64 bytes. */
+export type SignBytes = (input: Buffer, key: SigningKey) => Promise<Uint8Array>;
+
+/**
+ * The document `signDocument` makes, with the signature made by `signBytes` (Ed25519 is deterministic: the same
+ * bytes whoever computes it). The signature must be 64 bytes; anything else is an error, never sent.
+ */
+export async function signDocumentWith(
+  type: SignedDocumentType,
+  payload: unknown,
+  key: SigningKey,
+  signBytes: SignBytes,
+): Promise<SignedDocument> {
+  const encoded = Buffer.from(JSON.stringify(payload), 'utf8').toString('base64url');
+  const sig = await signBytes(signingInput(type, encoded), key);
+  if (sig.length !== 64) throw new Error(`an Ed25519 signature is 64 bytes, got ${sig.length}`);
+  return {
+    type,
+    alg: 'ed25519',
+    kid: key.kid,
+    payload: encoded,
+    sig: Buffer.from(sig).toString('base64url'),
+  };
+}
+
 function isSignedDocument(value: unknown): value is SignedDocument {
   if (typeof value !== 'object' || value === null) return false;
   const v = value as Record<string, unknown>;

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { ConfigError } from '@wispanel/kit';
 import { describe, expect, it } from 'vitest';
 import { loadPortalConfig } from './config';
@@ -40,6 +41,19 @@ describe('portal configuration', () => {
       // "true" never means every hop: a proxy on this machine
       trustProxy: ['loopback'],
     });
+  });
+
+  it('signing threads: 1 with 2+ cores (else 0), from WISPANEL_PORTAL_SIGNING_THREADS or the flag, 0–16', () => {
+    expect(loadPortalConfig({ dataDir: '/d' }, {}).signingThreads).toBe(availableParallelism() > 1 ? 1 : 0);
+    expect(loadPortalConfig({ dataDir: '/d' }, { WISPANEL_PORTAL_SIGNING_THREADS: '0' }).signingThreads).toBe(
+      0,
+    );
+    expect(
+      loadPortalConfig({ dataDir: '/d', signingThreads: '3' }, { WISPANEL_PORTAL_SIGNING_THREADS: '0' })
+        .signingThreads,
+    ).toBe(3);
+    for (const bad of ['17', '-1', 'two'])
+      expect(() => loadPortalConfig({ dataDir: '/d', signingThreads: bad }, {})).toThrow(/SIGNING_THREADS/);
   });
 
   it('names every bad value at once', () => {

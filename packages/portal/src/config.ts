@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import {
   ConfigReader,
@@ -35,6 +36,11 @@ export interface PortalConfig {
   /** Web console: a session ends after this many minutes without a request (default 30). */
   sessionIdleMinutes: number;
   logLevel: string;
+  /**
+   * Threads that sign the license check's answers off the event loop (0 = sign on the event loop). Default: 1
+   * when the machine has more than one core, else 0.
+   */
+  signingThreads: number;
   /** Vendor webhook for release events (`release.halted`), HMAC-signed with `releaseWebhookSecret`. */
   releaseWebhookUrl: string | null;
   releaseWebhookSecret: string | null;
@@ -58,6 +64,7 @@ export interface PortalFlags {
   maxConnectionsPerIp?: string | number;
   sessionIdleMinutes?: string | number;
   logLevel?: string;
+  signingThreads?: string | number;
   releaseWebhookUrl?: string;
   releaseWebhookSecret?: string;
 }
@@ -88,6 +95,13 @@ export function loadPortalConfig(
     r.problem('WISPANEL_PORTAL_TLS_CERT and WISPANEL_PORTAL_TLS_KEY (--tls-cert/--tls-key) go together');
   }
   const publicRateLimit = r.int('rateLimit', 'WISPANEL_PORTAL_RATE_LIMIT', 120, 1, 1_000_000);
+  const signingThreads = r.int(
+    'signingThreads',
+    'WISPANEL_PORTAL_SIGNING_THREADS',
+    availableParallelism() > 1 ? 1 : 0,
+    0,
+    16,
+  );
   const redisUrl = r.string('redisUrl', 'WISPANEL_PORTAL_REDIS_URL') ?? null;
   if (redisUrl && !/^redis:\/\//.test(redisUrl)) {
     r.problem(
@@ -160,6 +174,7 @@ export function loadPortalConfig(
     limits,
     sessionIdleMinutes,
     logLevel,
+    signingThreads,
     releaseWebhookUrl,
     releaseWebhookSecret,
   };

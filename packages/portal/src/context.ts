@@ -20,6 +20,7 @@ import { RolloutsRepository, type RolloutTables } from './modules/rollouts/rollo
 import { RolloutsService } from './modules/rollouts/rollouts.service';
 import { WebhookOutbox, type WebhookOutboxTables } from './modules/rollouts/webhook-outbox';
 import { FileSigningService, LicenseKeyHasher, type SigningService } from './modules/signing/signing-keys';
+import { SigningThreads } from './modules/signing/signing-threads';
 import { TierService } from './modules/tiers/tiers.service';
 import { PORTAL_VERSION } from './version';
 
@@ -98,6 +99,10 @@ export function createPortalServices(deps: PortalDeps): PortalServices {
   // One data layer for the licenses and activations tables, shared by the admin API and the license API.
   const licenseRows = new LicenseRepository(db, database.dialect);
   const licenses = new LicenseService(licenseRows, hasher, tiers, events, clock);
+  const signingThreads = new SigningThreads(config.signingThreads, {
+    onThreadError: (err) =>
+      deps.logger?.warn({ err }, 'signing thread failed; signing on the event loop until it is replaced'),
+  });
   const licenseApi = new LicenseApiService(
     licenseRows,
     hasher,
@@ -105,6 +110,7 @@ export function createPortalServices(deps: PortalDeps): PortalServices {
     events,
     clock,
     new CheckRepository(db, database),
+    signingThreads.sign,
   );
   const releaseRows = new ReleasesRepository(db as unknown as Kysely<ReleaseTables>);
   const artifacts = new ArtifactStore(config.artifactDir, config.maxArtifactBytes);
@@ -201,7 +207,10 @@ export function createPortalServices(deps: PortalDeps): PortalServices {
       rolloutListeners.push(fn);
     },
     downloads,
-    close: () => (limiter as { close?: () => void }).close?.(),
+    close: () => {
+      void signingThreads.close();
+      (limiter as { close?: () => void }).close?.();
+    },
     hooks: { admin: adminAuthHook(adminKeys, adminSessions), publicRateLimit: publicRateLimitHook(limiter) },
   };
 }

@@ -58,6 +58,10 @@ export const startCommand: CliRegistration = (program) => {
     )
     .option('--redis-url <url>', 'share the rate limit across instances (WISPANEL_PORTAL_REDIS_URL)')
     .option(
+      '--signing-threads <n>',
+      'threads signing license answers, 0 = on the event loop (WISPANEL_PORTAL_SIGNING_THREADS, default 1 with 2+ cores)',
+    )
+    .option(
       '--artifact-dir <dir>',
       'release artifacts (WISPANEL_PORTAL_ARTIFACT_DIR, default <data-dir>/artifacts)',
     )

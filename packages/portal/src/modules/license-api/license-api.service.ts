@@ -1,4 +1,5 @@
 import {
+  armorLicenseFile,
   LICENSE_ANSWER_STATUS,
   type LicenseAction,
   type LicenseAnswer,
@@ -8,7 +9,9 @@ import {
   type LicensePayload,
   type LicenseRequest,
   maskLicenseKey,
+  type SignBytes,
   signDocument,
+  signDocumentWith,
   signLicenseFile,
 } from '@wispanel/contract';
 import type { Kysely } from 'kysely';
@@ -45,6 +48,8 @@ export class LicenseApiService {
     private readonly events: EventLog,
     private readonly clock: () => Date,
     private readonly checks: CheckRepository,
+    /** Signs the answers of verify/refresh (the hot path), e.g. on a signing thread; default: here. */
+    private readonly signBytes?: SignBytes,
   ) {}
 
   private info(row: LicensesTable, tier: Tier, used: number, now: Date): LicenseInfo {
@@ -66,6 +71,10 @@ export class LicenseApiService {
 
   private licenseFile(info: LicenseInfo, req: LicenseRequest, now: Date): string {
     const key = this.signing.current();
+    return signLicenseFile(this.licensePayload(info, req, now, key.kid), key);
+  }
+
+  private licensePayload(info: LicenseInfo, req: LicenseRequest, now: Date, kid: string): LicensePayload {
     const leaseEnd = now.getTime() + info.lease_days * DAY;
     const termEnd = info.expires_at ? Date.parse(info.expires_at) : Number.POSITIVE_INFINITY;
     const payload: LicensePayload = {
@@ -84,9 +93,9 @@ export class LicenseApiService {
       server_time: now.toISOString(),
       nonce: req.nonce ?? '',
       status: 'active',
-      kid: key.kid,
+      kid,
     };
-    return signLicenseFile(payload, key);
+    return payload;
   }
 
   private answer(
@@ -96,6 +105,60 @@ export class LicenseApiService {
     now: Date,
     extra: Partial<LicenseAnswer> & { licenseId?: string | null } = {},
   ): LicenseApiResult {
+    const { status, payload, body } = this.answerParts(action, code, req, now, extra);
+    body.signed = signDocument('license-answer', payload, this.signing.current());
+    return { status, answer: body };
+  }
+
+  /**
+   * The answer of verify/refresh, signed through `signBytes` (a signing thread) — with a new license file for a
+   * VALID refresh, both signatures asked for at once.
+   */
+  private async signedAnswer(
+    action: 'verify' | 'refresh',
+    code: LicenseCode,
+    req: LicenseRequest,
+    now: Date,
+    extra: Partial<LicenseAnswer> & { licenseId?: string | null; license: LicenseInfo },
+  ): Promise<LicenseApiResult> {
+    if (!this.signBytes) {
+      const file = action === 'refresh' && code === 'VALID';
+      return this.answer(action, code, req, now, {
+        ...extra,
+        ...(file ? { license_file: this.licenseFile(extra.license, req, now) } : {}),
+      });
+    }
+    const key = this.signing.current();
+    const file =
+      action === 'refresh' && code === 'VALID'
+        ? signDocumentWith(
+            'license',
+            this.licensePayload(extra.license, req, now, key.kid),
+            key,
+            this.signBytes,
+          )
+        : undefined;
+    const { status, payload, body } = this.answerParts(action, code, req, now, {
+      ...extra,
+      ...(file ? { license_file: '' } : {}),
+    });
+    const [signed, doc] = await Promise.all([
+      signDocumentWith('license-answer', payload, key, this.signBytes),
+      file,
+    ]);
+    if (doc) body.license_file = armorLicenseFile(doc);
+    body.signed = signed;
+    return { status, answer: body };
+  }
+
+  /** An answer without its signature yet: the status, the payload to sign and the body (key order as sent). */
+  private answerParts(
+    action: LicenseAction,
+    code: LicenseCode,
+    req: LicenseRequest,
+    now: Date,
+    extra: Partial<LicenseAnswer> & { licenseId?: string | null },
+  ): { status: number; payload: LicenseAnswerPayload; body: LicenseAnswer } {
     const valid = code === 'VALID' || code === 'DEACTIVATED';
     const { licenseId, ...rest } = extra;
     const payload: LicenseAnswerPayload = {
@@ -115,9 +178,9 @@ export class LicenseApiService {
       ...rest,
       server_time: payload.server_time,
       nonce: payload.nonce,
-      signed: signDocument('license-answer', payload, this.signing.current()),
+      signed: undefined as unknown as LicenseAnswer['signed'],
     };
-    return { status: LICENSE_ANSWER_STATUS[code], answer: body };
+    return { status: LICENSE_ANSWER_STATUS[code], payload, body };
   }
 
   private refusalFor(row: LicensesTable, now: Date): LicenseCode | null {
@@ -262,28 +325,24 @@ export class LicenseApiService {
     const code: LicenseCode =
       this.refusalFor(row, now) ?? (mine ? 'VALID' : used > 0 ? 'HARDWARE_MISMATCH' : 'NOT_ACTIVATED');
     const event = this.events.row(this.event(action, actor, req, row.id, code));
-    const result =
-      code !== 'VALID'
-        ? this.answer(action, code, req, now, { licenseId: row.id, license: info })
-        : this.answer(action, 'VALID', req, now, {
-            licenseId: row.id,
-            license: info,
-            ...(action === 'refresh' ? { license_file: this.licenseFile(info, req, now) } : {}),
-          });
-    await this.checks.record(
-      mine
-        ? {
-            event,
-            seen: {
-              id: mine,
-              last_seen_at: now.toISOString(),
-              ...(req.usage ? { last_usage: JSON.stringify(req.usage) } : {}),
-              ...(req.panel_version ? { panel_version: req.panel_version } : {}),
-              ...(req.hostname ? { hostname: req.hostname } : {}),
-            },
-          }
-        : { event },
-    );
+    // Signing (on a thread) and the group-committed write run side by side; the answer goes out after both.
+    const [result] = await Promise.all([
+      this.signedAnswer(action, code, req, now, { licenseId: row.id, license: info }),
+      this.checks.record(
+        mine
+          ? {
+              event,
+              seen: {
+                id: mine,
+                last_seen_at: now.toISOString(),
+                ...(req.usage ? { last_usage: JSON.stringify(req.usage) } : {}),
+                ...(req.panel_version ? { panel_version: req.panel_version } : {}),
+                ...(req.hostname ? { hostname: req.hostname } : {}),
+              },
+            }
+          : { event },
+      ),
+    ]);
     return result;
   }
 }

@@ -1,0 +1,203 @@
+import { type KeyObject, sign } from 'node:crypto';
+import { Worker } from 'node:worker_threads';
+import type { SigningKey } from '@wispanel/contract';
+
+/**
+ * The worker: keeps the private keys it was sent (by a small number, per key object of the main thread) and
+ * answers each batch of inputs with their signatures, 64 bytes each, in order, in one transferred buffer.
+ * Plain JavaScript run with `eval` so it needs no build step and no file next to a bundle.
+ */
+const WORKER_SOURCE = `
+const { parentPort, workerData } = require('node:worker_threads');
+const { createPrivateKey, sign } = require('node:crypto');
+const keys = new Map();
+parentPort.on('message', (m) => {
+  for (const k of m.keys) keys.set(k.id, createPrivateKey({ key: Buffer.from(k.der), format: 'der', type: 'pkcs8' }));
+  const out = new Uint8Array(64 * m.inputs.length);
+  for (let i = 0; i < m.inputs.length; i++) out.set(sign(null, m.inputs[i], keys.get(m.key[i])), 64 * i);
+  parentPort.postMessage({ id: m.id, out }, [out.buffer]);
+});
+`;
+
+export interface SigningThreadsOptions {
+  /** Told when a thread fails (exits, throws, does not answer in time); its work is signed here. */
+  onThreadError?: (err: unknown) => void;
+  /** A slot whose thread failed signs here this long before a new thread is tried (default 1 min). */
+  restartAfterMs?: number;
+  /** A batch not answered within this is signed here and the thread replaced (default 2 s). */
+  answerWithinMs?: number;
+  /** The worker's code (tests put a failing one here). */
+  workerSource?: string;
+}
+
+interface Waiting {
+  input: Buffer;
+  key: KeyObject;
+  resolve: (sig: Uint8Array) => void;
+  reject: (err: unknown) => void;
+}
+
+interface Thread {
+  worker: Worker;
+  /** Key ids this worker already holds. */
+  known: Set<number>;
+  /** Batches sent and not answered yet, by batch id. */
+  inflight: Map<number, Waiting[]>;
+}
+
+/**
+ * Ed25519 signing on worker threads, for the license check's answers (the portal's hot path, where the
+ * signature is the largest single cost and cannot be made ahead: it covers the panel's nonce and the time).
+ *
+ * Every item asked for in one turn of the event loop goes to a thread as one message; the thread answers with
+ * all the signatures at once. The signatures are the ones `crypto.sign` makes on the main thread (Ed25519 is
+ * deterministic), so nothing downstream can tell the difference. Meanwhile the event loop serves other requests
+ * and the check's group-committed write runs.
+ *
+ * If a thread fails (it exits or throws), the batches it held are signed on the main thread — no request fails
+ * because of a thread — and a new thread is started for the next batch, at most once a minute per slot; in
+ * between, that slot signs on the main thread. `threads: 0` signs everything on the main thread.
+ */
+export class SigningThreads {
+  private readonly slots: Array<Thread | undefined>;
+  private readonly failedAt: number[];
+  private readonly keyIds = new WeakMap<KeyObject, number>();
+  private readonly keyDer = new Map<number, Uint8Array>();
+  private nextKey = 1;
+  private nextBatch = 1;
+  private turn = 0;
+  private queue: Waiting[] = [];
+  private scheduled = false;
+  private closed = false;
+
+  private readonly onThreadError: (err: unknown) => void;
+  private readonly restartAfterMs: number;
+  private readonly answerWithinMs: number;
+  private readonly workerSource: string;
+
+  constructor(threads: number, options: SigningThreadsOptions = {}) {
+    this.onThreadError = options.onThreadError ?? (() => {});
+    this.restartAfterMs = options.restartAfterMs ?? 60_000;
+    this.answerWithinMs = options.answerWithinMs ?? 2_000;
+    this.workerSource = options.workerSource ?? WORKER_SOURCE;
+    this.slots = Array.from({ length: Math.max(0, threads) }, () => undefined);
+    this.failedAt = this.slots.map(() => Number.NEGATIVE_INFINITY);
+  }
+
+  /** The 64-byte Ed25519 signature of `input` with `key`. */
+  readonly sign = (input: Buffer, key: SigningKey): Promise<Uint8Array> => {
+    if (this.slots.length === 0 || this.closed) return Promise.resolve(sign(null, input, key.privateKey));
+    return new Promise((resolve, reject) => {
+      this.queue.push({ input, key: key.privateKey, resolve, reject });
+      if (!this.scheduled) {
+        this.scheduled = true;
+        setImmediate(this.flush);
+      }
+    });
+  };
+
+  /** Threads running now (for tests and health). */
+  running(): number {
+    return this.slots.filter(Boolean).length;
+  }
+
+  /** Stops the threads; what they hold is signed on the main thread. Later calls sign on the main thread. */
+  async close(): Promise<void> {
+    this.closed = true;
+    this.flush();
+    await Promise.all(this.slots.map((t, i) => (t ? this.retire(i, t, null) : undefined)));
+  }
+
+  private readonly flush = (): void => {
+    this.scheduled = false;
+    const batch = this.queue;
+    this.queue = [];
+    if (batch.length === 0) return;
+    const slot = this.turn++ % this.slots.length;
+    const thread = this.closed ? undefined : this.thread(slot);
+    if (!thread) {
+      signHere(batch);
+      return;
+    }
+    const id = this.nextBatch++;
+    const keys: Array<{ id: number; der: Uint8Array }> = [];
+    const key = batch.map((w) => {
+      let k = this.keyIds.get(w.key);
+      if (k === undefined) {
+        k = this.nextKey++;
+        this.keyIds.set(w.key, k);
+        this.keyDer.set(k, new Uint8Array(w.key.export({ format: 'der', type: 'pkcs8' })));
+      }
+      if (!thread.known.has(k)) {
+        thread.known.add(k);
+        keys.push({ id: k, der: this.keyDer.get(k)! });
+      }
+      return k;
+    });
+    thread.inflight.set(id, batch);
+    thread.worker.postMessage({ id, keys, key, inputs: batch.map((w) => w.input) });
+    // A thread that does not answer (stuck, starved) must not hold requests: sign here, replace the thread.
+    setTimeout(() => {
+      if (thread.inflight.has(id))
+        void this.retire(
+          slot,
+          thread,
+          new Error(`signing thread did not answer within ${this.answerWithinMs} ms`),
+        );
+    }, this.answerWithinMs).unref();
+  };
+
+  private thread(slot: number): Thread | undefined {
+    const existing = this.slots[slot];
+    if (existing) return existing;
+    if (Date.now() - this.failedAt[slot]! < this.restartAfterMs) return undefined;
+    let worker: Worker;
+    try {
+      worker = new Worker(this.workerSource, { eval: true });
+    } catch (err) {
+      this.failedAt[slot] = Date.now();
+      this.onThreadError(err);
+      return undefined;
+    }
+    worker.unref(); // never keeps the process alive
+    const thread: Thread = { worker, known: new Set(), inflight: new Map() };
+    this.slots[slot] = thread;
+    worker.on('message', ({ id, out }: { id: number; out: Uint8Array }) => {
+      const batch = thread.inflight.get(id);
+      if (!batch) return;
+      thread.inflight.delete(id);
+      for (let i = 0; i < batch.length; i++) batch[i]!.resolve(out.subarray(64 * i, 64 * i + 64));
+    });
+    worker.on('error', (err) => void this.retire(slot, thread, err));
+    worker.on(
+      'exit',
+      (code) => void this.retire(slot, thread, new Error(`signing thread exited with ${code}`)),
+    );
+    return thread;
+  }
+
+  /** Takes a thread out of its slot and signs what it held here. `err` null: a planned stop. */
+  private async retire(slot: number, thread: Thread, err: unknown): Promise<void> {
+    if (this.slots[slot] === thread) {
+      this.slots[slot] = undefined;
+      if (err !== null) {
+        this.failedAt[slot] = Date.now();
+        this.onThreadError(err);
+      }
+    }
+    const held = [...thread.inflight.values()].flat();
+    thread.inflight.clear();
+    signHere(held);
+    await thread.worker.terminate();
+  }
+}
+
+function signHere(batch: Waiting[]): void {
+  for (const w of batch) {
+    try {
+      w.resolve(sign(null, w.input, w.key));
+    } catch (err) {
+      w.reject(err);
+    }
+  }
+}
