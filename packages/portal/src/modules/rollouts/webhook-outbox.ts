@@ -221,10 +221,12 @@ export class WebhookOutbox {
         .where('redeliveries', '=', before.redeliveries)
         .executeTakeFirst();
       if (Number(res.numUpdatedRows) !== 1) {
-        const now = await this.find(trx, id);
+        const current = await this.find(trx, id);
         throw new AppError(
           'CONFLICT',
-          `Delivery ${id} is ${now.state === 'failed' ? 'being redelivered' : now.state}, not failed: only a given-up (failed) delivery can be redelivered`,
+          current.state === 'failed'
+            ? `Delivery ${id} changed meanwhile (redelivered and given up again); try again`
+            : `Delivery ${id} is ${current.state}, not failed: only a given-up (failed) delivery can be redelivered`,
         );
       }
       await this.o.recordEvent?.(
