@@ -213,6 +213,14 @@ class RequestLineController extends LogController {
   }
 }
 
+/** The longest path parameter the router takes; a longer one is a 414 URI_TOO_LONG before any route runs. */
+const MAX_PARAM_LENGTH = 500;
+
+/** A request path as quoted in a 404/405 message: at most its first 100 characters, never a whole huge URL. */
+function quotedPath(path: string): string {
+  return path.length > 100 ? `${path.slice(0, 100)}…` : path;
+}
+
 function toAppError(err: FastifyError | Error): AppError | null {
   if (err instanceof AppError) return err;
   const fe = err as FastifyError & { validationContext?: string };
@@ -230,6 +238,12 @@ function toAppError(err: FastifyError | Error): AppError | null {
       return new AppError('VALIDATION_ERROR', 'Content-Length does not match the body');
     case 'FST_ERR_BAD_URL':
       return new AppError('VALIDATION_ERROR', 'Malformed URL');
+    // Fastify's own message quotes the whole URL back: answer the status with a short fixed text instead.
+    case 'FST_ERR_MAX_PARAM_LENGTH':
+      return new AppError(
+        'URI_TOO_LONG',
+        `URI too long: a path segment is over ${MAX_PARAM_LENGTH} characters`,
+      );
     default:
       break;
   }
@@ -315,7 +329,7 @@ export function createApp(options: AppOptions): App {
     ...(options.https
       ? { https: { key: options.https.key, cert: options.https.cert, ...serverOptions } }
       : {}),
-    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 500 },
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: MAX_PARAM_LENGTH },
     // Malformed URL encodings never reach the error handler otherwise (Fastify answers them itself).
     frameworkErrors: (error, request, rawReply) => {
       const reply = rawReply as unknown as FastifyReply;
@@ -448,12 +462,16 @@ export function createApp(options: AppOptions): App {
       return send(
         request,
         reply,
-        new AppError('METHOD_NOT_ALLOWED', `Method ${request.method} is not allowed on ${path}`, {
+        new AppError('METHOD_NOT_ALLOWED', `Method ${request.method} is not allowed on ${quotedPath(path)}`, {
           headers: { allow: [...allowed].join(', ') },
         }),
       );
     }
-    return send(request, reply, new AppError('NOT_FOUND', `Route ${request.method} ${path} not found`));
+    return send(
+      request,
+      reply,
+      new AppError('NOT_FOUND', `Route ${request.method} ${quotedPath(path)} not found`),
+    );
   });
 
   return app;

@@ -59,6 +59,12 @@ describe('requests the HTTP parser refuses are answered in the panel envelope (i
       /too large/,
     ],
     ['a missing Host header', 'GET /api/v1/health HTTP/1.1\r\n\r\n', 400, /Host/],
+    [
+      'a request line over the header limit',
+      `GET /api/v1/health?x=${'a'.repeat(20_000)} HTTP/1.1\r\nHost: x\r\n\r\n`,
+      431,
+      /too large/,
+    ],
   ];
 
   it.each(cases)('%s', async (_name, text, status, message) => {
@@ -69,6 +75,34 @@ describe('requests the HTTP parser refuses are answered in the panel envelope (i
     expect(body).toMatchObject(panelEnvelope(status));
     expect(body.error).toMatch(message);
     expect(res.body).not.toContain('statusCode');
+  });
+
+  // A path parameter longer than the router takes (500 characters) is refused before any route runs: 414
+  // URI_TOO_LONG in the envelope, with a short message that does not echo the request's URL back.
+  it.each([
+    ['GET', `/api/v1/users/${'q'.repeat(5000)}`],
+    ['DELETE', `/api/v1/users/${'q'.repeat(5000)}?x=1`],
+  ])('an over-long path (%s) is 414 URI_TOO_LONG without the URL echoed', async (method, path) => {
+    const res = await rawHttp(port, `${method} ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
+    expect(res.status).toBe(414);
+    expect(res.headers['content-type']).toMatch(/^application\/json/);
+    const body = JSON.parse(res.body);
+    expect(body).toMatchObject({ ...panelEnvelope(414), code: 'URI_TOO_LONG' });
+    expect(body.error).toMatch(/too long/i);
+    expect(res.body).not.toContain('q'.repeat(60));
+    expect(res.body.length).toBeLessThan(400);
+  });
+
+  it('an over-long path on no route is a 404 whose message carries only a short prefix of the path', async () => {
+    const res = await rawHttp(
+      port,
+      `GET /${'q'.repeat(5000)} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`,
+    );
+    expect(res.status).toBe(404);
+    const body = JSON.parse(res.body);
+    expect(body).toMatchObject({ ...panelEnvelope(404), code: 'NOT_FOUND' });
+    expect(res.body).not.toContain('q'.repeat(120));
+    expect(res.body.length).toBeLessThan(500);
   });
 
   it('still serves a well-formed request on the same server', async () => {

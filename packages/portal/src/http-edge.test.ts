@@ -66,6 +66,47 @@ describe('requests the HTTP parser refuses are answered in the portal envelope o
   });
 });
 
+describe('an over-long URL is refused in the envelope without being echoed back', () => {
+  let t: TestPortal;
+  let port: number;
+  beforeAll(async () => {
+    t = await createTestPortal('sqlite');
+    port = await listen(t);
+  });
+  afterAll(() => t.close());
+
+  // A path parameter longer than the router takes (500 characters) is refused before any route runs (no key
+  // needed to see it): 414 URI_TOO_LONG with a short message, never the request's URL.
+  it.each([
+    ['POST', `/api/v1/admin/webhooks/deliveries/${'q'.repeat(5000)}/redeliver`, { success: false }],
+    ['GET', `/api/v1/admin/tiers/${'q'.repeat(5000)}?x=1`, { success: false }],
+    ['GET', `/api/v1/download/artifact/${'q'.repeat(5000)}`, {}],
+  ])('%s %# is 414 URI_TOO_LONG without the URL echoed', async (method, path, envelope) => {
+    const res = await rawHttp(port, `${method} ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
+    expect(res.status).toBe(414);
+    expect(res.headers['content-type']).toMatch(/^application\/json/);
+    const body = JSON.parse(res.body);
+    expect(body).toMatchObject({
+      ...envelope,
+      code: 'URI_TOO_LONG',
+      error: expect.stringMatching(/too long/i),
+    });
+    expect(res.body).not.toContain('q'.repeat(60));
+    expect(res.body.length).toBeLessThan(400);
+  });
+
+  it('an over-long path on no route is a 404 whose message carries only a short prefix of the path', async () => {
+    const res = await rawHttp(
+      port,
+      `GET /api/v1/admin/${'q'.repeat(5000)} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`,
+    );
+    expect(res.status).toBe(404);
+    expect(JSON.parse(res.body)).toMatchObject({ code: 'NOT_FOUND', error: expect.any(String) });
+    expect(res.body).not.toContain('q'.repeat(120));
+    expect(res.body.length).toBeLessThan(500);
+  });
+});
+
 // "true" was "trust every hop"; it now means a proxy on this machine (loopback).
 describe.each(['127.0.0.1', 'true'])(
   'the per-IP limit counts the real client, not what it writes in X-Forwarded-For (item 4), trustProxy=%s',
