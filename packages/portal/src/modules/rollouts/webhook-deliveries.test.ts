@@ -373,7 +373,8 @@ describe.each(dialects)('webhook deliveries: list and redeliver on %s', (dialect
       const res = await admin(method as 'GET' | 'POST', url);
       expect(res.statusCode, `${method} ${url.slice(0, 120)}: ${res.body}`).toBe(status);
       const body = res.json();
-      const code = { 422: 'VALIDATION_ERROR', 404: 'NOT_FOUND', 414: 'URI_TOO_LONG' }[status] ?? expect.any(String);
+      const code =
+        { 422: 'VALIDATION_ERROR', 404: 'NOT_FOUND', 414: 'URI_TOO_LONG' }[status] ?? expect.any(String);
       expect(body).toMatchObject({ success: false, code, error: expect.any(String) });
       if (field) expect(Object.keys(body.details ?? {}), url.slice(0, 120)).toContain(field);
     }
