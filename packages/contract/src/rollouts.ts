@@ -305,7 +305,8 @@ export const InstallReportBodySchema = Type.Object(
     outcome: Type.Enum([...INSTALL_OUTCOMES]),
     step: Type.Optional(
       Type.Union([Type.String({ maxLength: 40, pattern: '^[a-z_]+$' }), Type.Null()], {
-        description: 'Step the attempt stopped at (downloading, verifying, installing, health_check…)',
+        description:
+          'Step the attempt stopped at (downloading, verifying, installing, starting, health_check…): starting = the new release exited before it was healthy (UPDATE_START_FAILED)',
       }),
     ),
     error_code: Type.Optional(Type.Union([Type.String({ maxLength: 64 }), Type.Null()])),

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { PortalAdminClient } from '@wispanel/client';
 import { tempDir } from '@wispanel/kit/testing';
 import { afterAll, describe, expect, it } from 'vitest';
+import { stepOf } from '../src/modules/updates/update-report';
 import {
   type BuiltRelease,
   buildRelease,
@@ -14,6 +15,7 @@ import {
   portalCli,
   publishRelease,
   readJson,
+  rolloutFailures,
   spawnProc,
   startPortal,
   UNHEALTHY_LAUNCHER,
@@ -230,6 +232,9 @@ describe('self-update end to end', () => {
     });
     expect(done2.error.code).toBe('UPDATE_START_FAILED');
     expect(done2.error.message).toMatch(/exited during start/);
+    // The job's failing step, as the install report names it to the portal (docs/updates.md "Install reports"):
+    // `starting`, not `health_check` — a release that dies at start is told apart from one that never got healthy.
+    expect(stepOf(done2 as never)).toBe('starting');
     expect((await api.call('GET', '/version/info')).body.version).toBe(X1);
     expect(readlinkSync(join(install, 'current'))).toBe(join('releases', X1));
 
@@ -249,6 +254,25 @@ describe('self-update end to end', () => {
       to_version: X3,
     });
     expect(done3.error.code).toBe('UPDATE_HEALTH_CHECK_FAILED');
+    expect(stepOf(done3 as never)).toBe('health_check');
+    // Both reports reached the real portal (sent by the panel at its restart and every 15 s), each at its step.
+    await waitFor(
+      async () => {
+        const [f2, f3] = await Promise.all([
+          rolloutFailures(portal.url, init.admin_key, X2),
+          rolloutFailures(portal.url, init.admin_key, X3),
+        ]);
+        return f2.length > 0 && f3.length > 0 ? true : undefined;
+      },
+      60_000,
+      () => `install reports did not reach the portal: ${logs()}`,
+    );
+    expect(await rolloutFailures(portal.url, init.admin_key, X2)).toEqual([
+      { step: 'starting', error_code: 'UPDATE_START_FAILED', servers: 1 },
+    ]);
+    expect(await rolloutFailures(portal.url, init.admin_key, X3)).toEqual([
+      { step: 'health_check', error_code: 'UPDATE_HEALTH_CHECK_FAILED', servers: 1 },
+    ]);
     expect(done3.log.join('\n')).toMatch(/database restored/);
     expect((await api.call('GET', '/version/info')).body.version).toBe(X1);
     const domains = await api.call('GET', '/domains');

@@ -244,6 +244,17 @@ export function readJson(path: string): Json {
 }
 
 /** Publishes a release through the portal's admin API (create, streamed artifact upload, publish). */
+/** The portal's `health.failures` of a release's rollout: `[{ step, error_code, servers }]` from the install reports. */
+export async function rolloutFailures(portalUrl: string, adminKey: string, version: string): Promise<Json[]> {
+  const res = await request(`${portalUrl}/api/v1/admin/versions/${version}/health`, {
+    headers: { 'x-admin-key': adminKey },
+  });
+  const json = (await res.body.json()) as Json;
+  if (res.statusCode !== 200)
+    throw new Error(`rollout health ${version}: ${res.statusCode} ${JSON.stringify(json)}`);
+  return (json.health as Json).failures as Json[];
+}
+
 export async function publishRelease(
   portalUrl: string,
   adminKey: string,

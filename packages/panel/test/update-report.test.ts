@@ -135,6 +135,22 @@ describe('install reports (real portal process over HTTP)', () => {
       outcome: 'rolled_back',
       step: 'health_check',
     });
+    // A release that exited before it was healthy failed at its start, not at the health check — even when its
+    // log's last step line is the health gate (the supervisor starts it under that state).
+    expect(
+      reportOf({
+        ...failed,
+        state: 'rolled_back',
+        log: [...failed.log, 'health_check: waiting for 7.0.2'],
+        error: {
+          code: 'UPDATE_START_FAILED',
+          message: 'release 7.0.2 exited during start (code 1, 0.4 s after start)',
+        },
+      }),
+    ).toMatchObject({ outcome: 'rolled_back', step: 'starting', error_code: 'UPDATE_START_FAILED' });
+    expect(
+      reportOf({ ...failed, state: 'rolled_back', error: { code: 'UPDATE_UNSTABLE', message: 'x' } }),
+    ).toMatchObject({ step: 'health_check' });
     expect(reportOf({ ...failed, state: 'completed', error: null })).toMatchObject({
       outcome: 'succeeded',
       step: null,
