@@ -109,6 +109,13 @@ describe('portal web console: given-up webhook deliveries', () => {
     await page.getByRole('heading', { name: 'Licenses' }).waitFor();
     await page.getByRole('link', { name: 'Webhooks', exact: true }).first().click();
     await page.getByRole('heading', { name: 'Webhooks' }).waitFor();
+    // The page says in plain words what "given up" means and what to do about it.
+    await page
+      .getByText(
+        'A delivery the receiver refused, or that could not be sent within 3 days, is given up: fix the receiver, then redeliver it with the same delivery id.',
+        { exact: false },
+      )
+      .waitFor({ timeout: 5_000 });
     // Given-up deliveries are shown by default, with why and the delivery id.
     await page.getByText('given up', { exact: true }).waitFor();
     await page.getByText('HTTP 410', { exact: true }).waitFor();

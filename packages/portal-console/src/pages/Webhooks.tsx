@@ -39,7 +39,7 @@ export default function WebhooksPage({ navigate }: { navigate: (p: string) => vo
     <>
       <PageHeader
         title="Webhooks"
-        description="Deliveries of the vendor webhook (release.halted). One the receiver refused or that could not be sent within 3 days is given up: fix the receiver, then redeliver it with the same delivery id."
+        description="Deliveries of the vendor webhook (release.halted). A delivery the receiver refused, or that could not be sent within 3 days, is given up: fix the receiver, then redeliver it with the same delivery id."
       />
       <Group mb="sm" gap="sm">
         <Select
