@@ -59,6 +59,12 @@ export const groups = {
       'packages/panel/test/portal-exchange*.test.ts',
     ],
   },
+  // The portal's signing threads: what they answer is what a panel trusts. Killed by their own suite (real
+  // worker threads, real Ed25519 keys, crashing and silent stand-in workers).
+  signing: {
+    mutate: ['packages/portal/src/modules/signing/signing-threads.ts'],
+    testFiles: ['packages/portal/src/modules/signing/signing-threads.test.ts'],
+  },
   // Signature/metadata checks, the archive rules and the unpack while downloading (release-stream.ts), killed by
   // unit suites next to the code. release-stream.ts by its own fast suite (release-stream.rules.test.ts:
   // StreamedUnpack fed real tarballs directly); update-stream.test.ts (the whole pipeline over HTTPS, ~9 s a run)
@@ -87,6 +93,73 @@ export const groups = {
  * machine cannot provide; the branch is proven through its sibling condition).
  */
 export const explained = [
+  // --- signing (portal signing threads) ---
+  {
+    file: 'packages/portal/src/modules/signing/signing-threads.ts',
+    mutator: 'ArrowFunction',
+    line: 'this.failedAt = this.slots.map(() => Number.NEGATIVE_INFINITY);',
+    why: 'EQUIVALENT: Date.now() - undefined is NaN, and NaN < restartAfterMs is false, as for -Infinity: a slot that never failed starts its thread.',
+  },
+  {
+    file: 'packages/portal/src/modules/signing/signing-threads.ts',
+    mutator: 'ConditionalExpression',
+    line: 'if (!this.scheduled) {',
+    why: 'EQUIVALENT: one flush per sign() instead of per turn; the first flush takes the whole queue, the others find it empty and return.',
+  },
+  {
+    file: 'packages/portal/src/modules/signing/signing-threads.ts',
+    mutator: 'BooleanLiteral',
+    line: 'this.scheduled = true;',
+    why: 'EQUIVALENT: as above — extra flushes of an empty queue return at once.',
+  },
+  {
+    file: 'packages/portal/src/modules/signing/signing-threads.ts',
+    mutator: 'ConditionalExpression',
+    line: 'if (batch.length === 0) return;',
+    why: 'EQUIVALENT: an empty queue is flushed only by close(), where the closed pool signs the empty batch here: nothing.',
+  },
+  {
+    file: 'packages/portal/src/modules/signing/signing-threads.ts',
+    mutator: 'UpdateOperator',
+    line: 'const id = this.nextBatch++;',
+    why: 'EQUIVALENT: batch ids counting down are as unique as counting up.',
+  },
+  {
+    file: 'packages/portal/src/modules/signing/signing-threads.ts',
+    mutator: 'UpdateOperator',
+    line: 'k = this.nextKey++;',
+    why: 'EQUIVALENT: key ids counting down are as unique as counting up.',
+  },
+  {
+    file: 'packages/portal/src/modules/signing/signing-threads.ts',
+    mutator: 'ConditionalExpression',
+    line: 'if (k === undefined) {',
+    why: 'EQUIVALENT in output: a new id for the same key each time only sends the thread its DER again (the same key, a copy more).',
+  },
+  {
+    file: 'packages/portal/src/modules/signing/signing-threads.ts',
+    mutator: 'ConditionalExpression',
+    line: 'if (!thread.known.has(k)) {',
+    why: 'EQUIVALENT in output: sending a thread a key it already holds replaces it with the same key.',
+  },
+  {
+    file: 'packages/portal/src/modules/signing/signing-threads.ts',
+    mutator: 'EqualityOperator',
+    line: 'if (Date.now() - this.failedAt[slot]! < this.restartAfterMs) return undefined;',
+    why: 'EQUIVALENT but for one millisecond: < vs <= decides only a restart at exactly restartAfterMs.',
+  },
+  {
+    file: 'packages/portal/src/modules/signing/signing-threads.ts',
+    mutator: 'ConditionalExpression',
+    line: 'if (!batch) return;',
+    why: 'DEFENCE: an answer already on its way when its thread was retired (its batch signed here); not provokable without a race.',
+  },
+  {
+    file: 'packages/portal/src/modules/signing/signing-threads.ts',
+    mutator: 'BlockStatement',
+    line: '} catch (cannotStart) {',
+    why: 'DEFENCE (no coverage): new Worker() throwing (out of threads or memory) — not provokable here; the slot then signs here.',
+  },
   // --- contract ---
   {
     file: 'packages/contract/src/signing.ts',

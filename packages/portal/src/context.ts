@@ -60,6 +60,8 @@ export interface PortalServices {
   /** `licenses.findActivated(key, hardwareId)` for the download API. */
   licenses: LicenseService;
   licenseApi: LicenseApiService;
+  /** The threads signing license answers (counts for /metrics). */
+  signingThreads: SigningThreads;
   /** Admin release management (`/api/v1/admin/versions`, `wispanel-portal release …`). */
   releases: ReleasesService;
   /** Staged rollouts, install reports, the fleet view (admin routes, check-update and reports share it). */
@@ -200,6 +202,7 @@ export function createPortalServices(deps: PortalDeps): PortalServices {
     tiers,
     licenses,
     licenseApi,
+    signingThreads,
     releases,
     rollouts,
     webhooks,

@@ -85,4 +85,16 @@ describe.each([0, 2])('license answers with %i signing threads', (threads) => {
     const swapped = { ...one.body.signed!, payload: two.body.signed!.payload };
     expect(() => verifyDocument('license-answer', swapped, keys)).toThrow(/signature/);
   });
+
+  it('/metrics tells where the answers were signed', async () => {
+    const text = (
+      await t.app.inject({ method: 'GET', url: '/metrics', headers: { 'x-admin-key': t.adminKey } })
+    ).body;
+    const metric = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1]);
+    // 60 answers + 24 license files (the VALID refreshes) + 2 answers above; activation signs on its own.
+    expect(metric('wispanel_portal_signatures_on_event_loop_total')).toBe(threads === 0 ? 86 : 0);
+    expect(metric('wispanel_portal_signing_thread_failures_total')).toBe(0);
+    if (threads === 0) expect(metric('wispanel_portal_signing_threads')).toBe(0);
+    else expect(metric('wispanel_portal_signing_threads')).toBeGreaterThanOrEqual(1);
+  });
 });

@@ -1,12 +1,13 @@
 import { ROLLOUT_STATES } from '@wispanel/contract';
 import { type App, installHttpMetrics } from '@wispanel/kit';
-import { Gauge } from 'prom-client';
+import { Counter, Gauge } from 'prom-client';
 import type { PortalServices } from '../../context';
 
 /**
  * `GET /metrics` (Prometheus text, at the root) behind `X-Admin-Key`: requests by route and status, latency
  * histograms, process metrics, rollout state and stage percent per release, install reports by outcome,
- * licenses by status, vendor webhooks in the outbox by state. The database-backed gauges are read at scrape time (every instance shows the shared
+ * licenses by status, vendor webhooks in the outbox by state, signing threads (running, failures, signatures made on
+ * the event loop instead). The database-backed gauges are read at scrape time (every instance shows the shared
  * state). Registered first so its response hook sees every route.
  */
 export function metricsRoutes(app: App, s: PortalServices): void {
@@ -62,6 +63,32 @@ export function metricsRoutes(app: App, s: PortalServices): void {
     async collect() {
       this.reset();
       for (const [status, n] of await s.licenses.countByStatus()) this.set({ status }, n);
+    },
+  });
+  new Gauge({
+    name: 'wispanel_portal_signing_threads',
+    help: 'Signing threads running in this instance (license answers are signed on them)',
+    registers: [registry],
+    collect() {
+      this.set(s.signingThreads.running());
+    },
+  });
+  new Counter({
+    name: 'wispanel_portal_signing_thread_failures_total',
+    help: 'Signing threads that failed (exited, threw or did not answer in 2 s); their work was signed on the event loop',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(s.signingThreads.stats().failed);
+    },
+  });
+  new Counter({
+    name: 'wispanel_portal_signatures_on_event_loop_total',
+    help: 'License answers signed on the event loop instead of a signing thread (0 threads configured, or a thread failed)',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(s.signingThreads.stats().signedHere);
     },
   });
   app.get(

@@ -7,7 +7,7 @@ import type { SigningKey } from '@wispanel/contract';
  * answers each batch of inputs with their signatures, 64 bytes each, in order, in one transferred buffer.
  * Plain JavaScript run with `eval` so it needs no build step and no file next to a bundle.
  */
-const WORKER_SOURCE = `
+export const SIGNING_WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const { createPrivateKey, sign } = require('node:crypto');
 const keys = new Map();
@@ -26,6 +26,8 @@ export interface SigningThreadsOptions {
   restartAfterMs?: number;
   /** A batch not answered within this is signed here and the thread replaced (default 2 s). */
   answerWithinMs?: number;
+  /** More time for the batches sent before a new thread's first answer: it is still starting (default 5 s). */
+  startWithinMs?: number;
   /** The worker's code (tests put a failing one here). */
   workerSource?: string;
 }
@@ -43,6 +45,8 @@ interface Thread {
   known: Set<number>;
   /** Batches sent and not answered yet, by batch id. */
   inflight: Map<number, Waiting[]>;
+  /** It has answered once (so it has started). */
+  answered: boolean;
 }
 
 /**
@@ -60,6 +64,7 @@ interface Thread {
  */
 export class SigningThreads {
   private readonly slots: Array<Thread | undefined>;
+  private readonly counts = { started: 0, failed: 0, batches: 0, signedHere: 0 };
   private readonly failedAt: number[];
   private readonly keyIds = new WeakMap<KeyObject, number>();
   private readonly keyDer = new Map<number, Uint8Array>();
@@ -73,20 +78,25 @@ export class SigningThreads {
   private readonly onThreadError: (err: unknown) => void;
   private readonly restartAfterMs: number;
   private readonly answerWithinMs: number;
+  private readonly startWithinMs: number;
   private readonly workerSource: string;
 
   constructor(threads: number, options: SigningThreadsOptions = {}) {
     this.onThreadError = options.onThreadError ?? (() => {});
     this.restartAfterMs = options.restartAfterMs ?? 60_000;
     this.answerWithinMs = options.answerWithinMs ?? 2_000;
-    this.workerSource = options.workerSource ?? WORKER_SOURCE;
+    this.startWithinMs = options.startWithinMs ?? 5_000;
+    this.workerSource = options.workerSource ?? SIGNING_WORKER_SOURCE;
     this.slots = Array.from({ length: Math.max(0, threads) }, () => undefined);
     this.failedAt = this.slots.map(() => Number.NEGATIVE_INFINITY);
   }
 
   /** The 64-byte Ed25519 signature of `input` with `key`. */
   readonly sign = (input: Buffer, key: SigningKey): Promise<Uint8Array> => {
-    if (this.slots.length === 0 || this.closed) return Promise.resolve(sign(null, input, key.privateKey));
+    if (this.slots.length === 0 || this.closed) {
+      this.counts.signedHere++;
+      return Promise.resolve(sign(null, input, key.privateKey));
+    }
     return new Promise((resolve, reject) => {
       this.queue.push({ input, key: key.privateKey, resolve, reject });
       if (!this.scheduled) {
@@ -99,6 +109,11 @@ export class SigningThreads {
   /** Threads running now (for tests and health). */
   running(): number {
     return this.slots.filter(Boolean).length;
+  }
+
+  /** Counts since start: threads started and failed, batches sent to threads, signatures made on the event loop. */
+  stats(): { started: number; failed: number; batches: number; signedHere: number } {
+    return { ...this.counts };
   }
 
   /** Stops the threads; what they hold is signed on the main thread. Later calls sign on the main thread. */
@@ -116,7 +131,7 @@ export class SigningThreads {
     const slot = this.turn++ % this.slots.length;
     const thread = this.closed ? undefined : this.thread(slot);
     if (!thread) {
-      signHere(batch);
+      this.signHere(batch);
       return;
     }
     const id = this.nextBatch++;
@@ -135,16 +150,14 @@ export class SigningThreads {
       return k;
     });
     thread.inflight.set(id, batch);
+    this.counts.batches++;
     thread.worker.postMessage({ id, keys, key, inputs: batch.map((w) => w.input) });
     // A thread that does not answer (stuck, starved) must not hold requests: sign here, replace the thread.
+    const within = thread.answered ? this.answerWithinMs : this.answerWithinMs + this.startWithinMs;
     setTimeout(() => {
       if (thread.inflight.has(id))
-        void this.retire(
-          slot,
-          thread,
-          new Error(`signing thread did not answer within ${this.answerWithinMs} ms`),
-        );
-    }, this.answerWithinMs).unref();
+        void this.retire(slot, thread, new Error(`signing thread did not answer within ${within} ms`));
+    }, within).unref();
   };
 
   private thread(slot: number): Thread | undefined {
@@ -154,15 +167,17 @@ export class SigningThreads {
     let worker: Worker;
     try {
       worker = new Worker(this.workerSource, { eval: true });
-    } catch (err) {
-      this.failedAt[slot] = Date.now();
-      this.onThreadError(err);
+    } catch (cannotStart) {
+      // new Worker() itself failed (out of threads or memory): this slot signs here for now.
+      this.fail(slot, cannotStart);
       return undefined;
     }
     worker.unref(); // never keeps the process alive
-    const thread: Thread = { worker, known: new Set(), inflight: new Map() };
+    this.counts.started++;
+    const thread: Thread = { worker, known: new Set(), inflight: new Map(), answered: false };
     this.slots[slot] = thread;
     worker.on('message', ({ id, out }: { id: number; out: Uint8Array }) => {
+      thread.answered = true;
       const batch = thread.inflight.get(id);
       if (!batch) return;
       thread.inflight.delete(id);
@@ -176,28 +191,33 @@ export class SigningThreads {
     return thread;
   }
 
+  /** A slot's thread failed (or could not start): count it, tell it, and let the slot wait restartAfterMs. */
+  private fail(slot: number, err: unknown): void {
+    this.failedAt[slot] = Date.now();
+    this.counts.failed++;
+    this.onThreadError(err);
+  }
+
+  private signHere(batch: Waiting[]): void {
+    this.counts.signedHere += batch.length;
+    for (const w of batch) {
+      try {
+        w.resolve(sign(null, w.input, w.key));
+      } catch (err) {
+        w.reject(err);
+      }
+    }
+  }
+
   /** Takes a thread out of its slot and signs what it held here. `err` null: a planned stop. */
   private async retire(slot: number, thread: Thread, err: unknown): Promise<void> {
     if (this.slots[slot] === thread) {
       this.slots[slot] = undefined;
-      if (err !== null) {
-        this.failedAt[slot] = Date.now();
-        this.onThreadError(err);
-      }
+      if (err !== null) this.fail(slot, err);
     }
     const held = [...thread.inflight.values()].flat();
     thread.inflight.clear();
-    signHere(held);
+    this.signHere(held);
     await thread.worker.terminate();
-  }
-}
-
-function signHere(batch: Waiting[]): void {
-  for (const w of batch) {
-    try {
-      w.resolve(sign(null, w.input, w.key));
-    } catch (err) {
-      w.reject(err);
-    }
   }
 }
