@@ -25,8 +25,29 @@ export function launchChromium(): Promise<Browser> {
   });
 }
 
-/** axe-core on the page as it is now; serious or critical violations are returned (the tests expect none). */
+/**
+ * Waits (at most 3 s) until every animation and transition on the page that has an end has ended. Mantine fades
+ * dialogs and their buttons in: axe reads colours as they are drawn, so a page caught mid-fade shows a contrast
+ * no user sees once it settles (seen as a flaky color-contrast finding on a just-opened dialog under CI load).
+ * Endless animations (loaders) are not waited for.
+ */
+export async function settled(page: Page): Promise<void> {
+  // A string: the test project has no DOM types. Two frames first, so that transitions a style change has just
+  // asked for have started.
+  await page.evaluate(`(async () => {
+    await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
+    const finite = document.getAnimations().filter((a) =>
+      Number.isFinite(Number(a.effect?.getComputedTiming().endTime ?? Infinity)));
+    await Promise.race([
+      Promise.all(finite.map((a) => a.finished.catch(() => undefined))),
+      new Promise((r) => setTimeout(r, 3000)),
+    ]);
+  })()`);
+}
+
+/** axe-core on the page once it has settled; serious or critical violations are returned (the tests expect none). */
 export async function axeProblems(page: Page, name: string): Promise<string[]> {
+  await settled(page);
   const result = await new AxeBuilder({ page }).analyze();
   return result.violations
     .filter((v) => v.impact === 'serious' || v.impact === 'critical')
