@@ -306,7 +306,7 @@ export const InstallReportBodySchema = Type.Object(
     step: Type.Optional(
       Type.Union([Type.String({ maxLength: 40, pattern: '^[a-z_]+$' }), Type.Null()], {
         description:
-          'Step the attempt stopped at (downloading, verifying, installing, starting, health_check…): starting = the new release exited before it was healthy (UPDATE_START_FAILED)',
+          'Step the attempt stopped at (downloading, verifying, installing, starting, health_check…): starting = the new release exited before it was healthy (UPDATE_START_FAILED) or its supervisor never came up (UPDATE_SUPERVISOR_FAILED)',
       }),
     ),
     error_code: Type.Optional(Type.Union([Type.String({ maxLength: 64 }), Type.Null()])),

@@ -148,6 +148,19 @@ describe('install reports (real portal process over HTTP)', () => {
         },
       }),
     ).toMatchObject({ outcome: 'rolled_back', step: 'starting', error_code: 'UPDATE_START_FAILED' });
+    // The new release's supervisor never came up (the launcher fell back after its attempts): it failed to start
+    // as well, not a health check.
+    expect(
+      reportOf({
+        ...failed,
+        state: 'rolled_back',
+        log: [...failed.log, 'health_check: waiting for 7.0.2'],
+        error: {
+          code: 'UPDATE_SUPERVISOR_FAILED',
+          message: 'the supervisor of 7.0.2 did not come up in 2 attempts',
+        },
+      }),
+    ).toMatchObject({ outcome: 'rolled_back', step: 'starting', error_code: 'UPDATE_SUPERVISOR_FAILED' });
     expect(
       reportOf({ ...failed, state: 'rolled_back', error: { code: 'UPDATE_UNSTABLE', message: 'x' } }),
     ).toMatchObject({ step: 'health_check' });

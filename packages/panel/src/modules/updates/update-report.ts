@@ -50,9 +50,11 @@ const SEEN_KEEP = 500;
 /** Which step an attempt stopped at, from its persisted status. */
 export function stepOf(s: UpdateStatus): string | null {
   if (s.state === 'completed') return null;
-  // The switched release exited before it was healthy: it failed to start, which an integrator must be able to
-  // tell from a release that started but never answered its health check (both happen under state health_check).
-  if (s.error?.code === 'UPDATE_START_FAILED') return 'starting';
+  // The switched release exited before it was healthy, or its supervisor never came up (the launcher fell back):
+  // it failed to start, which an integrator must be able to tell from a release that started but never answered
+  // its health check (all of these happen under state health_check).
+  if (s.error?.code === 'UPDATE_START_FAILED' || s.error?.code === 'UPDATE_SUPERVISOR_FAILED')
+    return 'starting';
   if (s.state === 'rolled_back') return 'health_check';
   const during = /during step ([a-z_]+)/.exec(s.error?.message ?? '');
   if (during) return during[1]!;
