@@ -127,7 +127,7 @@ export const explained = [
   {
     file: 'packages/portal/src/modules/signing/signing-threads.ts',
     mutator: 'UpdateOperator',
-    line: 'k = this.nextKey++;',
+    line: 'id: this.nextKey++',
     why: 'EQUIVALENT: key ids counting down are as unique as counting up.',
   },
   {
@@ -139,7 +139,7 @@ export const explained = [
   {
     file: 'packages/portal/src/modules/signing/signing-threads.ts',
     mutator: 'ConditionalExpression',
-    line: 'if (!thread.known.has(k)) {',
+    line: 'if (!thread.known.has(k.id)) {',
     why: 'EQUIVALENT in output: sending a thread a key it already holds replaces it with the same key.',
   },
   {

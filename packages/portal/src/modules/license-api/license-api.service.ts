@@ -48,8 +48,8 @@ export class LicenseApiService {
     private readonly events: EventLog,
     private readonly clock: () => Date,
     private readonly checks: CheckRepository,
-    /** Signs the answers of verify/refresh (the hot path), e.g. on a signing thread; default: here. */
-    private readonly signBytes?: SignBytes,
+    /** Signs the answers of verify/refresh (the hot path): the signing threads, or here with 0 threads. */
+    private readonly signBytes: SignBytes,
   ) {}
 
   private info(row: LicensesTable, tier: Tier, used: number, now: Date): LicenseInfo {
@@ -121,13 +121,6 @@ export class LicenseApiService {
     now: Date,
     extra: Partial<LicenseAnswer> & { licenseId?: string | null; license: LicenseInfo },
   ): Promise<LicenseApiResult> {
-    if (!this.signBytes) {
-      const file = action === 'refresh' && code === 'VALID';
-      return this.answer(action, code, req, now, {
-        ...extra,
-        ...(file ? { license_file: this.licenseFile(extra.license, req, now) } : {}),
-      });
-    }
     const key = this.signing.current();
     const file =
       action === 'refresh' && code === 'VALID'

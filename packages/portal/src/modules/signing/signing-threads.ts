@@ -66,8 +66,8 @@ export class SigningThreads {
   private readonly slots: Array<Thread | undefined>;
   private readonly counts = { started: 0, failed: 0, batches: 0, signedHere: 0 };
   private readonly failedAt: number[];
-  private readonly keyIds = new WeakMap<KeyObject, number>();
-  private readonly keyDer = new Map<number, Uint8Array>();
+  /** Each private key passed so far: the small id threads know it by, and its PKCS#8 DER to send them. */
+  private readonly keys = new WeakMap<KeyObject, { id: number; der: Uint8Array }>();
   private nextKey = 1;
   private nextBatch = 1;
   private turn = 0;
@@ -137,17 +137,16 @@ export class SigningThreads {
     const id = this.nextBatch++;
     const keys: Array<{ id: number; der: Uint8Array }> = [];
     const key = batch.map((w) => {
-      let k = this.keyIds.get(w.key);
+      let k = this.keys.get(w.key);
       if (k === undefined) {
-        k = this.nextKey++;
-        this.keyIds.set(w.key, k);
-        this.keyDer.set(k, new Uint8Array(w.key.export({ format: 'der', type: 'pkcs8' })));
+        k = { id: this.nextKey++, der: new Uint8Array(w.key.export({ format: 'der', type: 'pkcs8' })) };
+        this.keys.set(w.key, k);
       }
-      if (!thread.known.has(k)) {
-        thread.known.add(k);
-        keys.push({ id: k, der: this.keyDer.get(k)! });
+      if (!thread.known.has(k.id)) {
+        thread.known.add(k.id);
+        keys.push(k);
       }
-      return k;
+      return k.id;
     });
     thread.inflight.set(id, batch);
     this.counts.batches++;
