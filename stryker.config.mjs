@@ -145,7 +145,7 @@ export const explained = [
   {
     file: 'packages/portal/src/modules/signing/signing-threads.ts',
     mutator: 'EqualityOperator',
-    line: 'if (Date.now() - this.failedAt[slot]! < this.restartAfterMs) return undefined;',
+    line: 'if (performance.now() - this.failedAt[slot]! < this.restartAfterMs) return undefined;',
     why: 'EQUIVALENT but for one millisecond: < vs <= decides only a restart at exactly restartAfterMs.',
   },
   {

@@ -1,6 +1,6 @@
 import { createPublicKey, generateKeyPairSync, randomBytes, sign, verify } from 'node:crypto';
 import { generateSigningKeyPair, loadSigningKey, type SigningKey } from '@wispanel/contract';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { SIGNING_WORKER_SOURCE, SigningThreads } from './signing-threads';
 
 // Real Ed25519 keys and real worker threads; the failing workers below are our own stand-ins for a thread that
@@ -138,6 +138,29 @@ describe('SigningThreads', () => {
     // Each batch met a new (failing) thread: three threads started, three failures told.
     expect(errors).toHaveLength(3);
     expect(pool.stats()).toMatchObject({ started: 3, failed: 3, batches: 3, signedHere: 3 });
+  });
+
+  it('the clock set back does not hold a failed slot on the event loop: the pause is measured, not read off the wall', async () => {
+    const errors: unknown[] = [];
+    const pool = threads(1, {
+      onThreadError: (err) => errors.push(err),
+      restartAfterMs: 50,
+      workerSource: EXITS,
+    });
+    const k = key();
+    const x = inputs(1)[0]!;
+    expectSignedBy(await pool.sign(x, k), x, k); // the thread dies: the slot pauses 50 ms
+    const realNow = Date.now;
+    const dayAgo = realNow() - 86_400_000;
+    const clock = vi.spyOn(Date, 'now').mockImplementation(() => dayAgo); // the wall clock goes back a day
+    try {
+      await sleep(100);
+      expectSignedBy(await pool.sign(x, k), x, k);
+    } finally {
+      clock.mockRestore();
+    }
+    // A new thread was tried after the 50 ms pause (and died too), not a day later.
+    expect(pool.stats()).toMatchObject({ started: 2, failed: 2 });
   });
 
   it('a thread that throws: its error is what is told (once, not again for its exit), its work signed here', async () => {

@@ -1,4 +1,5 @@
 import { type KeyObject, sign } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 import type { SigningKey } from '@wispanel/contract';
 
@@ -162,7 +163,7 @@ export class SigningThreads {
   private thread(slot: number): Thread | undefined {
     const existing = this.slots[slot];
     if (existing) return existing;
-    if (Date.now() - this.failedAt[slot]! < this.restartAfterMs) return undefined;
+    if (performance.now() - this.failedAt[slot]! < this.restartAfterMs) return undefined;
     let worker: Worker;
     try {
       worker = new Worker(this.workerSource, { eval: true });
@@ -192,7 +193,7 @@ export class SigningThreads {
 
   /** A slot's thread failed (or could not start): count it, tell it, and let the slot wait restartAfterMs. */
   private fail(slot: number, err: unknown): void {
-    this.failedAt[slot] = Date.now();
+    this.failedAt[slot] = performance.now(); // monotonic: the wall clock set back must not stretch the pause
     this.counts.failed++;
     this.onThreadError(err);
   }
